@@ -1,0 +1,111 @@
+// Go-built binaries of the test bed (etcd, Kubernetes control plane, KubeVirt's virt-controller).
+//
+// Each tools module under test/infra/go/<name> pins its versions in a committed go.mod/go.sum. The
+// binaries are built once with the Go toolchain and cached outside the repository, keyed by a hash
+// of go.mod+go.sum, so a version bump rebuilds and an unchanged module never does.
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const repoRoot = resolve(import.meta.dirname, '..', '..');
+const modulesRoot = join(repoRoot, 'test', 'infra', 'go');
+
+interface ToolModule {
+  /** Folder under test/infra/go. */
+  dir: string;
+  /** Go package path -> binary name (`go build -o dir/` names it after the last path element). */
+  packages: Record<string, string>;
+  ldflags?: (version: string) => string;
+}
+
+const k8sVersionFlags = (version: string): string => {
+  const [, major, minor] = /^v(\d+)\.(\d+)/.exec(version) ?? [];
+  return [
+    `-X k8s.io/component-base/version.gitVersion=${version}`,
+    `-X k8s.io/component-base/version.gitMajor=${major}`,
+    `-X k8s.io/component-base/version.gitMinor=${minor}`,
+  ].join(' ');
+};
+
+export const toolModules = {
+  etcd: { dir: 'etcd', packages: { 'go.etcd.io/etcd/server/v3': 'etcd' } },
+  k8s: {
+    dir: 'k8s',
+    packages: {
+      'k8s.io/kubernetes/cmd/kube-apiserver': 'kube-apiserver',
+      'k8s.io/kubernetes/cmd/kube-controller-manager': 'kube-controller-manager',
+      'k8s.io/kubernetes/cmd/kube-scheduler': 'kube-scheduler',
+    },
+    ldflags: k8sVersionFlags,
+  },
+  kubevirt: {
+    dir: 'kubevirt',
+    packages: { 'kubevirt.io/kubevirt/cmd/virt-controller': 'virt-controller', './crdgen': 'crdgen' },
+  },
+} satisfies Record<string, ToolModule>;
+
+export type ToolModuleName = keyof typeof toolModules;
+
+export function cacheRoot(): string {
+  return process.env.SPIDERPOOL_TS_CACHE ?? join(homedir(), '.cache', 'spiderpool-ts');
+}
+
+/** The release a tools module pins, e.g. v1.34.2. */
+export function moduleVersion(name: ToolModuleName): string {
+  return readFileSync(join(modulesRoot, toolModules[name].dir, 'VERSION'), 'utf8').trim();
+}
+
+/** Cache folder of a module's binaries: changes whenever go.mod or go.sum change. */
+export function binaryDir(name: ToolModuleName): string {
+  const mod: ToolModule = toolModules[name];
+  const hash = createHash('sha256');
+  for (const file of ['go.mod', 'go.sum']) hash.update(readFileSync(join(modulesRoot, mod.dir, file)));
+  return join(cacheRoot(), 'bin', `${name}-${moduleVersion(name)}-${hash.digest('hex').slice(0, 12)}`);
+}
+
+function isComplete(name: ToolModuleName, dir: string): boolean {
+  const mod: ToolModule = toolModules[name];
+  return Object.values(mod.packages).every((bin) => existsSync(join(dir, bin)));
+}
+
+/**
+ * Builds a module's binaries unless the cache already holds them; returns their folder.
+ * Builds go to a temporary folder renamed into place, so a killed build never leaves a cache entry
+ * that looks complete, and two concurrent builds cannot corrupt each other.
+ */
+export function ensureBinaries(name: ToolModuleName, log: (line: string) => void = () => {}): string {
+  const dir = binaryDir(name);
+  if (isComplete(name, dir)) return dir;
+  const mod: ToolModule = toolModules[name];
+  const tmp = `${dir}.tmp-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  const started = Date.now();
+  log(`building ${name} ${moduleVersion(name)} into ${dir} (first run only; several minutes cold)`);
+  const ldflags = ['-s', '-w', mod.ldflags?.(moduleVersion(name)) ?? ''].join(' ').trim();
+  const result = spawnSync(
+    'go',
+    ['build', '-trimpath', '-ldflags', ldflags, '-o', `${tmp}/`, ...Object.keys(mod.packages)],
+    {
+      cwd: join(modulesRoot, mod.dir),
+      env: { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-mod=mod' },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    },
+  );
+  if (result.status !== 0) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw new Error(
+      `go build of ${name} failed (exit ${result.status ?? result.signal}); see the output above`,
+    );
+  }
+  if (!isComplete(name, dir)) {
+    rmSync(dir, { recursive: true, force: true });
+    renameSync(tmp, dir);
+  } else {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  log(`built ${name} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  return dir;
+}

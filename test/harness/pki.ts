@@ -1,0 +1,90 @@
+// Certificates and keys of a local control plane, made with openssl.
+import { execFileSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface Pki {
+  caCert: string;
+  caKey: string;
+  apiserverCert: string;
+  apiserverKey: string;
+  serviceAccountKey: string;
+  serviceAccountPub: string;
+}
+
+function openssl(dir: string, args: string[]): void {
+  execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+/**
+ * Writes a CA, a kube-apiserver serving certificate signed by it and a service-account key pair into
+ * `dir`; reuses files that already exist, so a restarted control plane keeps its identity.
+ */
+export function ensurePki(dir: string): Pki {
+  const pki: Pki = {
+    caCert: join(dir, 'ca.crt'),
+    caKey: join(dir, 'ca.key'),
+    apiserverCert: join(dir, 'apiserver.crt'),
+    apiserverKey: join(dir, 'apiserver.key'),
+    serviceAccountKey: join(dir, 'sa.key'),
+    serviceAccountPub: join(dir, 'sa.pub'),
+  };
+  if (!existsSync(pki.caCert)) {
+    openssl(dir, [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '3650',
+      '-subj',
+      '/CN=spiderpool-ts-test-ca',
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.crt',
+    ]);
+  }
+  if (!existsSync(pki.apiserverCert)) {
+    openssl(dir, [
+      'req',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-subj',
+      '/CN=kube-apiserver',
+      '-keyout',
+      'apiserver.key',
+      '-out',
+      'apiserver.csr',
+    ]);
+    // Go clients refuse certificates without a SAN; 10.0.0.1 is the first address of the service range.
+    writeFileSync(
+      join(dir, 'apiserver.ext'),
+      'subjectAltName=IP:127.0.0.1,DNS:localhost,IP:10.0.0.1,DNS:kubernetes,DNS:kubernetes.default.svc\nextendedKeyUsage=serverAuth\n',
+    );
+    openssl(dir, [
+      'x509',
+      '-req',
+      '-in',
+      'apiserver.csr',
+      '-CA',
+      'ca.crt',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-days',
+      '3650',
+      '-extfile',
+      'apiserver.ext',
+      '-out',
+      'apiserver.crt',
+    ]);
+  }
+  if (!existsSync(pki.serviceAccountKey)) {
+    openssl(dir, ['genrsa', '-out', 'sa.key', '2048']);
+    openssl(dir, ['rsa', '-in', 'sa.key', '-pubout', '-out', 'sa.pub']);
+  }
+  return pki;
+}
