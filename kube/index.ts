@@ -1,0 +1,5 @@
+export * from './client.js';
+export * from './errors.js';
+export * from './kubevirt.js';
+export * from './optimistic.js';
+export * from './spiderpool.js';
