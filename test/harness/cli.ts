@@ -1,11 +1,15 @@
-// `npm run cluster -- up|down|status`: the local control plane for trying things by hand.
-// It lives in .cluster/ at the top of the repository; the admin kubeconfig is .cluster/admin.kubeconfig.
+// `npm run cluster -- up|down|status [--dir <folder>]`: the local control plane for trying things by
+// hand. It lives in .cluster/ at the top of the repository unless --dir names another folder; the
+// admin kubeconfig is <folder>/admin.kubeconfig.
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { repoRoot } from './binaries.js';
 import { type Component, ControlPlane } from './control-plane.js';
 
-const dir = join(repoRoot, '.cluster');
+const args = process.argv.slice(2);
+const dirFlag = args.indexOf('--dir');
+const dir = dirFlag >= 0 && args[dirFlag + 1] ? resolve(args[dirFlag + 1] ?? '') : join(repoRoot, '.cluster');
+const shown = dir.startsWith(process.cwd()) ? relative(process.cwd(), dir) || '.' : dir;
 const components: Component[] = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler'];
 
 function attached(): ControlPlane | undefined {
@@ -22,8 +26,8 @@ async function up(): Promise<void> {
   const started = Date.now();
   const cp = await ControlPlane.start({ dir, log: (line) => console.log(line) });
   console.log(`up in ${((Date.now() - started) / 1000).toFixed(1)} s: ${cp.server}`);
-  console.log(`  kubectl --kubeconfig ${join('.cluster', 'admin.kubeconfig')} get namespaces`);
-  console.log(`  logs: ${join('.cluster', 'logs')}/`);
+  console.log(`  kubectl --kubeconfig ${join(shown, 'admin.kubeconfig')} get namespaces`);
+  console.log(`  logs: ${join(shown, 'logs')}/`);
 }
 
 async function down(): Promise<void> {
@@ -48,7 +52,7 @@ function status(): void {
 }
 
 async function main(): Promise<void> {
-  const [command] = process.argv.slice(2);
+  const [command] = args;
   switch (command) {
     case 'up':
       return up();
@@ -57,7 +61,7 @@ async function main(): Promise<void> {
     case 'status':
       return status();
     default:
-      console.error('usage: npm run cluster -- up|down|status');
+      console.error('usage: npm run cluster -- up|down|status [--dir <folder>]');
       process.exitCode = 2;
   }
 }
