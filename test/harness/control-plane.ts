@@ -23,6 +23,8 @@ export interface ControlPlaneOptions {
   /** Which optional components to run (default: both). */
   scheduler?: boolean;
   controllerManager?: boolean;
+  /** Extra flags per component, e.g. { 'kube-apiserver': ['--etcd-compaction-interval=10s'] }. */
+  extraArgs?: Partial<Record<Component, string[]>>;
   log?: (line: string) => void;
 }
 
@@ -165,7 +167,8 @@ export class ControlPlane {
     try {
       for (const component of wanted) {
         const { bin, args } = argv[component];
-        state.processes[component] = startDetached(bin, args, join(dir, 'logs', `${component}.log`));
+        const allArgs = [...args, ...(opts.extraArgs?.[component] ?? [])];
+        state.processes[component] = startDetached(bin, allArgs, join(dir, 'logs', `${component}.log`));
         cp.save();
         await cp.waitReady(component);
       }
