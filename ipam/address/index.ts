@@ -1,0 +1,2 @@
+export * from './cidr.js';
+export * from './ip.js';
