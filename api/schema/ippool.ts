@@ -3,36 +3,34 @@
 
 import type { V1ObjectMeta } from '@kubernetes/client-node';
 import { type Static, Type } from '@sinclair/typebox';
-import { Int64, IPVersionSchema, LabelSelectorSchema, RouteSchema } from './common.js';
+import { subnetSpecProperties, subnetSpecRules } from './cel.js';
+import { Int64, LabelSelectorSchema } from './common.js';
 
-export const IPPoolSpecSchema = Type.Object({
-  ipVersion: Type.Optional(IPVersionSchema),
-  subnet: Type.String({ description: 'the pool subnet in canonical CIDR form, e.g. 172.18.40.0/24' }),
-  ips: Type.Optional(
-    Type.Array(Type.String(), {
-      description: 'single addresses or ranges a-b; merged and sorted by the webhook',
+export const IPPoolSpecSchema = Type.Object(
+  {
+    ...subnetSpecProperties({
+      subnet: 'the pool subnet in canonical CIDR form, e.g. 172.18.40.0/24',
+      ips: 'single addresses or ranges a-b; merged and sorted by the webhook',
+      excludeIPs: 'addresses or ranges never handed out',
+      gateway: 'the default route of pods using this pool',
     }),
-  ),
-  excludeIPs: Type.Optional(
-    Type.Array(Type.String(), { description: 'addresses or ranges never handed out' }),
-  ),
-  gateway: Type.Optional(Type.String({ description: 'the default route of pods using this pool' })),
-  routes: Type.Optional(Type.Array(RouteSchema)),
-  podAffinity: Type.Optional(LabelSelectorSchema),
-  namespaceAffinity: Type.Optional(LabelSelectorSchema),
-  namespaceName: Type.Optional(Type.Array(Type.String(), { description: 'wins over namespaceAffinity' })),
-  nodeAffinity: Type.Optional(LabelSelectorSchema),
-  nodeName: Type.Optional(Type.Array(Type.String(), { description: 'wins over nodeAffinity' })),
-  multusName: Type.Optional(
-    Type.Array(Type.String(), {
-      description: 'NetworkAttachmentDefinitions (ns/name) allowed to use the pool',
-    }),
-  ),
-  default: Type.Optional(Type.Boolean({ default: false, description: 'a cluster default pool' })),
-  disable: Type.Optional(
-    Type.Boolean({ default: false, description: 'no new allocations; releases still work' }),
-  ),
-});
+    podAffinity: Type.Optional(LabelSelectorSchema),
+    namespaceAffinity: Type.Optional(LabelSelectorSchema),
+    namespaceName: Type.Optional(Type.Array(Type.String(), { description: 'wins over namespaceAffinity' })),
+    nodeAffinity: Type.Optional(LabelSelectorSchema),
+    nodeName: Type.Optional(Type.Array(Type.String(), { description: 'wins over nodeAffinity' })),
+    multusName: Type.Optional(
+      Type.Array(Type.String(), {
+        description: 'NetworkAttachmentDefinitions (ns/name) allowed to use the pool',
+      }),
+    ),
+    default: Type.Optional(Type.Boolean({ default: false, description: 'a cluster default pool' })),
+    disable: Type.Optional(
+      Type.Boolean({ default: false, description: 'no new allocations; releases still work' }),
+    ),
+  },
+  { 'x-kubernetes-validations': subnetSpecRules() },
+);
 
 export const IPPoolStatusSchema = Type.Object({
   allocatedIPs: Type.Optional(

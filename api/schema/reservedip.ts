@@ -2,12 +2,20 @@
 
 import type { V1ObjectMeta } from '@kubernetes/client-node';
 import { type Static, Type } from '@sinclair/typebox';
-import { IPVersionSchema } from './common.js';
+import { AddressOrRangeSchema, celLimits, ipVersionField, reservedIPSpecRules } from './cel.js';
 
-export const ReservedIPSpecSchema = Type.Object({
-  ipVersion: Type.Optional(IPVersionSchema),
-  ips: Type.Optional(Type.Array(Type.String(), { description: 'addresses or ranges a-b' })),
-});
+export const ReservedIPSpecSchema = Type.Object(
+  {
+    ipVersion: Type.Optional(ipVersionField()),
+    ips: Type.Optional(
+      Type.Array(AddressOrRangeSchema, {
+        description: 'addresses or ranges a-b',
+        maxItems: celLimits.ranges,
+      }),
+    ),
+  },
+  { 'x-kubernetes-validations': reservedIPSpecRules() },
+);
 
 export type ReservedIPSpec = Static<typeof ReservedIPSpecSchema>;
 

@@ -2,16 +2,20 @@
 
 import type { V1ObjectMeta } from '@kubernetes/client-node';
 import { type Static, Type } from '@sinclair/typebox';
-import { Int64, IPVersionSchema, RouteSchema } from './common.js';
+import { subnetSpecProperties, subnetSpecRules } from './cel.js';
+import { Int64 } from './common.js';
 
-export const SubnetSpecSchema = Type.Object({
-  ipVersion: Type.Optional(IPVersionSchema),
-  subnet: Type.String({ description: 'canonical CIDR' }),
-  ips: Type.Optional(Type.Array(Type.String())),
-  excludeIPs: Type.Optional(Type.Array(Type.String())),
-  gateway: Type.Optional(Type.String()),
-  routes: Type.Optional(Type.Array(RouteSchema)),
-});
+export const SubnetSpecSchema = Type.Object(
+  {
+    ...subnetSpecProperties({
+      subnet: 'the subnet in canonical CIDR form',
+      ips: 'addresses or ranges a-b pools of this subnet may take',
+      excludeIPs: 'addresses or ranges pools of this subnet never take',
+      gateway: 'the gateway pools of this subnet inherit',
+    }),
+  },
+  { 'x-kubernetes-validations': subnetSpecRules() },
+);
 
 export const SubnetStatusSchema = Type.Object({
   controlledIPPools: Type.Optional(
