@@ -1,0 +1,179 @@
+// Batch allocation on one pool, pure: the pool as read (spec and status) and N requests in, the new
+// status and one outcome per request out. The plugin's node-local group commit calls it with the
+// requests of every waiting process so one guarded pool write carries them all; if the write loses
+// the race, it calls it again on the fresh pool and gets a consistent answer for all of them.
+import type { SpiderIPPool } from '../../api/index.js';
+import type { Family } from '../address/ip.js';
+import { formatValue } from '../address/ip.js';
+import { IpamError } from '../errors.js';
+import { FreeWalker, freeSet } from '../pool/free.js';
+import type { IntervalSet } from '../ranges/intervals.js';
+import type { PoolRecord } from '../records/codec.js';
+import { type PoolStatusUpdate, readPoolState, statusOf } from './pool-state.js';
+import { checkNonEmpty, checkOwner } from './requests.js';
+
+export interface AllocationRequest {
+  /** `<namespace>/<identity name>` (the pod name, or the VM name for a KubeVirt VM). */
+  owner: string;
+  /** UID of the pod asking. */
+  podUid: string;
+  /** The pod interface (CNI_IFNAME). */
+  nic: string;
+  /**
+   * For static identities (a VM's or a StatefulSet pod's new pod): a record of the same owner and NIC
+   * held by another pod UID is handed over to this one instead of allocating a new address.
+   */
+  takeOver?: boolean;
+}
+
+export type AllocationOutcome =
+  | {
+      /** `allocated`: a new address; `reused`: this pod already held it; `takenOver`: moved from `previousPodUid`. */
+      kind: 'allocated' | 'reused' | 'takenOver';
+      pool: string;
+      family: Family;
+      /** Bare address, the record key. */
+      ip: string;
+      /** Address with the pool's prefix length, e.g. `10.6.0.5/16`. */
+      address: string;
+      prefix: number;
+      previousPodUid?: string;
+    }
+  | {
+      /** `exhausted`: no free address (or the record cap is reached); `unusable`: the pool is disabled or terminating. */
+      kind: 'exhausted' | 'unusable';
+      pool: string;
+      family: Family;
+      reason: string;
+    };
+
+export interface AllocateOptions {
+  /** SpiderReservedIPs of the pool's family (see reservedSet). */
+  reserved?: IntervalSet;
+  /**
+   * Spiderpool's cap on records per pool (SPIDERPOOL_IPPOOL_MAX_ALLOCATED_IPS, default 5000): keeps
+   * the object well under etcd's size limit.
+   */
+  maxAllocatedIPs?: number;
+}
+
+export const defaultMaxAllocatedIPs = 5000;
+
+export interface AllocationBatch extends PoolStatusUpdate {
+  outcomes: AllocationOutcome[];
+}
+
+/** Why a pool takes no new allocations, or undefined when it does. */
+export function unusableReason(pool: SpiderIPPool): string | undefined {
+  if (pool.metadata.deletionTimestamp) return `pool ${pool.metadata.name} is terminating`;
+  if (pool.spec.disable) return `pool ${pool.metadata.name} is disabled`;
+  return undefined;
+}
+
+/**
+ * Allocates one address per request from `pool`. Idempotent: a record of the same owner, pod UID
+ * and NIC is returned, never duplicated (a Spiderpool record without `nic` is adopted by the first
+ * NIC that asks); with `takeOver`, a record of the same owner and NIC under another pod UID is
+ * moved to this pod. New addresses follow the cursor (see FreeWalker). A spec or records error is
+ * thrown as an IpamError naming the pool.
+ */
+export function allocate(
+  pool: SpiderIPPool,
+  requests: readonly AllocationRequest[],
+  options: AllocateOptions = {},
+): AllocationBatch {
+  requests.forEach((r, i) => {
+    checkOwner(r.owner, `requests[${i}].owner`);
+    checkNonEmpty(r.podUid, `requests[${i}].podUid`);
+    checkNonEmpty(r.nic, `requests[${i}].nic`);
+  });
+  const state = readPoolState(pool, options.reserved, true);
+  const space = state.space;
+  if (!space) throw new IpamError('InvalidPool', 'spec cannot be parsed', { pool: state.name });
+  const maxRecords = options.maxAllocatedIPs ?? defaultMaxAllocatedIPs;
+  const unusable = unusableReason(pool);
+
+  const byOwner = new Map<string, PoolRecord[]>();
+  for (const record of state.records) {
+    const list = byOwner.get(record.pod);
+    if (list) list.push(record);
+    else byOwner.set(record.pod, [record]);
+  }
+  let walker: FreeWalker | undefined;
+  let recordsChanged = false;
+
+  const done = (record: PoolRecord, kind: 'allocated' | 'reused' | 'takenOver', previousPodUid?: string) => {
+    const outcome: AllocationOutcome = {
+      kind,
+      pool: state.name,
+      family: state.family,
+      ip: record.ip,
+      address: `${record.ip}/${space.subnet.prefix}`,
+      prefix: space.subnet.prefix,
+    };
+    if (previousPodUid !== undefined) outcome.previousPodUid = previousPodUid;
+    return outcome;
+  };
+
+  const outcomes = requests.map((request): AllocationOutcome => {
+    const mine = byOwner.get(request.owner) ?? [];
+    const same = mine.find((r) => r.podUid === request.podUid && r.nic === request.nic);
+    if (same) return done(same, 'reused');
+    const adoptable = mine.find((r) => r.podUid === request.podUid && r.nic === undefined);
+    if (adoptable) {
+      adoptable.nic = request.nic;
+      recordsChanged = true;
+      return done(adoptable, 'reused');
+    }
+    if (request.takeOver) {
+      const held = mine.find((r) => r.nic === request.nic) ?? mine.find((r) => r.nic === undefined);
+      if (held) {
+        const previous = held.podUid;
+        held.podUid = request.podUid;
+        held.nic = request.nic;
+        recordsChanged = true;
+        return done(held, 'takenOver', previous);
+      }
+    }
+    if (unusable) return { kind: 'unusable', pool: state.name, family: state.family, reason: unusable };
+    if (state.records.length >= maxRecords) {
+      return {
+        kind: 'exhausted',
+        pool: state.name,
+        family: state.family,
+        reason: `pool ${state.name} holds ${state.records.length} records, the most a pool may hold`,
+      };
+    }
+    walker ??= new FreeWalker(
+      freeSet(
+        space,
+        state.records.map((r) => r.value),
+      ),
+      state.cursor,
+    );
+    const value = walker.take();
+    if (value === undefined) {
+      return {
+        kind: 'exhausted',
+        pool: state.name,
+        family: state.family,
+        reason: `pool ${state.name} has no free IPv${state.family} address (${state.records.length} allocated)`,
+      };
+    }
+    const record: PoolRecord = {
+      ip: formatValue(state.family, value),
+      value,
+      pod: request.owner,
+      podUid: request.podUid,
+      nic: request.nic,
+    };
+    state.records.push(record);
+    mine.push(record);
+    if (!byOwner.has(request.owner)) byOwner.set(request.owner, mine);
+    state.cursor = value;
+    recordsChanged = true;
+    return done(record, 'allocated');
+  });
+
+  return { ...statusOf(pool, state, recordsChanged), outcomes };
+}

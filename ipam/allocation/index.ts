@@ -1,0 +1,3 @@
+export * from './allocate.js';
+export type { PoolStatusUpdate } from './pool-state.js';
+export * from './release.js';

@@ -1,0 +1,2 @@
+export * from './free.js';
+export * from './space.js';
