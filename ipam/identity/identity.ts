@@ -63,25 +63,18 @@ export function identityOf(pod: V1Pod, switches: IdentitySwitches, top?: Control
     ownerControllerName: owner.name,
   };
 
-  if (switches.enableKubevirtStaticIP && isKubeVirtVMIRef(controller) && controller) {
+  // A static identity's endpoint names its own controller (Spiderpool takes a third-party or
+  // StatefulSet controller as the top one without climbing further).
+  const vm = switches.enableKubevirtStaticIP && isKubeVirtVMIRef(controller);
+  const sts = switches.enableStatefulSet && isStatefulSetRef(controller);
+  if (controller && (vm || sts)) {
+    const name = vm ? controller.name : podName;
     return {
       ...base,
-      name: controller.name,
-      key: `${namespace}/${controller.name}`,
+      name,
+      key: `${namespace}/${name}`,
       static: true,
-      kind: 'kubevirt-vm',
-      ownerControllerType: controller.kind,
-      ownerControllerName: controller.name,
-      endpointOwnedByPod: false,
-    };
-  }
-  if (switches.enableStatefulSet && isStatefulSetRef(controller) && controller) {
-    return {
-      ...base,
-      name: podName,
-      key: `${namespace}/${podName}`,
-      static: true,
-      kind: 'statefulset',
+      kind: vm ? 'kubevirt-vm' : 'statefulset',
       ownerControllerType: controller.kind,
       ownerControllerName: controller.name,
       endpointOwnedByPod: false,
