@@ -1,0 +1,137 @@
+// The plugin's log file: one JSON object per line, rotated by size. Many plugin processes append to
+// it at once; each line is one write(2) to a file opened with O_APPEND, so lines never interleave.
+// Logging never fails a CNI call: a file that cannot be written is reported once on stderr.
+import {
+  closeSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import type { LogLevel, LogSettings } from '../protocol/config.js';
+
+const rank: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
+
+export type LogFields = Record<string, unknown>;
+
+export interface Logger {
+  debug(msg: string, fields?: LogFields): void;
+  info(msg: string, fields?: LogFields): void;
+  warn(msg: string, fields?: LogFields): void;
+  error(msg: string, fields?: LogFields): void;
+  /** A logger that adds `fields` to every line. */
+  with(fields: LogFields): Logger;
+}
+
+/** Shifts `file` to `file.1`, `file.1` to `file.2`, ... keeping `maxCount` old files. */
+export function rotate(file: string, maxCount: number, maxAgeDays: number, now = Date.now()): void {
+  for (let i = maxCount - 1; i >= 1; i--) {
+    try {
+      renameSync(`${file}.${i}`, `${file}.${i + 1}`);
+    } catch {
+      // a missing generation is normal
+    }
+  }
+  try {
+    renameSync(file, `${file}.1`);
+  } catch {
+    // another process rotated it a moment ago
+  }
+  const dir = dirname(file);
+  const prefix = `${basename(file)}.`;
+  const oldest = now - maxAgeDays * 86_400_000;
+  for (const name of readdirSync(dir)) {
+    if (!name.startsWith(prefix) || !/^\d+$/.test(name.slice(prefix.length))) continue;
+    const path = join(dir, name);
+    try {
+      if (Number(name.slice(prefix.length)) > maxCount || statSync(path).mtimeMs < oldest) unlinkSync(path);
+    } catch {
+      // removed by another process
+    }
+  }
+}
+
+class FileSink {
+  private fd: number | undefined;
+  private size = 0;
+  private failed = false;
+
+  constructor(private readonly settings: LogSettings) {}
+
+  private open(): number {
+    const { filePath } = this.settings;
+    try {
+      this.fd = openSync(filePath, 'a', 0o644);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      mkdirSync(dirname(filePath), { recursive: true });
+      this.fd = openSync(filePath, 'a', 0o644);
+    }
+    this.size = fstatSync(this.fd).size;
+    return this.fd;
+  }
+
+  write(line: string): void {
+    if (this.failed) return;
+    try {
+      let fd = this.fd ?? this.open();
+      const bytes = Buffer.byteLength(line);
+      if (this.size > 0 && this.size + bytes > this.settings.maxSizeMB * 1024 * 1024) {
+        this.close();
+        rotate(this.settings.filePath, this.settings.maxCount, this.settings.maxAgeDays);
+        fd = this.open();
+      }
+      writeSync(fd, line);
+      this.size += bytes;
+    } catch (err) {
+      this.failed = true;
+      process.stderr.write(
+        `spiderpool: cannot write log file ${this.settings.filePath}: ${(err as Error).message}\n`,
+      );
+    }
+  }
+
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
+}
+
+class JsonLinesLogger implements Logger {
+  constructor(
+    private readonly sink: FileSink,
+    private readonly level: LogLevel,
+    private readonly fields: LogFields,
+  ) {}
+
+  private log(level: LogLevel, msg: string, fields?: LogFields): void {
+    if (rank[level] < rank[this.level]) return;
+    const entry = { time: new Date().toISOString(), level, msg, pid: process.pid, ...this.fields, ...fields };
+    this.sink.write(`${JSON.stringify(entry, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))}\n`);
+  }
+
+  debug(msg: string, fields?: LogFields): void {
+    this.log('debug', msg, fields);
+  }
+  info(msg: string, fields?: LogFields): void {
+    this.log('info', msg, fields);
+  }
+  warn(msg: string, fields?: LogFields): void {
+    this.log('warn', msg, fields);
+  }
+  error(msg: string, fields?: LogFields): void {
+    this.log('error', msg, fields);
+  }
+  with(fields: LogFields): Logger {
+    return new JsonLinesLogger(this.sink, this.level, { ...this.fields, ...fields });
+  }
+}
+
+export function fileLogger(settings: LogSettings, fields: LogFields = {}): Logger {
+  return new JsonLinesLogger(new FileSink(settings), settings.level, fields);
+}

@@ -1,0 +1,75 @@
+// The node configuration: Spiderpool's switches from the `spiderpool-conf` ConfigMap, written as
+// JSON next to the plugin's kubeconfig by `spiderpool install` and read by the plugin on every call.
+// A missing file means Spiderpool's defaults.
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { type Static, Type } from '@sinclair/typebox';
+import { CniError, ErrorCode } from './protocol/errors.js';
+import { schemaProblems } from './protocol/validate.js';
+
+export const NodeConfigSchema = Type.Object({
+  enableIPv4: Type.Optional(Type.Boolean()),
+  enableIPv6: Type.Optional(Type.Boolean()),
+  enableStatefulSet: Type.Optional(Type.Boolean()),
+  enableKubevirtStaticIP: Type.Optional(Type.Boolean()),
+  enableIPConflictDetection: Type.Optional(Type.Boolean()),
+  /** The Kubernetes node this file belongs to (the installer's SPIDERPOOL_NODE_NAME). */
+  nodeName: Type.Optional(Type.String({ minLength: 1 })),
+});
+
+export type NodeConfigFile = Static<typeof NodeConfigSchema>;
+
+/** The switches that come from Spiderpool's ConfigMap, in the order the installer writes them. */
+export const nodeSwitches = [
+  'enableIPv4',
+  'enableIPv6',
+  'enableStatefulSet',
+  'enableKubevirtStaticIP',
+  'enableIPConflictDetection',
+] as const;
+
+export type NodeConfig = Required<NodeConfigFile>;
+
+/** Spiderpool's chart defaults. */
+export const nodeConfigDefaults: Omit<NodeConfig, 'nodeName'> = {
+  enableIPv4: true,
+  enableIPv6: true,
+  enableStatefulSet: true,
+  enableKubevirtStaticIP: true,
+  enableIPConflictDetection: false,
+};
+
+/** Parses the file's text; `source` names the file in errors. */
+export function parseNodeConfig(text: string, source: string, fallbackNodeName = hostname()): NodeConfig {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    throw new CniError(ErrorCode.invalidNodeConfig, `node configuration ${source}: not valid JSON: ${why}`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new CniError(ErrorCode.invalidNodeConfig, `node configuration ${source}: not a JSON object`);
+  }
+  const problems = schemaProblems(NodeConfigSchema, value);
+  if (problems) throw new CniError(ErrorCode.invalidNodeConfig, `node configuration ${source}: ${problems}`);
+  const file = value as NodeConfigFile;
+  const config: NodeConfig = { ...nodeConfigDefaults, nodeName: file.nodeName ?? fallbackNodeName };
+  for (const key of nodeSwitches) {
+    const v = file[key];
+    if (v !== undefined) config[key] = v;
+  }
+  return config;
+}
+
+export function readNodeConfig(path: string): NodeConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+      return { ...nodeConfigDefaults, nodeName: hostname() };
+    throw new CniError(ErrorCode.invalidNodeConfig, `node configuration ${path}: ${(err as Error).message}`);
+  }
+  return parseNodeConfig(text, path);
+}

@@ -1,0 +1,146 @@
+// CNI results. The plugin builds them in the newest shape (1.1.0) and prints them in the version
+// the config asked for: 0.3.x and 0.4.0 carry `version` on every IP; 1.0.0 has no route attributes
+// beyond dst and gw; an IPAM plugin's own result never lists interfaces.
+import { isIP } from 'node:net';
+import { type Static, Type } from '@sinclair/typebox';
+import { CniError, ErrorCode } from './errors.js';
+import { schemaProblems } from './validate.js';
+import { type CniVersion, compareVersions } from './versions.js';
+
+const InterfaceSchema = Type.Object({
+  name: Type.String(),
+  mac: Type.Optional(Type.String()),
+  sandbox: Type.Optional(Type.String()),
+  mtu: Type.Optional(Type.Integer()),
+  socketPath: Type.Optional(Type.String()),
+  pciID: Type.Optional(Type.String()),
+});
+
+const IPConfigSchema = Type.Object({
+  /** Only in 0.3.x and 0.4.0 results: "4" or "6". */
+  version: Type.Optional(Type.Union([Type.Literal('4'), Type.Literal('6')])),
+  address: Type.String(),
+  gateway: Type.Optional(Type.String()),
+  interface: Type.Optional(Type.Integer({ minimum: 0 })),
+});
+
+const RouteSchema = Type.Object({
+  dst: Type.String(),
+  gw: Type.Optional(Type.String()),
+  mtu: Type.Optional(Type.Integer({ minimum: 0 })),
+  advmss: Type.Optional(Type.Integer({ minimum: 0 })),
+  priority: Type.Optional(Type.Integer({ minimum: 0 })),
+  table: Type.Optional(Type.Integer({ minimum: 0 })),
+  scope: Type.Optional(Type.Integer({ minimum: 0 })),
+});
+
+const DNSSchema = Type.Object({
+  nameservers: Type.Optional(Type.Array(Type.String())),
+  domain: Type.Optional(Type.String()),
+  search: Type.Optional(Type.Array(Type.String())),
+  options: Type.Optional(Type.Array(Type.String())),
+});
+
+export const ResultSchema = Type.Object({
+  cniVersion: Type.Optional(Type.String()),
+  interfaces: Type.Optional(Type.Array(InterfaceSchema)),
+  ips: Type.Optional(Type.Array(IPConfigSchema)),
+  routes: Type.Optional(Type.Array(RouteSchema)),
+  dns: Type.Optional(DNSSchema),
+});
+
+export type ResultInterface = Static<typeof InterfaceSchema>;
+export type ResultRoute = Static<typeof RouteSchema>;
+export type ResultDNS = Static<typeof DNSSchema>;
+export interface ResultIP {
+  /** `<address>/<prefix length>`, e.g. 198.18.0.5/24. */
+  address: string;
+  gateway?: string;
+  /** Index into `interfaces`; set by main plugins, never by an IPAM plugin. */
+  interface?: number;
+}
+
+/** A result in the version-independent (1.1.0) shape. */
+export interface CniResult {
+  interfaces?: ResultInterface[];
+  ips: ResultIP[];
+  routes?: ResultRoute[];
+  dns?: ResultDNS;
+}
+
+/** The IP family of `address` in CIDR form, or undefined when it is not one. */
+export function cidrFamily(address: string): 4 | 6 | undefined {
+  const slash = address.indexOf('/');
+  if (slash < 0) return undefined;
+  const ip = address.slice(0, slash);
+  const prefix = address.slice(slash + 1);
+  const family = isIP(ip);
+  if (family === 0 || !/^\d{1,3}$/.test(prefix) || Number(prefix) > (family === 4 ? 32 : 128))
+    return undefined;
+  return family as 4 | 6;
+}
+
+const routeAttributes = ['mtu', 'advmss', 'priority', 'table', 'scope'] as const;
+
+/** The result as the spec version `version` spells it, ready for JSON.stringify. */
+export function formatResult(result: CniResult, version: CniVersion): Record<string, unknown> {
+  const legacy = compareVersions(version, '1.0.0') < 0;
+  const withAttributes = compareVersions(version, '1.1.0') >= 0;
+  const ips = result.ips.map((ip) => {
+    const family = cidrFamily(ip.address);
+    if (family === undefined)
+      throw new Error(`result: ${JSON.stringify(ip.address)} is not an address with a prefix`);
+    return {
+      ...(legacy ? { version: String(family) } : {}),
+      address: ip.address,
+      ...(ip.gateway ? { gateway: ip.gateway } : {}),
+      ...(ip.interface !== undefined ? { interface: ip.interface } : {}),
+    };
+  });
+  const routes = (result.routes ?? []).map((route) => {
+    const out: ResultRoute = { dst: route.dst, ...(route.gw ? { gw: route.gw } : {}) };
+    if (withAttributes)
+      for (const key of routeAttributes) if (route[key] !== undefined) out[key] = route[key];
+    return out;
+  });
+  return {
+    cniVersion: version,
+    ...(result.interfaces?.length ? { interfaces: result.interfaces } : {}),
+    ips,
+    ...(routes.length ? { routes } : {}),
+    dns: result.dns ?? {},
+  };
+}
+
+/**
+ * A result read back from JSON (CHECK's prevResult) in any supported version. Errors name the field
+ * under `field` (e.g. `prevResult.ips[0].address`).
+ */
+export function parseResult(value: unknown, field: string): CniResult {
+  const problems = schemaProblems(ResultSchema, value, field);
+  if (problems) throw new CniError(ErrorCode.decodeFailure, problems);
+  const raw = value as Static<typeof ResultSchema>;
+  const ips = (raw.ips ?? []).map((ip, i) => {
+    const family = cidrFamily(ip.address);
+    if (family === undefined) {
+      throw new CniError(
+        ErrorCode.decodeFailure,
+        `${field}.ips[${i}].address: ${JSON.stringify(ip.address)} is not an address with a prefix length`,
+      );
+    }
+    if (ip.version !== undefined && ip.version !== String(family)) {
+      throw new CniError(
+        ErrorCode.decodeFailure,
+        `${field}.ips[${i}].version: "${ip.version}" does not match the IPv${family} address ${ip.address}`,
+      );
+    }
+    const { version: _version, ...rest } = ip;
+    return rest;
+  });
+  return {
+    ...(raw.interfaces ? { interfaces: raw.interfaces } : {}),
+    ips,
+    ...(raw.routes ? { routes: raw.routes } : {}),
+    ...(raw.dns ? { dns: raw.dns } : {}),
+  };
+}

@@ -1,0 +1,51 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { nodeConfigDefaults, parseNodeConfig, readNodeConfig } from '../../../cni/node-config.js';
+
+test("a missing file means Spiderpool's defaults and this host's name", () => {
+  expect(readNodeConfig('/nonexistent/config.json')).toEqual({ ...nodeConfigDefaults, nodeName: hostname() });
+  expect(nodeConfigDefaults).toEqual({
+    enableIPv4: true,
+    enableIPv6: true,
+    enableStatefulSet: true,
+    enableKubevirtStaticIP: true,
+    enableIPConflictDetection: false,
+  });
+});
+
+test('values in the file win over the defaults; unknown keys are ignored', () => {
+  const c = parseNodeConfig(
+    JSON.stringify({ enableIPv4: false, enableKubevirtStaticIP: false, future: 1 }),
+    'f',
+    'n1',
+  );
+  expect(c).toEqual({
+    ...nodeConfigDefaults,
+    enableIPv4: false,
+    enableKubevirtStaticIP: false,
+    nodeName: 'n1',
+  });
+});
+
+test('a bad value is code 101 naming the file and the key', () => {
+  expect(() => parseNodeConfig('{"enableIPv6": "no"}', '/etc/x.json')).toThrow(
+    'node configuration /etc/x.json: enableIPv6: expected boolean, got "no"',
+  );
+  expect(() => parseNodeConfig('{', '/etc/x.json')).toThrow(
+    /node configuration \/etc\/x.json: not valid JSON/,
+  );
+  const dir = mkdtempSync(join(tmpdir(), 'node-config-'));
+  try {
+    writeFileSync(join(dir, 'c.json'), '[]');
+    let code: unknown;
+    try {
+      readNodeConfig(join(dir, 'c.json'));
+    } catch (err) {
+      code = (err as { code?: unknown }).code;
+    }
+    expect(code).toBe(101);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
