@@ -8,7 +8,9 @@ export type IpamErrorCode =
   /** A pool's spec cannot be used (bad subnet, a range outside the family, ...). */
   | 'InvalidPool'
   /** A pool's `status.allocatedIPs` cannot be decoded. */
-  | 'InvalidRecords';
+  | 'InvalidRecords'
+  /** No pool is left for a NIC: none selected, or every candidate filtered out. */
+  | 'NoCandidatePool';
 
 export interface ErrorPlace {
   /** The pool the error concerns. */

@@ -1,0 +1,3 @@
+export * from './annotations.js';
+export * from './candidates.js';
+export * from './wildcard.js';
