@@ -182,6 +182,22 @@ export abstract class HardenedOperator extends DotIOperator {
     if (this.active) this.runtimes.push(this.launch(def));
   }
 
+  /**
+   * Hands every cached object of the named controllers (all when omitted) to its handler again as
+   * MODIFIED: for periodic full scans and for reconciling after an outside input changed.
+   */
+  resync(names?: string[]): void {
+    for (const rt of this.runtimes) {
+      if (names && !names.includes(rt.def.name)) continue;
+      for (const object of rt.reflector.store.list())
+        rt.queue.push(objectKey(object), {
+          type: ResourceEventType.Modified,
+          object,
+          meta: metaOf(rt.def.ref, rt.def.kind, object),
+        });
+    }
+  }
+
   /** The cache of a watched resource while active, for lookups from handlers. */
   protected lister(group: string, version: string, plural: string): Lister | undefined {
     const id = resourceId({ group, version, plural });

@@ -1,0 +1,208 @@
+// Puts the operator together: configuration → clients, metrics, Events, the webhook certificate and
+// server, health endpoints, the operator's controllers, and leader election that starts and stops
+// them. Returns a handle whose `stop()` shuts everything down gracefully (no process exit).
+import { setTimeout as sleep } from 'node:timers/promises';
+import { loadKubeConfig } from '../kube/client.js';
+import { RestClient } from '../kube/rest.js';
+import type { OperatorConfig } from './config/index.js';
+import type { WebhookTarget } from './controllers/webhook-configurations.js';
+import { EventRecorder } from './events/recorder.js';
+import { Backoff } from './framework/backoff.js';
+import { LeaderElector } from './leader/elector.js';
+import { HttpEndpoints } from './observability/http.js';
+import type { Logger } from './observability/log.js';
+import { OperatorMetrics } from './observability/metrics.js';
+import { SpiderpoolOperator, type SpiderpoolOperatorOptions } from './spiderpool-operator.js';
+import { servingIdentity } from './webhook/certs.js';
+import { reviews } from './webhook/handlers.js';
+import { WebhookServer } from './webhook/server.js';
+import { type CertBundle, CertificateSource } from './webhook/tls-secret.js';
+
+export const leaseName = 'spiderpool-operator';
+export const webhookServiceName = 'spiderpool-operator-webhook';
+export const webhookSecretName = 'spiderpool-operator-webhook-tls';
+export const component = 'spiderpool-operator';
+
+export type OperatorFactory = (opts: SpiderpoolOperatorOptions) => SpiderpoolOperator;
+
+export interface RunOptions {
+  log: Logger;
+  /** Another operator class built on SpiderpoolOperator (tests add their own controllers). */
+  createOperator?: OperatorFactory;
+  /** How often the certificate Secret is re-read (renewals by other replicas), default 60 s. */
+  certificatePollMs?: number;
+}
+
+export interface RunningOperator {
+  readonly operator: SpiderpoolOperator;
+  readonly metrics: OperatorMetrics;
+  readonly ports: { webhook: number; metrics: number; health: number };
+  isLeader(): boolean;
+  stop(): Promise<void>;
+}
+
+export async function runOperator(config: OperatorConfig, run: RunOptions): Promise<RunningOperator> {
+  const log = run.log;
+  const kubeConfig = loadKubeConfig(config.kubeconfig);
+  const rest = new RestClient(kubeConfig);
+  const metrics = new OperatorMetrics();
+  const recorder = new EventRecorder({ rest, component, host: config.identity, log, metrics });
+
+  let bundle: CertBundle | undefined;
+  let urlBase: string | undefined;
+  const certs = new CertificateSource({
+    rest,
+    namespace: config.namespace,
+    secretName: config.webhookTlsSecret ?? webhookSecretName,
+    userProvided: config.webhookTlsSecret !== undefined,
+    identity: servingIdentity(
+      webhookServiceName,
+      config.namespace,
+      config.webhookUrlHost ? [config.webhookUrlHost] : [],
+    ),
+    log,
+  });
+  const webhookTarget = (): WebhookTarget | undefined =>
+    bundle ? { caBundleB64: Buffer.from(bundle.caBundle).toString('base64'), urlBase } : undefined;
+
+  const operator = (run.createOperator ?? ((o) => new SpiderpoolOperator(o)))({
+    kubeConfig,
+    kubeconfigPath: config.kubeconfig,
+    log,
+    metrics,
+    concurrency: config.workers,
+    ipam: config.ipam,
+    recorder,
+    webhookTarget,
+  });
+
+  let elector: LeaderElector | undefined;
+  const webhook = new WebhookServer({
+    port: config.webhookPort,
+    host: config.bindAddress,
+    reviews,
+    log,
+    metrics,
+  });
+  const http = new HttpEndpoints({
+    host: config.bindAddress,
+    metricsPort: config.metricsPort,
+    healthPort: config.healthPort,
+    metrics,
+    log,
+    healthz: () => ({
+      ok: true,
+      detail: `ok (${elector ? (elector.isLeader ? 'leader' : 'follower') : 'no leader election'})`,
+    }),
+    readyz: () => {
+      if (!webhook.listening) return { ok: false, detail: 'webhook server not listening yet' };
+      if (elector && !elector.isLeader) return { ok: true, detail: 'ready (follower)' };
+      return operator.hasSynced
+        ? { ok: true, detail: 'ready (watches synced)' }
+        : { ok: false, detail: 'watches not synced yet' };
+    },
+  });
+  // Health first: a replica waiting for the API server is alive, only not ready.
+  await http.start();
+
+  let stopping = false;
+  const backoff = new Backoff({ initialMs: 500, maxMs: 30_000 });
+  while (!bundle) {
+    try {
+      bundle = await certs.load();
+    } catch (err) {
+      const delay = backoff.next();
+      log.error('loading the webhook certificate failed; retrying', { retryInMs: delay, error: err });
+      await sleep(delay);
+    }
+  }
+  await webhook.start(bundle);
+  if (config.webhookUrlHost) urlBase = `https://${config.webhookUrlHost}:${webhook.port}`;
+
+  const pollMs = run.certificatePollMs ?? 60_000;
+  const poll = setInterval(() => {
+    certs.load().then(
+      (fresh) => {
+        if (stopping || !bundle || (fresh.cert === bundle.cert && fresh.caBundle === bundle.caBundle)) return;
+        bundle = fresh;
+        webhook.updateCertificate(fresh);
+        log.info('webhook certificate reloaded');
+        operator.refreshWebhookConfigurations();
+      },
+      (err: unknown) => log.warn('re-reading the webhook certificate failed', { error: err }),
+    );
+  }, pollMs);
+  poll.unref();
+
+  await operator.start();
+  if (config.leaderElect) {
+    elector = new LeaderElector({
+      rest,
+      namespace: config.namespace,
+      name: leaseName,
+      identity: config.identity,
+      leaseDurationMs: config.leaseDurationMs,
+      renewDeadlineMs: config.renewDeadlineMs,
+      retryPeriodMs: config.retryPeriodMs,
+      log,
+      onStartedLeading: async () => {
+        metrics.leader.set(1);
+        await operator.activate();
+        void recordLeaderEvent(rest, recorder, config, 'became leader');
+      },
+      onStoppedLeading: async () => {
+        metrics.leader.set(0);
+        await operator.deactivate();
+      },
+    });
+    elector.start();
+  } else {
+    metrics.leader.set(1);
+    await operator.activate();
+  }
+
+  return {
+    operator,
+    metrics,
+    ports: { webhook: webhook.port, ...http.ports },
+    isLeader: () => (elector ? elector.isLeader : true),
+    async stop() {
+      stopping = true;
+      clearInterval(poll);
+      // The leader stops its controllers before it releases the Lease.
+      await elector?.stop();
+      await operator.stop();
+      metrics.leader.set(0);
+      await webhook.stop();
+      await http.stop();
+      rest.close();
+      log.info('operator stopped');
+    },
+  };
+}
+
+/** A LeaderElection Event on the Lease, as client-go's elector records one. */
+async function recordLeaderEvent(
+  rest: RestClient,
+  recorder: EventRecorder,
+  config: OperatorConfig,
+  what: string,
+): Promise<void> {
+  try {
+    const lease = await rest.get<{ metadata: { uid: string; resourceVersion: string } }>(
+      `/apis/coordination.k8s.io/v1/namespaces/${config.namespace}/leases/${leaseName}`,
+    );
+    await recorder.record(
+      {
+        apiVersion: 'coordination.k8s.io/v1',
+        kind: 'Lease',
+        metadata: { name: leaseName, namespace: config.namespace, uid: lease.metadata.uid },
+      },
+      'Normal',
+      'LeaderElection',
+      `${config.identity} ${what}`,
+    );
+  } catch {
+    // An Event is informational; the election itself already succeeded.
+  }
+}
