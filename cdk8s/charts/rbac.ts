@@ -1,0 +1,169 @@
+// Service accounts and least-privilege RBAC: one ClusterRole for the CNI plugin (what it reads and
+// writes on an ADD or DEL), one ClusterRole plus a namespaced Role for the operator. Each rule is
+// there because the code makes that call; nothing else (no Secrets for the plugin, no deletes of
+// pools by anyone).
+
+import { Chart } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-27';
+import type { Construct } from 'constructs';
+import { group, kinds, kubevirtGroup, kubevirtKinds } from '../../api/index.js';
+import { installDefaults, objectNames } from '../defaults.js';
+import type { Values } from '../values/schema.js';
+import { componentLabels } from './labels.js';
+
+export interface Rule {
+  apiGroup: string;
+  resources: string[];
+  verbs: string[];
+  /** Only these objects (never with create or list, which RBAC cannot narrow by name). */
+  resourceNames?: string[];
+}
+
+const read = ['get', 'list', 'watch'];
+const kubevirtRead: Rule = {
+  apiGroup: kubevirtGroup,
+  resources: [kubevirtKinds.vm.plural, kubevirtKinds.vmi.plural, kubevirtKinds.vmim.plural],
+  verbs: read,
+};
+
+/** The plugin: reads the pod and its owners, allocates in pool status, keeps endpoints. */
+export function cniRules(): Rule[] {
+  return [
+    { apiGroup: '', resources: ['pods', 'namespaces', 'nodes'], verbs: ['get'] },
+    { apiGroup: 'apps', resources: ['replicasets', 'statefulsets'], verbs: ['get'] },
+    { apiGroup: 'batch', resources: ['jobs'], verbs: ['get'] },
+    { apiGroup: group, resources: [kinds.ippool.plural], verbs: read },
+    { apiGroup: group, resources: [`${kinds.ippool.plural}/status`], verbs: ['get', 'update', 'patch'] },
+    {
+      apiGroup: group,
+      resources: [kinds.endpoint.plural],
+      verbs: [...read, 'create', 'update', 'patch', 'delete'],
+    },
+    { apiGroup: group, resources: [kinds.reservedip.plural], verbs: read },
+    kubevirtRead,
+  ];
+}
+
+/** The operator, cluster-wide: finalizers, counters, GC, the KubeVirt lifecycle, its webhooks. */
+export function operatorClusterRules(): Rule[] {
+  return [
+    { apiGroup: group, resources: [kinds.ippool.plural], verbs: [...read, 'update', 'patch'] },
+    { apiGroup: group, resources: [`${kinds.ippool.plural}/status`], verbs: ['get', 'update', 'patch'] },
+    {
+      apiGroup: group,
+      resources: [kinds.endpoint.plural],
+      verbs: [...read, 'create', 'update', 'patch', 'delete'],
+    },
+    {
+      apiGroup: group,
+      resources: [kinds.subnet.plural, `${kinds.subnet.plural}/status`],
+      verbs: [...read, 'update', 'patch'],
+    },
+    { apiGroup: group, resources: [kinds.reservedip.plural], verbs: read },
+    { apiGroup: '', resources: ['pods', 'namespaces', 'nodes'], verbs: read },
+    { apiGroup: '', resources: ['events'], verbs: ['create', 'patch'] },
+    { apiGroup: 'events.k8s.io', resources: ['events'], verbs: ['create', 'patch'] },
+    kubevirtRead,
+    { apiGroup: 'apps', resources: ['statefulsets'], verbs: read },
+    {
+      apiGroup: 'admissionregistration.k8s.io',
+      resources: ['mutatingwebhookconfigurations', 'validatingwebhookconfigurations'],
+      verbs: [...read, 'update', 'patch'],
+      resourceNames: [objectNames.webhookConfiguration],
+    },
+  ];
+}
+
+/** The operator in its own namespace: leader election, the webhook certificate, its ConfigMap. */
+export function operatorNamespaceRules(values: Values): Rule[] {
+  const userSecret: Rule[] = values.webhook.tlsSecretName
+    ? [
+        {
+          apiGroup: '',
+          resources: ['secrets'],
+          verbs: ['get'],
+          resourceNames: [values.webhook.tlsSecretName],
+        },
+      ]
+    : [];
+  return [
+    {
+      apiGroup: 'coordination.k8s.io',
+      resources: ['leases'],
+      verbs: ['get', 'update'],
+      resourceNames: [objectNames.leaderLease],
+    },
+    { apiGroup: 'coordination.k8s.io', resources: ['leases'], verbs: ['create'] },
+    {
+      apiGroup: '',
+      resources: ['secrets'],
+      verbs: ['get', 'update'],
+      resourceNames: [objectNames.webhookTlsSecret],
+    },
+    { apiGroup: '', resources: ['secrets'], verbs: ['create'] },
+    ...userSecret,
+    { apiGroup: '', resources: ['configmaps'], verbs: read },
+  ];
+}
+
+/** The rule's resources as cdk8s-plus endpoints, one per resource and name. */
+function endpoints(rule: Rule): kplus.IApiResource[] {
+  return rule.resources.flatMap((resourceType) =>
+    (rule.resourceNames ?? [undefined]).map((resourceName) => ({
+      apiGroup: rule.apiGroup,
+      resourceType,
+      resourceName,
+    })),
+  );
+}
+
+function asEndpoint(resource: kplus.IApiResource): kplus.IApiEndpoint {
+  return { asApiResource: () => resource, asNonApiResource: () => undefined };
+}
+
+export class RbacChart extends Chart {
+  readonly operatorServiceAccount: kplus.ServiceAccount;
+  readonly cniServiceAccount: kplus.ServiceAccount;
+
+  constructor(scope: Construct, id: string, values: Values) {
+    super(scope, id, { labels: componentLabels('rbac') });
+    const namespace = values.namespace;
+    // Both workloads choose their token mounts themselves (the node pod uses a projected token).
+    this.operatorServiceAccount = new kplus.ServiceAccount(this, 'operator-sa', {
+      metadata: { name: installDefaults.operatorServiceAccount, namespace },
+      automountToken: false,
+    });
+    this.cniServiceAccount = new kplus.ServiceAccount(this, 'cni-sa', {
+      metadata: { name: installDefaults.cniServiceAccount, namespace },
+      automountToken: false,
+    });
+
+    this.clusterRole('cni', objectNames.cniRole, cniRules(), this.cniServiceAccount);
+    this.clusterRole(
+      'operator',
+      objectNames.operatorRole,
+      operatorClusterRules(),
+      this.operatorServiceAccount,
+    );
+
+    const role = new kplus.Role(this, 'operator-role', {
+      metadata: { name: objectNames.operatorRole, namespace },
+    });
+    for (const rule of operatorNamespaceRules(values)) role.allow(rule.verbs, ...endpoints(rule));
+    const binding = new kplus.RoleBinding(this, 'operator-rolebinding', {
+      metadata: { name: objectNames.operatorRole, namespace },
+      role,
+    });
+    binding.addSubjects(this.operatorServiceAccount);
+  }
+
+  private clusterRole(id: string, name: string, rules: Rule[], subject: kplus.ServiceAccount): void {
+    const role = new kplus.ClusterRole(this, `${id}-clusterrole`, { metadata: { name } });
+    for (const rule of rules) role.allow(rule.verbs, ...endpoints(rule).map(asEndpoint));
+    const binding = new kplus.ClusterRoleBinding(this, `${id}-clusterrolebinding`, {
+      metadata: { name },
+      role,
+    });
+    binding.addSubjects(subject);
+  }
+}

@@ -1,0 +1,78 @@
+// The operator's admission webhooks for pools, subnets and reserved IPs. No caBundle here: the
+// operator fills it in at start (from its self-managed certificate or the user's Secret), which is
+// why its RBAC may update exactly these two configurations. failurePolicy Fail: a pool written while
+// the operator is down would skip the cross-object checks (overlaps, allocated addresses).
+
+import { Chart } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-27';
+import type { Construct } from 'constructs';
+import { group, kinds, version } from '../../api/index.js';
+import { objectNames } from '../defaults.js';
+import type { Values } from '../values/schema.js';
+import { componentLabels } from './labels.js';
+
+type Operation = 'CREATE' | 'UPDATE' | 'DELETE';
+
+export interface WebhookTarget {
+  /** Plural resource name. */
+  resource: string;
+  mutateOperations: Operation[];
+  validateOperations: Operation[];
+}
+
+/** Pools and subnets are also validated on DELETE (a pool with allocations must not vanish). */
+export const webhookTargets: WebhookTarget[] = [
+  {
+    resource: kinds.ippool.plural,
+    mutateOperations: ['CREATE', 'UPDATE'],
+    validateOperations: ['CREATE', 'UPDATE', 'DELETE'],
+  },
+  {
+    resource: kinds.subnet.plural,
+    mutateOperations: ['CREATE', 'UPDATE'],
+    validateOperations: ['CREATE', 'UPDATE', 'DELETE'],
+  },
+  {
+    resource: kinds.reservedip.plural,
+    mutateOperations: ['CREATE', 'UPDATE'],
+    validateOperations: ['CREATE', 'UPDATE'],
+  },
+];
+
+/** The webhook's name: `<singular>.<mutate|validate>.spiderpool.spidernet.io`. */
+function webhookName(resource: string, action: 'mutate' | 'validate'): string {
+  return `${resource.replace(/s$/, '')}.${action}.${group}`;
+}
+
+export class WebhooksChart extends Chart {
+  constructor(scope: Construct, id: string, values: Values) {
+    super(scope, id, { labels: componentLabels('webhooks') });
+    const webhook = (resource: string, action: 'mutate' | 'validate', operations: Operation[]) => ({
+      name: webhookName(resource, action),
+      admissionReviewVersions: ['v1'],
+      sideEffects: 'None',
+      failurePolicy: 'Fail',
+      matchPolicy: 'Equivalent',
+      timeoutSeconds: values.webhook.timeoutSeconds,
+      clientConfig: {
+        service: {
+          name: objectNames.webhookService,
+          namespace: values.namespace,
+          port: 443,
+          path: `/${action}/${resource}`,
+        },
+      },
+      rules: [
+        { apiGroups: [group], apiVersions: [version], operations, resources: [resource], scope: 'Cluster' },
+      ],
+    });
+    new k8s.KubeMutatingWebhookConfiguration(this, 'mutating', {
+      metadata: { name: objectNames.webhookConfiguration },
+      webhooks: webhookTargets.map((t) => webhook(t.resource, 'mutate', t.mutateOperations)),
+    });
+    new k8s.KubeValidatingWebhookConfiguration(this, 'validating', {
+      metadata: { name: objectNames.webhookConfiguration },
+      webhooks: webhookTargets.map((t) => webhook(t.resource, 'validate', t.validateOperations)),
+    });
+  }
+}
