@@ -28,7 +28,7 @@ export interface CrdSpec {
     plural: string;
     singular: string;
     shortNames: string[];
-    categories: string[];
+    categories?: string[];
   };
   versions: Array<{
     name: string;
