@@ -1,0 +1,2 @@
+export * from './nic-network.js';
+export * from './routes.js';
