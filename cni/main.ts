@@ -1,0 +1,57 @@
+// The `spiderpool` executable: the CNI IPAM plugin, and two subcommands of the same binary:
+// `spiderpool install [--watch]` (the node installer) and `spiderpool probe ...` (conflict probes
+// run inside a pod's network namespace). Compiled by `npm run build:cni` with Bun's --bytecode, which
+// forbids top-level await, so everything runs inside main(), and main() catches everything: a CNI
+// caller must get a JSON error object on stdout, never a stack trace.
+import { readFileSync, writeSync } from 'node:fs';
+import { settled } from './coordination/coordinate.js';
+import { runPlugin } from './plugin.js';
+import { latestVersion } from './protocol/versions.js';
+import { verbs } from './verbs/index.js';
+
+function readStdin(): string {
+  // A CNI runtime always pipes the configuration; a terminal means a person is trying the binary.
+  if (process.stdin.isTTY) return '';
+  try {
+    return readFileSync(0, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+function writeOut(text: string): void {
+  writeSync(1, `${text}\n`);
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [subcommand] = argv;
+  if (subcommand === 'install') {
+    const { runInstaller } = await import('./install/installer.js');
+    return runInstaller(argv.slice(1), process.env);
+  }
+  if (subcommand === 'probe') {
+    const { runProbeCommand } = await import('./probe/command.js');
+    return runProbeCommand(argv.slice(1));
+  }
+  if (subcommand !== undefined) {
+    process.stderr.write(
+      'usage: spiderpool (as a CNI plugin, driven by CNI_* variables and stdin)\n' +
+        '       spiderpool install [--watch]\n' +
+        '       spiderpool probe --netns <path> --ifname <name> <address>...\n',
+    );
+    return 2;
+  }
+  const code = await runPlugin({ env: process.env, stdin: readStdin(), stdout: writeOut }, verbs);
+  // A process that leads node-local coordination keeps serving the others until it is idle.
+  await settled();
+  return code;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    const msg = err instanceof Error ? err.message : String(err);
+    writeOut(JSON.stringify({ cniVersion: latestVersion, code: 100, msg: `internal error: ${msg}` }));
+    process.exit(1);
+  },
+);
