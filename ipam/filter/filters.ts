@@ -6,7 +6,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import type { SpiderIPPool } from '../../api/index.js';
 import type { Family } from '../address/ip.js';
 import { IpamError } from '../errors.js';
-import { type MultusSettings, networkOfNic } from '../multus/networks.js';
+import { type MultusSettings, type NicAttachment, networkOfNic } from '../multus/networks.js';
 import { poolFamily } from '../pool/space.js';
 import { labelSelectorMatches } from './label-selector.js';
 
@@ -102,7 +102,7 @@ export function poolSkipReason(pool: SpiderIPPool, ctx: FilterContext): string |
   if (podWhy) return podWhy;
 
   if (spec.multusName?.length) {
-    let found: ReturnType<typeof networkOfNic>;
+    let found: NicAttachment;
     try {
       found = networkOfNic(ctx.pod, ctx.nic, ctx.multus, ctx.position);
     } catch (error) {

@@ -124,7 +124,7 @@ export function defaultNetwork(pod: V1Pod, settings: MultusSettings): NetworkSel
   return all[0];
 }
 
-export type NicNetwork = { network: NetworkSelection } | { network?: undefined; reason: string };
+export type NicAttachment = { network: NetworkSelection } | { network?: undefined; reason: string };
 
 /**
  * The network a NIC belongs to. `eth0` (or position 0 of an unnamed `ipam.spidernet.io/ippools`)
@@ -136,7 +136,7 @@ export function networkOfNic(
   nic: string,
   settings: MultusSettings,
   position?: number,
-): NicNetwork {
+): NicAttachment {
   if (nic === 'eth0' || position === 0) {
     const network = defaultNetwork(pod, settings);
     return network

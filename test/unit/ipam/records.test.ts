@@ -43,6 +43,11 @@ describe('status.allocatedIPs', () => {
       /pool p6: status.allocatedIPs\["fd00::1"\]: podUid: Expected required property/,
     ],
     [
+      '{"fd00::1":{"pod":"a/b","podUid":"u","nic":5}}',
+      /status.allocatedIPs\["fd00::1"\]: nic: Expected string/,
+    ],
+    ['{"fd00::1":"a/b"}', /status.allocatedIPs\["fd00::1"\]: Expected object/],
+    [
       '{"fd00::1":{"pod":"a/b","podUid":"u"},"fd00:0::1":{"pod":"a/c","podUid":"v"}}',
       /two records for fd00::1/,
     ],
