@@ -40,6 +40,9 @@ export const repoCrdsDir = join(process.cwd(), 'crds');
 export async function ensureRepoCrds(kubeconfig: string): Promise<void> {
   await apply(kubeconfig, [repoCrdsDir]);
   await kubectl(kubeconfig, ['wait', '--for=condition=Established', '--timeout=60s', '-f', repoCrdsDir]);
+  // A just-established CRD answers 429 until its watch cache is ready; kubectl waits that out, so
+  // clients without retries (client-node) find the resources served afterwards.
+  await kubectl(kubeconfig, ['get', 'spiderippools,spiderendpoints,spidersubnets,spiderreservedips', '-A']);
 }
 
 export const fixture = (name: string) => join(process.cwd(), 'test/integration/install/fixtures', name);
