@@ -28,14 +28,15 @@ function need(name: string): string {
   return value;
 }
 
-function crash(point: CrashPoint, batchSize: number): void {
-  if (process.env.LEDGER_CRASH_AT !== point || batchSize < 2) return;
+function crash(point: CrashPoint, batch: string[]): void {
+  if (process.env.LEDGER_CRASH_AT !== point || batch.length < 2) return;
   try {
     closeSync(openSync(need('LEDGER_CRASH_MARKER'), 'wx'));
   } catch {
     return; // another process already crashed
   }
-  process.stderr.write(`${JSON.stringify({ type: 'crash', point })}\n`);
+  const own = batch.includes(process.env.LEDGER_ENTRY ?? '');
+  process.stderr.write(`${JSON.stringify({ type: 'crash', point, size: batch.length, own })}\n`);
   process.kill(process.pid, 'SIGKILL');
 }
 
@@ -64,10 +65,10 @@ async function main(): Promise<void> {
         };
       },
       async (next) => {
-        crash('after-read', entries.length);
+        crash('after-read', entries);
         if (delayMs) await sleep(delayMs);
         const written = await core.replaceNamespacedConfigMap({ name, namespace, body: next });
-        crash('after-write', entries.length);
+        crash('after-write', entries);
         return written;
       },
       { deadlineMs: 120_000 },
@@ -78,14 +79,14 @@ async function main(): Promise<void> {
     const [index] = await append([entry]);
     out = { index: index ?? -1, role: 'naive', attempts: 1 };
   } else {
-    let lastBatch = 0;
+    let lastBatch: string[] = [];
     const coordinated = await coordinate<string, number>(entry, {
       name: scopeName(need('LEDGER_NODE'), kubeConfig.getCurrentCluster()?.server ?? '', name),
       ...(process.env.LEDGER_IDLE_MS ? { idleMs: Number(process.env.LEDGER_IDLE_MS) } : {}),
       ...(process.env.LEDGER_MAX_LEAD_MS ? { maxLeadMs: Number(process.env.LEDGER_MAX_LEAD_MS) } : {}),
       handleBatch: async (entries): Promise<Answer<number>[]> => {
-        lastBatch = entries.length;
-        crash('before-read', entries.length);
+        lastBatch = entries;
+        crash('before-read', entries);
         const indices = await append(entries);
         return indices.map((value) => ({ ok: true, value }));
       },
