@@ -1,0 +1,31 @@
+// A control plane for a benchmark: the one named by SPIDERPOOL_TS_CLUSTER_DIR (left running), or a
+// private one in a temporary folder (stopped again by release()).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ControlPlane } from '../test/harness/control-plane.js';
+
+export async function benchControlPlane(): Promise<{ cp: ControlPlane; release: () => Promise<void> }> {
+  const dir = process.env.SPIDERPOOL_TS_CLUSTER_DIR;
+  if (dir) return { cp: ControlPlane.attach(dir), release: async () => {} };
+  const own = mkdtempSync(join(tmpdir(), 'spiderpool-bench-'));
+  const cp = await ControlPlane.start({ dir: own, scheduler: false, controllerManager: false });
+  return {
+    cp,
+    release: async () => {
+      await cp.stop();
+      rmSync(own, { recursive: true, force: true });
+    },
+  };
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+}
+
+export function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
+}
