@@ -42,6 +42,8 @@ for (const [name, spec] of Object.entries(tasks)) {
   if (typeof exec !== 'string' || exec.length === 0) {
     throw new Error(`.projenrc.json: x-tasks.${name}.exec must be a non-empty string`);
   }
+  // projen locks some built-in tasks (build); replacing one means removing it first.
+  if (project.tasks.tryFind(name)?._locked) project.tasks.removeTask(name);
   const task = project.tasks.tryFind(name) ?? project.addTask(name);
   task.reset(exec, { receiveArgs });
   if (description) task.description = description;
