@@ -117,16 +117,17 @@ export function allocate(
 
   const outcomes = requests.map((request): AllocationOutcome => {
     const mine = byOwner.get(request.owner) ?? [];
-    const same = mine.find((r) => r.podUid === request.podUid && r.nic === request.nic);
+    // Where several records qualify (data left by older versions or by hand), the lowest address wins.
+    const same = lowest(mine, (r) => r.podUid === request.podUid && r.nic === request.nic);
     if (same) return done(same, 'reused');
-    const adoptable = mine.find((r) => r.podUid === request.podUid && r.nic === undefined);
+    const adoptable = lowest(mine, (r) => r.podUid === request.podUid && r.nic === undefined);
     if (adoptable) {
       adoptable.nic = request.nic;
       recordsChanged = true;
       return done(adoptable, 'reused');
     }
     if (request.takeOver) {
-      const held = mine.find((r) => r.nic === request.nic) ?? mine.find((r) => r.nic === undefined);
+      const held = lowest(mine, (r) => r.nic === request.nic) ?? lowest(mine, (r) => r.nic === undefined);
       if (held) {
         const previous = held.podUid;
         held.podUid = request.podUid;
@@ -176,4 +177,10 @@ export function allocate(
   });
 
   return { ...statusOf(pool, state, recordsChanged), outcomes };
+}
+
+function lowest(records: readonly PoolRecord[], wanted: (r: PoolRecord) => boolean): PoolRecord | undefined {
+  let best: PoolRecord | undefined;
+  for (const r of records) if (wanted(r) && (best === undefined || r.value < best.value)) best = r;
+  return best;
 }

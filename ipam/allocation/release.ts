@@ -66,27 +66,26 @@ export function release(
     else byOwner.set(record.pod, [record]);
   }
   const released: PoolRecord[][] = requests.map(() => []);
-  const order: bigint[] = [];
+  const freed: bigint[] = [];
   const gone = new Set<PoolRecord>();
   requests.forEach((request, i) => {
     for (const record of byOwner.get(request.owner) ?? []) {
       if (gone.has(record) || !matches(record, request, ips[i])) continue;
       gone.add(record);
       released[i]?.push(record);
-      order.push(record.value);
+      freed.push(record.value);
     }
   });
   const kept = gone.size === 0 ? state.records : state.records.filter((r) => !gone.has(r));
   state.records = kept;
 
-  if (order.length > 0 && state.space) {
-    // Judged against the final free set: the last address released is then never the next one
-    // handed out unless it is the only free one.
+  if (freed.length > 0 && state.space) {
+    // None of the addresses released here is handed out next unless only they are free.
     const free = freeSet(
       state.space,
       kept.map((r) => r.value),
     );
-    for (const value of order) state.cursor = cursorAfterRelease(free, state.cursor, value);
+    state.cursor = cursorAfterRelease(free, state.cursor, new Set(freed));
   }
-  return { ...statusOf(pool, state, order.length > 0), released };
+  return { ...statusOf(pool, state, freed.length > 0), released };
 }

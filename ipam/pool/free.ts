@@ -58,14 +58,21 @@ export class FreeWalker {
 }
 
 /**
- * Where the cursor goes when `released` is freed. If the released address would be the next one
- * handed out, the cursor moves onto it, so it comes back only after every other free address; the
- * addresses it skips are all in use, so no free address is passed over.
+ * Where the cursor goes when the addresses in `released` are freed (`free` already counts them).
+ * While the next address to be handed out is one of them, the cursor steps onto it, so they come
+ * back only after every other free address. The addresses stepped over are in use or just
+ * released, so no other free address is passed over.
  */
 export function cursorAfterRelease(
   free: IntervalSet,
   cursor: bigint | undefined,
-  released: bigint,
+  released: ReadonlySet<bigint>,
 ): bigint | undefined {
-  return nextCyclic(free, cursor) === released ? released : cursor;
+  let at = cursor;
+  for (let steps = 0; steps < released.size; steps++) {
+    const next = nextCyclic(free, at);
+    if (next === undefined || !released.has(next)) break;
+    at = next;
+  }
+  return at;
 }

@@ -1,2 +1,3 @@
 export * from './free.js';
 export * from './space.js';
+export * from './usage.js';

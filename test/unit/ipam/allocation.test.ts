@@ -1,6 +1,13 @@
 import type { SpiderIPPool } from '../../../api/index.js';
 import { parseIP } from '../../../ipam/address/index.js';
-import { type AllocationOutcome, allocate, release } from '../../../ipam/allocation/index.js';
+import {
+  type AllocationOutcome,
+  allocate,
+  allocationRequestFor,
+  release,
+  releaseRequestFor,
+} from '../../../ipam/allocation/index.js';
+import { identityOf } from '../../../ipam/identity/index.js';
 import { decodeRecords } from '../../../ipam/records/index.js';
 import { ipamErrorOf, pool } from './helpers.js';
 
@@ -271,5 +278,59 @@ describe('release', () => {
 
   it('refuses a release without a pod UID unless forced', () => {
     expect(ipamErrorOf(() => release(held(), [{ owner: 'ns/a' }])).field).toBe('requests[0].podUid');
+  });
+});
+
+describe('requests for an identity', () => {
+  const switches = { enableKubevirtStaticIP: true, enableStatefulSet: true };
+  const launcher = (uid: string) =>
+    identityOf(
+      {
+        metadata: {
+          name: `virt-launcher-vm1-${uid}`,
+          namespace: 'vms',
+          uid,
+          ownerReferences: [
+            {
+              apiVersion: 'kubevirt.io/v1',
+              kind: 'VirtualMachineInstance',
+              name: 'vm1',
+              uid: 'x',
+              controller: true,
+            },
+          ],
+        },
+      },
+      switches,
+    );
+
+  it('keeps a VM on its address across launcher pods, and releases only the current holder', () => {
+    const first = allocate(base(), [allocationRequestFor(launcher('aaaaa'), 'eth0')]);
+    const second = allocate(withStatus(base(), first.status), [
+      allocationRequestFor(launcher('bbbbb'), 'eth0'),
+    ]);
+    expect(second.outcomes[0]).toMatchObject({
+      kind: 'takenOver',
+      ip: '198.18.40.2',
+      previousPodUid: 'aaaaa',
+    });
+    const stale = release(withStatus(base(), second.status), [releaseRequestFor(launcher('aaaaa'))]);
+    expect(stale.released).toEqual([[]]);
+    const gone = release(withStatus(base(), second.status), [
+      releaseRequestFor(launcher('ccccc'), { force: true }),
+    ]);
+    expect(gone.released[0]?.map((r) => r.ip)).toEqual(['198.18.40.2']);
+  });
+
+  it('gives a stateless pod recreated under the same name a new address', () => {
+    const pod = (uid: string) => identityOf({ metadata: { name: 'web', namespace: 'ns', uid } }, switches);
+    const first = allocate(base(), [allocationRequestFor(pod('u1'), 'eth0')]);
+    const second = allocate(withStatus(base(), first.status), [allocationRequestFor(pod('u2'), 'eth0')]);
+    expect(second.outcomes[0]).toMatchObject({ kind: 'allocated', ip: '198.18.40.4' });
+    expect(releaseRequestFor(pod('u1'), { nic: 'eth0' })).toEqual({
+      owner: 'ns/web',
+      podUid: 'u1',
+      nic: 'eth0',
+    });
   });
 });

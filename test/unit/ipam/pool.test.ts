@@ -8,6 +8,7 @@ import {
   parseCursor,
   poolFamily,
   poolSpace,
+  poolUsage,
   reservedSet,
   totalIPCount,
 } from '../../../ipam/pool/index.js';
@@ -108,16 +109,50 @@ describe('free addresses', () => {
     expect(new FreeWalker(freeSet(space, []), undefined).take()).toBe(v4('198.18.0.1'));
   });
 
-  it('moves the cursor onto a released address that would be handed out next', () => {
-    const free = freeSet(space, [v4('198.18.0.1'), v4('198.18.0.3'), v4('198.18.0.4')]);
-    // Free: .2 .5 .6; the cursor at .1 would hand out .2 next.
-    expect(cursorAfterRelease(free, v4('198.18.0.1'), v4('198.18.0.2'))).toBe(v4('198.18.0.2'));
-    expect(cursorAfterRelease(free, v4('198.18.0.1'), v4('198.18.0.5'))).toBe(v4('198.18.0.1'));
+  it('moves the cursor past released addresses that would be handed out next', () => {
+    const free = freeSet(space, [v4('198.18.0.1'), v4('198.18.0.4')]);
+    // Free: .2 .3 .5 .6; with the cursor at .1, .2 would be next.
+    const after = (cursor: string, released: string[]) =>
+      cursorAfterRelease(free, v4(cursor), new Set(released.map(v4)));
+    expect(after('198.18.0.1', ['198.18.0.2'])).toBe(v4('198.18.0.2'));
+    expect(after('198.18.0.1', ['198.18.0.3', '198.18.0.2'])).toBe(v4('198.18.0.3'));
+    expect(after('198.18.0.1', ['198.18.0.5'])).toBe(v4('198.18.0.1'));
+    // Every free address just released: the cursor goes once round them and stops.
+    expect(after('198.18.0.1', ['198.18.0.2', '198.18.0.3', '198.18.0.5', '198.18.0.6'])).toBe(
+      v4('198.18.0.6'),
+    );
   });
 
   it('ignores a cursor that is not an address of the family', () => {
     expect(parseCursor(space, 'fd00::1')).toBeUndefined();
     expect(parseCursor(space, 'garbage')).toBeUndefined();
     expect(parseCursor(space, '198.18.0.3')).toBe(v4('198.18.0.3'));
+  });
+});
+
+describe('poolUsage', () => {
+  it('counts total, allocatable, allocated and free addresses', () => {
+    const p = pool(
+      'u',
+      {
+        subnet: '198.18.0.0/28',
+        ips: ['198.18.0.1-198.18.0.10'],
+        excludeIPs: ['198.18.0.10'],
+        gateway: '198.18.0.1',
+      },
+      {
+        allocatedIPs: JSON.stringify({
+          '198.18.0.2': { pod: 'ns/a', podUid: 'u1' },
+          // Excluded after it was handed out: counted as allocated, not taken from the free ones.
+          '198.18.0.10': { pod: 'ns/b', podUid: 'u2' },
+        }),
+      },
+    );
+    expect(poolUsage(p, normalize([{ start: v4('198.18.0.9'), end: v4('198.18.0.9') }]))).toEqual({
+      total: 9n,
+      allocatable: 7n,
+      allocated: 2,
+      free: 6n,
+    });
   });
 });
