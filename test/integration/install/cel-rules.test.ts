@@ -246,6 +246,25 @@ describe('immutable fields', () => {
     expect(pool.spec.ips).toEqual(['198.18.0.10', '198.18.0.11']);
   });
 
+  test('a changed spec is checked again (the list rules skip only an unchanged spec)', async () => {
+    const message = await refusal(() => replace({ ipVersion: 4, subnet, ips: ['198.18.0.10', '10.1.1.1'] }));
+    expect(message).toContain('spec.ips: Invalid value');
+    expect(message).toContain(`every address and range must lie inside spec.subnet ${subnet}`);
+  });
+
+  test('status writes leave the spec alone and pass', async () => {
+    const pool = (await objects().getClusterCustomObject({ ...target('ippool'), name })) as Record<
+      string,
+      unknown
+    >;
+    const written = (await objects().replaceClusterCustomObjectStatus({
+      ...target('ippool'),
+      name,
+      body: { ...pool, status: { allocatedIPCount: 1, totalIPCount: 2 } },
+    })) as { status: { allocatedIPCount: number } };
+    expect(written.status.allocatedIPCount).toBe(1);
+  });
+
   test('a pool created without ipVersion may get one (the webhook fills it)', async () => {
     const bare = await create('ippool', { subnet });
     await objects().patchClusterCustomObject({

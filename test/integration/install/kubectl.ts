@@ -4,6 +4,7 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { group, kinds } from '../../../api/index.js';
 
 const run = promisify(execFile);
 
@@ -36,13 +37,16 @@ export function apply(kubeconfig: string, paths: string[], extra: string[] = [])
 
 export const repoCrdsDir = join(process.cwd(), 'crds');
 
+/** Fully qualified, so that another group's kind of the same name cannot make them ambiguous. */
+const served = Object.values(kinds).map((k) => `${k.plural}.${group}`);
+
 /** Applies crds/ and waits until the API server serves every CRD. Never deletes them (shared). */
 export async function ensureRepoCrds(kubeconfig: string): Promise<void> {
   await apply(kubeconfig, [repoCrdsDir]);
   await kubectl(kubeconfig, ['wait', '--for=condition=Established', '--timeout=60s', '-f', repoCrdsDir]);
   // A just-established CRD answers 429 until its watch cache is ready; kubectl waits that out, so
   // clients without retries (client-node) find the resources served afterwards.
-  await kubectl(kubeconfig, ['get', 'spiderippools,spiderendpoints,spidersubnets,spiderreservedips', '-A']);
+  await kubectl(kubeconfig, ['get', served.join(','), '-A']);
 }
 
 export const fixture = (name: string) => join(process.cwd(), 'test/integration/install/fixtures', name);
