@@ -112,13 +112,13 @@ describe('free addresses', () => {
   it('moves the cursor past released addresses that would be handed out next', () => {
     const free = freeSet(space, [v4('198.18.0.1'), v4('198.18.0.4')]);
     // Free: .2 .3 .5 .6; with the cursor at .1, .2 would be next.
-    const after = (cursor: string, released: string[]) =>
+    const cursorFor = (cursor: string, released: string[]) =>
       cursorAfterRelease(free, v4(cursor), new Set(released.map(v4)));
-    expect(after('198.18.0.1', ['198.18.0.2'])).toBe(v4('198.18.0.2'));
-    expect(after('198.18.0.1', ['198.18.0.3', '198.18.0.2'])).toBe(v4('198.18.0.3'));
-    expect(after('198.18.0.1', ['198.18.0.5'])).toBe(v4('198.18.0.1'));
+    expect(cursorFor('198.18.0.1', ['198.18.0.2'])).toBe(v4('198.18.0.2'));
+    expect(cursorFor('198.18.0.1', ['198.18.0.3', '198.18.0.2'])).toBe(v4('198.18.0.3'));
+    expect(cursorFor('198.18.0.1', ['198.18.0.5'])).toBe(v4('198.18.0.1'));
     // Every free address just released: the cursor goes once round them and stops.
-    expect(after('198.18.0.1', ['198.18.0.2', '198.18.0.3', '198.18.0.5', '198.18.0.6'])).toBe(
+    expect(cursorFor('198.18.0.1', ['198.18.0.2', '198.18.0.3', '198.18.0.5', '198.18.0.6'])).toBe(
       v4('198.18.0.6'),
     );
   });
