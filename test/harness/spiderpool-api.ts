@@ -7,6 +7,7 @@ import {
   type V1PolicyRule,
 } from '@kubernetes/client-node';
 import { spiderpoolCrds } from '../../api/crds.js';
+import { cniRules } from '../../cdk8s/charts/rbac.js';
 import { isAlreadyExists } from '../../kube/errors.js';
 import { uniqueName } from './clients.js';
 import { type TestUserName, testUsers } from './users.js';
@@ -57,4 +58,14 @@ export async function grantClusterRules(
     await rbac.deleteClusterRoleBinding({ name });
     await rbac.deleteClusterRole({ name });
   };
+}
+
+/** The plugin's ClusterRole rules as the installation synthesizes them (cdk8s/charts/rbac.ts). */
+export function cniPolicyRules(): V1PolicyRule[] {
+  return cniRules().map((r) => ({
+    apiGroups: [r.apiGroup],
+    resources: r.resources,
+    verbs: r.verbs,
+    ...(r.resourceNames ? { resourceNames: r.resourceNames } : {}),
+  }));
 }

@@ -4,15 +4,14 @@
 import { createServer } from 'node:net';
 import { controlPlane, kubeConfig } from '../../harness/clients.js';
 import { callPlugin } from '../../harness/cni-plugin.js';
-import { ensureSpiderpoolCrds, grantClusterRules } from '../../harness/spiderpool-api.js';
+import { cniPolicyRules, ensureSpiderpoolCrds, grantClusterRules } from '../../harness/spiderpool-api.js';
 
 let revoke: (() => Promise<void>) | undefined;
 
 beforeAll(async () => {
   await ensureSpiderpoolCrds(kubeConfig('admin'));
-  revoke = await grantClusterRules(kubeConfig('admin'), 'cni', [
-    { apiGroups: ['spiderpool.spidernet.io'], resources: ['spiderippools'], verbs: ['get', 'list'] },
-  ]);
+  // The plugin's own ClusterRole rules, as the installation grants them.
+  revoke = await grantClusterRules(kubeConfig('admin'), 'cni', cniPolicyRules());
 }, 120_000);
 
 afterAll(async () => {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { controlPlane, kubeConfig } from '../../harness/clients.js';
 import { callPlugin, pluginBinary, runProcess } from '../../harness/cni-plugin.js';
-import { ensureSpiderpoolCrds, grantClusterRules } from '../../harness/spiderpool-api.js';
+import { cniPolicyRules, ensureSpiderpoolCrds, grantClusterRules } from '../../harness/spiderpool-api.js';
 import { eventually } from '../../harness/wait.js';
 
 let root: string;
@@ -18,9 +18,8 @@ const children: ChildProcess[] = [];
 beforeAll(async () => {
   pluginBinary();
   await ensureSpiderpoolCrds(kubeConfig('admin'));
-  revoke = await grantClusterRules(kubeConfig('admin'), 'cni', [
-    { apiGroups: ['spiderpool.spidernet.io'], resources: ['spiderippools'], verbs: ['get', 'list'] },
-  ]);
+  // The plugin's own ClusterRole rules, as the installation grants them.
+  revoke = await grantClusterRules(kubeConfig('admin'), 'cni', cniPolicyRules());
 }, 120_000);
 
 beforeEach(() => {
