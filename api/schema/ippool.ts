@@ -28,6 +28,13 @@ export const IPPoolSpecSchema = Type.Object(
     disable: Type.Optional(
       Type.Boolean({ default: false, description: 'no new allocations; releases still work' }),
     ),
+    vlan: Type.Optional(
+      Int64({
+        minimum: 0,
+        maximum: 4094,
+        description: 'deprecated in Spiderpool and unused; accepted so that older manifests still apply',
+      }),
+    ),
   },
   { 'x-kubernetes-validations': subnetSpecRules() },
 );
