@@ -82,7 +82,10 @@ export function cidrFamily(address: string): 4 | 6 | undefined {
 
 const routeAttributes = ['mtu', 'advmss', 'priority', 'table', 'scope'] as const;
 
-/** The result as the spec version `version` spells it, ready for JSON.stringify. */
+/**
+ * The result as the spec version `version` spells it, ready for JSON.stringify. This is an IPAM
+ * plugin's result, so it never lists interfaces nor points IPs at one: the main plugin fills those in.
+ */
 export function formatResult(result: CniResult, version: CniVersion): Record<string, unknown> {
   const legacy = compareVersions(version, '1.0.0') < 0;
   const withAttributes = compareVersions(version, '1.1.0') >= 0;
@@ -94,7 +97,6 @@ export function formatResult(result: CniResult, version: CniVersion): Record<str
       ...(legacy ? { version: String(family) } : {}),
       address: ip.address,
       ...(ip.gateway ? { gateway: ip.gateway } : {}),
-      ...(ip.interface !== undefined ? { interface: ip.interface } : {}),
     };
   });
   const routes = (result.routes ?? []).map((route) => {
@@ -105,7 +107,6 @@ export function formatResult(result: CniResult, version: CniVersion): Record<str
   });
   return {
     cniVersion: version,
-    ...(result.interfaces?.length ? { interfaces: result.interfaces } : {}),
     ips,
     ...(routes.length ? { routes } : {}),
     dns: result.dns ?? {},

@@ -44,8 +44,11 @@ test('1.0.0 drops the IP version and route attributes; 1.1.0 keeps the attribute
   expect(formatResult(result, '1.1.0').routes).toEqual(result.routes);
 });
 
-test('an IPAM result lists no interfaces and always has dns', () => {
-  const out = formatResult({ ips: [{ address: '198.18.0.9/32' }] }, '1.0.0');
+test('an IPAM result lists no interfaces, no interface indexes, and always has dns', () => {
+  const out = formatResult(
+    { interfaces: [{ name: 'eth0' }], ips: [{ address: '198.18.0.9/32', interface: 0 }] },
+    '1.0.0',
+  );
   expect(out).toEqual({ cniVersion: '1.0.0', ips: [{ address: '198.18.0.9/32' }], dns: {} });
   expect(() => formatResult({ ips: [{ address: '198.18.0.9' }] }, '1.0.0')).toThrow(
     /not an address with a prefix/,
