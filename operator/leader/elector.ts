@@ -74,15 +74,18 @@ export class LeaderElector {
 
   private async run(): Promise<void> {
     while (!this.stopped) {
-      const ok = await this.tryAcquireOrRenew();
+      const outcome = await this.tryAcquireOrRenew();
       const now = performance.now();
-      if (ok) {
+      if (outcome === 'held') {
         this.lastRenewMs = now;
         if (!this.leading) {
           this.leading = true;
           this.opts.log.info('became leader', { lease: this.leaseName, identity: this.opts.identity });
           await this.callback(this.opts.onStartedLeading, 'onStartedLeading');
         }
+      } else if (this.leading && outcome === 'other') {
+        // Someone else holds the Lease (it was deleted, or edited by hand): stop at once.
+        await this.stepDown('the Lease is held by another replica');
       } else if (this.leading && mustStepDown(this.lastRenewMs, now, this.opts)) {
         await this.stepDown(`could not renew within ${this.opts.renewDeadlineMs} ms`);
       }
@@ -122,8 +125,12 @@ export class LeaderElector {
     return resourcePath({ ...leases, namespace: this.opts.namespace }, name);
   }
 
-  /** One round: read the Lease, decide, write. True when this replica holds it afterwards. */
-  private async tryAcquireOrRenew(): Promise<boolean> {
+  /**
+   * One round: read the Lease, decide, write. 'held' when this replica holds it afterwards, 'other'
+   * when another replica validly holds it, 'failed' when the API server could not be asked or a
+   * write lost a race.
+   */
+  private async tryAcquireOrRenew(): Promise<'held' | 'other' | 'failed'> {
     // A renewal that cannot finish before the deadline is worth nothing.
     const timeoutMs = Math.max(1000, this.opts.renewDeadlineMs / 2);
     let current: Lease | undefined;
@@ -132,7 +139,7 @@ export class LeaderElector {
     } catch (err) {
       if (!isNotFound(err)) {
         this.opts.log.warn('reading the leader Lease failed', { lease: this.leaseName, error: err });
-        return false;
+        return 'failed';
       }
     }
     const nowMs = performance.now();
@@ -152,7 +159,7 @@ export class LeaderElector {
         this.opts.log.info('leader is another replica', { lease: this.leaseName, holder: decision.holder });
         this.opts.onNewLeader?.(decision.holder);
       }
-      return false;
+      return 'other';
     }
     try {
       const written =
@@ -176,7 +183,7 @@ export class LeaderElector {
         this.lastHolder = this.opts.identity;
         this.opts.onNewLeader?.(this.opts.identity);
       }
-      return true;
+      return 'held';
     } catch (err) {
       // Someone else wrote first: normal contention, not worth a warning.
       if (!isConflict(err) && !isAlreadyExists(err))
@@ -184,7 +191,7 @@ export class LeaderElector {
           lease: this.leaseName,
           error: describeApiError(err),
         });
-      return false;
+      return 'failed';
     }
   }
 

@@ -4,6 +4,8 @@
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CoordinationV1Api } from '@kubernetes/client-node';
+import { RestClient } from '../../../kube/rest.js';
+import { microTime } from '../../../operator/leader/decision.js';
 import { eventually } from '../../harness/wait.js';
 import { failTimesAnnotation, testFinalizer } from './fixtures/constants.js';
 import { handled, type LogLine, OperatorProcess } from './operator-process.js';
@@ -137,4 +139,57 @@ test('a failing handler is retried with backoff; each failure is logged with its
   await eventually('the finalizer added after the retries', async () =>
     (await readOrUndefined(cluster.core, ns, 'flaky'))?.metadata?.finalizers?.includes(testFinalizer),
   );
+}, 60_000);
+
+test('a leader that cannot renew within the renew deadline stops its controllers, and leads again later', async () => {
+  const leader = replicas.find((r) => r.running && r.find(becameLeader).length > 0) as OperatorProcess;
+  const stoppedBefore = leader.find((l) => l.msg === 'stopped leading').length;
+  await cluster.cp.stopComponent('kube-apiserver');
+  try {
+    const stepped = await leader.waitForLog(
+      'stepping down',
+      (l) => l.msg === 'stopped leading' && String(l.reason).startsWith('could not renew'),
+      20_000,
+    );
+    await leader.waitForLog(
+      'controllers stopped',
+      (l) => l.msg === 'controllers stopped' && when(l) >= when(stepped),
+    );
+    expect(leader.find((l) => l.msg === 'stopped leading')).toHaveLength(stoppedBefore + 1);
+    expect(await leader.metric('spiderpool_operator_leader')).toBe(0);
+  } finally {
+    await cluster.cp.startComponent('kube-apiserver');
+  }
+  await eventually('leading again', async () => (await leader.metric('spiderpool_operator_leader')) === 1, {
+    timeoutMs: 30_000,
+  });
+}, 60_000);
+
+test('a leader that finds the Lease held by someone else stops at once', async () => {
+  const leader = replicas.find((r) => r.running && r.find(becameLeader).length > 0) as OperatorProcess;
+  // Raw JSON: client-node's typed Lease serialises renewTime with milliseconds, which the API
+  // server refuses for a MicroTime.
+  const rest = new RestClient(cluster.kc);
+  const path = `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases/spiderpool-operator`;
+  await eventually('an intruder to write the Lease', async () => {
+    const lease = await rest.get<{ spec: Record<string, unknown> }>(path);
+    await rest.request('PUT', path, {
+      body: {
+        ...lease,
+        spec: { ...lease.spec, holderIdentity: 'intruder', renewTime: microTime(new Date()) },
+      },
+    });
+    return true;
+  });
+  rest.close();
+  await leader.waitForLog(
+    'stepping down for the intruder',
+    (l) => l.msg === 'stopped leading' && l.reason === 'the Lease is held by another replica',
+    10_000,
+  );
+  expect(await leader.metric('spiderpool_operator_leader')).toBe(0);
+  // The intruder never renews, so the replica takes the Lease back once it expires.
+  await eventually('leading again', async () => (await holder()).holder === leader.identity, {
+    timeoutMs: 20_000,
+  });
 }, 60_000);
