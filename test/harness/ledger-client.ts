@@ -14,11 +14,10 @@
 // {"entry","index","role","attempts","ms"} on stdout and protocol events as JSON lines on stderr.
 import { closeSync, openSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CoreV1Api, type V1ConfigMap } from '@kubernetes/client-node';
+import type { V1ConfigMap } from '@kubernetes/client-node';
 import { type Answer, coordinate, settled } from '../../cni/coordination/coordinate.js';
 import { scopeName } from '../../cni/coordination/scope.js';
-import { loadKubeConfig } from '../../kube/client.js';
-import { readModifyWrite } from '../../kube/optimistic.js';
+import { kubeconfigServer } from '../../cni/kubeconfig.js';
 
 type CrashPoint = 'before-read' | 'after-read' | 'after-write' | 'after-answer';
 
@@ -40,16 +39,21 @@ function crash(point: CrashPoint, batch: string[]): void {
   process.kill(process.pid, 'SIGKILL');
 }
 
-async function main(): Promise<void> {
-  const started = performance.now();
-  const kubeConfig = loadKubeConfig(need('LEDGER_KUBECONFIG'));
-  const core = kubeConfig.makeApiClient(CoreV1Api);
-  const namespace = need('LEDGER_NAMESPACE');
-  const name = need('LEDGER_NAME');
-  const entry = need('LEDGER_ENTRY');
+/**
+ * Appends entries (those not there yet) and returns each one's index. The API client is loaded on
+ * first use: with coordination only leaders ever call this, so followers never load client-node.
+ */
+async function appender(
+  kubeconfig: string,
+  namespace: string,
+  name: string,
+): Promise<(entries: string[]) => Promise<number[]>> {
+  const { CoreV1Api } = await import('@kubernetes/client-node');
+  const { loadKubeConfig } = await import('../../kube/client.js');
+  const { readModifyWrite } = await import('../../kube/optimistic.js');
+  const core = loadKubeConfig(kubeconfig).makeApiClient(CoreV1Api);
   const delayMs = Number(process.env.LEDGER_WRITE_DELAY_MS ?? 0);
-
-  const append = (entries: string[]): Promise<number[]> =>
+  return (entries) =>
     readModifyWrite(
       () => core.readNamespacedConfigMap({ name, namespace }),
       (cm: V1ConfigMap) => {
@@ -73,21 +77,34 @@ async function main(): Promise<void> {
       },
       { deadlineMs: 120_000 },
     );
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const kubeconfig = need('LEDGER_KUBECONFIG');
+  const namespace = need('LEDGER_NAMESPACE');
+  const name = need('LEDGER_NAME');
+  const entry = need('LEDGER_ENTRY');
+  let append: ((entries: string[]) => Promise<number[]>) | undefined;
+  const appendOnce = async (entries: string[]) => {
+    append ??= await appender(kubeconfig, namespace, name);
+    return append(entries);
+  };
 
   let out: { index: number; role: string; attempts: number };
   if (process.env.LEDGER_MODE === 'naive') {
-    const [index] = await append([entry]);
+    const [index] = await appendOnce([entry]);
     out = { index: index ?? -1, role: 'naive', attempts: 1 };
   } else {
     let lastBatch: string[] = [];
     const coordinated = await coordinate<string, number>(entry, {
-      name: scopeName(need('LEDGER_NODE'), kubeConfig.getCurrentCluster()?.server ?? '', name),
+      name: scopeName(need('LEDGER_NODE'), kubeconfigServer(kubeconfig), name),
       ...(process.env.LEDGER_IDLE_MS ? { idleMs: Number(process.env.LEDGER_IDLE_MS) } : {}),
       ...(process.env.LEDGER_MAX_LEAD_MS ? { maxLeadMs: Number(process.env.LEDGER_MAX_LEAD_MS) } : {}),
       handleBatch: async (entries): Promise<Answer<number>[]> => {
         lastBatch = entries;
         crash('before-read', entries);
-        const indices = await append(entries);
+        const indices = await appendOnce(entries);
         return indices.map((value) => ({ ok: true, value }));
       },
       onEvent: (event) => {
