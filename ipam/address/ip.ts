@@ -34,27 +34,54 @@ function fastParse4(text: string): bigint | undefined {
   return BigInt(n);
 }
 
+// A group as Go prints it: 1-4 lowercase hex digits, no leading zero.
+const canonicalGroup = /^(0|[1-9a-f][0-9a-f]{0,3})$/;
+
+/** Length of the longest run of "0" groups. */
+function longestZeroRun(groups: readonly string[]): number {
+  let best = 0;
+  let run = 0;
+  for (const g of groups) {
+    run = g === '0' ? run + 1 : 0;
+    if (run > best) best = run;
+  }
+  return best;
+}
+
+/**
+ * Parses IPv6 text only when it is canonical (RFC 5952 as Go prints it), checking the rules
+ * directly rather than formatting the value back: record keys are decoded by the thousand.
+ */
 function fastParse6(text: string): bigint | undefined {
   if (!hexText.test(text)) return undefined;
   const gap = text.indexOf('::');
-  let groups: string[];
+  let head: string[];
+  let tail: string[];
   if (gap === -1) {
-    groups = text.split(':');
-    if (groups.length !== 8) return undefined;
+    head = text.split(':');
+    tail = [];
+    if (head.length !== 8 || longestZeroRun(head) >= 2) return undefined;
   } else {
-    const head = gap === 0 ? [] : text.slice(0, gap).split(':');
-    const tail = gap + 2 === text.length ? [] : text.slice(gap + 2).split(':');
-    if (head.length + tail.length > 7) return undefined;
-    groups = [...head, ...Array<string>(8 - head.length - tail.length).fill('0'), ...tail];
+    if (text.indexOf('::', gap + 1) !== -1) return undefined;
+    head = gap === 0 ? [] : text.slice(0, gap).split(':');
+    tail = gap + 2 === text.length ? [] : text.slice(gap + 2).split(':');
+    const gapLength = 8 - head.length - tail.length;
+    // The shortened run must be at least two groups, not touch another zero group, be the longest
+    // run, and be the first of the longest.
+    if (gapLength < 2 || head[head.length - 1] === '0' || tail[0] === '0') return undefined;
+    if (longestZeroRun(head) >= gapLength || longestZeroRun(tail) > gapLength) return undefined;
   }
   let hex = '';
-  for (const g of groups) {
-    if (g.length === 0 || g.length > 4) return undefined;
+  for (const g of head) {
+    if (!canonicalGroup.test(g)) return undefined;
     hex += g.padStart(4, '0');
   }
-  const value = BigInt(`0x${hex}`);
-  // Only canonical text takes this path; anything else is ip-address's business.
-  return format6(value) === text ? value : undefined;
+  if (gap !== -1) hex += '0000'.repeat(8 - head.length - tail.length);
+  for (const g of tail) {
+    if (!canonicalGroup.test(g)) return undefined;
+    hex += g.padStart(4, '0');
+  }
+  return BigInt(`0x${hex}`);
 }
 
 function format4(value: bigint): string {
@@ -65,7 +92,11 @@ function format4(value: bigint): string {
 function format6(value: bigint): string {
   const hex = value.toString(16).padStart(32, '0');
   const groups: string[] = [];
-  for (let i = 0; i < 32; i += 4) groups.push(Number.parseInt(hex.slice(i, i + 4), 16).toString(16));
+  for (let i = 0; i < 32; i += 4) {
+    let start = i;
+    while (start < i + 3 && hex.charCodeAt(start) === 48) start++;
+    groups.push(hex.slice(start, i + 4));
+  }
   let bestStart = -1;
   let bestLength = 1;
   for (let i = 0; i < 8; ) {
@@ -132,6 +163,16 @@ function checkMapped(ip: IP, text: string, field: string | undefined): IP {
 
 function article(family: Family | undefined): string {
   return family === undefined ? 'an IP address' : `an IPv${family} address`;
+}
+
+/**
+ * The value of `text` when it is already the canonical text of an address of `family`, else
+ * undefined (then parseIP decides whether it is an address at all). Cheap: no formatting back.
+ */
+export function parseCanonical(text: string, family: Family): bigint | undefined {
+  if (family === 4) return fastParse4(text);
+  const value = fastParse6(text);
+  return value === undefined || isIPv4Mapped(value) ? undefined : value;
 }
 
 /** Canonical text of an address (Go's net.IP.String()). */

@@ -5,7 +5,7 @@
 // by Spiderpool and matches any NIC.
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { AllocationRecordSchema } from '../../api/index.js';
-import { type Family, formatValue, parseIP } from '../address/ip.js';
+import { type Family, formatValue, parseCanonical, parseIP } from '../address/ip.js';
 import { IpamError } from '../errors.js';
 
 export interface PoolRecord {
@@ -61,13 +61,18 @@ export function decodeRecords(
   const object = parsed as Record<string, unknown>;
   for (const key in object) {
     const raw = object[key];
-    let value: bigint;
-    try {
-      value = parseIP(key, family).value;
-    } catch (error) {
-      throw error instanceof IpamError
-        ? new IpamError('InvalidRecords', error.detail, { pool: poolName, field: recordField(key) })
-        : error;
+    // Keys written by us or by Spiderpool are canonical; anything else is parsed in full and rewritten.
+    let value = parseCanonical(key, family);
+    let ip = key;
+    if (value === undefined) {
+      try {
+        value = parseIP(key, family).value;
+      } catch (error) {
+        throw error instanceof IpamError
+          ? new IpamError('InvalidRecords', error.detail, { pool: poolName, field: recordField(key) })
+          : error;
+      }
+      ip = formatValue(family, value);
     }
     if (!isRecord(raw)) {
       const first = checkRecord.Errors(raw).First();
@@ -84,8 +89,6 @@ export function decodeRecords(
       });
     }
     seen.add(value);
-    // Every valid IPv4 text is canonical (leading zeros are refused); IPv6 keys may need rewriting.
-    const ip = family === 4 ? key : formatValue(family, value);
     const record: PoolRecord = { ip, value, pod: raw.pod, podUid: raw.podUid };
     if (raw.nic !== undefined && raw.nic !== '') record.nic = raw.nic;
     records.push(record);

@@ -7,6 +7,7 @@ import {
   formatCIDR,
   formatIP,
   ipFamily,
+  parseCanonical,
   parseCanonicalCIDR,
   parseCIDR,
   parseIP,
@@ -75,6 +76,15 @@ describe('parseIP / formatIP', () => {
     expect(parseIP('fd00::1', 6).family).toBe(6);
   });
 
+  it('reads canonical text cheaply and leaves everything else to the full parser', () => {
+    expect(parseCanonical('fd00::1', 6)).toBe(0xfd000000000000000000000000000001n);
+    expect(parseCanonical('10.0.0.1', 4)).toBe(167772161n);
+    expect(parseCanonical('FD00::1', 6)).toBeUndefined();
+    expect(parseCanonical('fd00:0::1', 6)).toBeUndefined();
+    expect(parseCanonical('::ffff:a00:1', 6)).toBeUndefined();
+    expect(parseCanonical('10.0.0.1', 6)).toBeUndefined();
+  });
+
   it('detects the family', () => {
     expect(ipFamily('10.0.0.1')).toBe(4);
     expect(ipFamily('FD00::1')).toBe(6);
@@ -99,6 +109,32 @@ describe('parseIP / formatIP', () => {
         .map((groups) => groups.reduce((acc, g) => (acc << 16n) | BigInt(g), 0n)),
     )
     .filter((v) => v >> 32n !== 0xffffn);
+
+  it('takes the cheap path exactly for canonical text, whatever the spelling', () => {
+    // Spellings of one value: canonical, full, uncompressed, compressed elsewhere, leading zeros.
+    const spellings = (value: bigint): string[] => {
+      const groups = value.toString(16).padStart(32, '0').match(/.{4}/g) as string[];
+      const short = groups.map((g) => g.replace(/^0+(?=.)/, ''));
+      const out = [groups.join(':'), short.join(':'), formatIP({ family: 6, value })];
+      for (let i = 0; i < 8; i++) {
+        for (let j = i + 1; j <= 8; j++) {
+          if (short.slice(i, j).every((g) => g === '0')) {
+            out.push(`${short.slice(0, i).join(':')}::${short.slice(j).join(':')}`);
+          }
+        }
+      }
+      return out;
+    };
+    fc.assert(
+      fc.property(v6Value, (value) => {
+        const canonical = formatIP({ family: 6, value });
+        for (const text of spellings(value)) {
+          expect(parseCanonical(text, 6)).toBe(text === canonical ? value : undefined);
+          expect(parseIP(text).value).toBe(value);
+        }
+      }),
+    );
+  });
 
   it('round-trips IPv6 values and agrees with ip-address on value and RFC 5952 text', () => {
     fc.assert(
