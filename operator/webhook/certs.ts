@@ -38,6 +38,9 @@ function validity(cert: forge.pki.Certificate, now: Date, lifetimeMs: number): v
   cert.validity.notAfter = new Date(now.getTime() + lifetimeMs);
 }
 
+// forge writes CRLF line ends; a certificate read back from a Secret must compare equal to it.
+const toPem = (cert: forge.pki.Certificate) => forge.pki.certificateToPem(cert).replace(/\r\n/g, '\n');
+
 export function createCA(commonName: string, now = new Date()): KeyPairPem {
   const { pem, forgeKey, forgePub } = rsaKey();
   const cert = forge.pki.createCertificate();
@@ -53,7 +56,7 @@ export function createCA(commonName: string, now = new Date()): KeyPairPem {
     { name: 'subjectKeyIdentifier' },
   ]);
   cert.sign(forgeKey, forge.md.sha256.create());
-  return { cert: forge.pki.certificateToPem(cert), key: pem };
+  return { cert: toPem(cert), key: pem };
 }
 
 export function issueServing(ca: KeyPairPem, id: ServingIdentity, now = new Date()): KeyPairPem {
@@ -79,7 +82,7 @@ export function issueServing(ca: KeyPairPem, id: ServingIdentity, now = new Date
     },
   ]);
   cert.sign(caKey, forge.md.sha256.create());
-  return { cert: forge.pki.certificateToPem(cert), key: pem };
+  return { cert: toPem(cert), key: pem };
 }
 
 /** The DNS names and addresses the webhook Service is reached by, plus extra addresses (tests). */

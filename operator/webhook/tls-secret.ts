@@ -124,7 +124,7 @@ export class CertificateSource {
     } else {
       retiring = caCerts.slice(1).filter((c) => certFacts(c).notAfter > now.getTime());
     }
-    const caBundle = [ca?.cert ?? '', ...retiring].join('');
+    const caBundle = splitPem([ca?.cert ?? '', ...retiring].join('\n')).join('');
     const servingReason =
       caReason ??
       (serving.cert && ca && isConsistent(serving, ca.cert)
