@@ -19,8 +19,19 @@ function readStdin(): string {
   }
 }
 
+let printed = false;
+
 function writeOut(text: string): void {
+  printed = true;
   writeSync(1, `${text}\n`);
+}
+
+/** The last resort: one error object on stdout (unless a reply went out already), then exit 1. */
+function fail(err: unknown): never {
+  const msg = err instanceof Error ? err.message : String(err);
+  if (!printed)
+    writeOut(JSON.stringify({ cniVersion: latestVersion, code: 100, msg: `internal error: ${msg}` }));
+  process.exit(1);
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -47,11 +58,7 @@ async function main(argv: string[]): Promise<number> {
   return code;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    const msg = err instanceof Error ? err.message : String(err);
-    writeOut(JSON.stringify({ cniVersion: latestVersion, code: 100, msg: `internal error: ${msg}` }));
-    process.exit(1);
-  },
-);
+// Errors outside main's promise chain (a socket event handler, a timer) end the same way.
+process.on('uncaughtException', fail);
+process.on('unhandledRejection', fail);
+main(process.argv.slice(2)).then((code) => process.exit(code), fail);
