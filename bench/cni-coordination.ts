@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { buildExecutable, repoRoot } from '../cni/build.js';
-import { benchControlPlane, median, percentile } from './control-plane.js';
+import { benchControlPlane, median, percentile, runBench } from './harness.js';
 
 type Mode = 'naive' | 'coordinated';
 
@@ -118,7 +118,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  console.error(err instanceof Error ? err.message : err);
-  process.exitCode = 1;
-});
+runBench(main);

@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
 import { buildExecutable, pluginExecutable } from '../cni/build.js';
 import { ensureSpiderpoolCrds } from '../test/harness/spiderpool-api.js';
-import { benchControlPlane, median } from './control-plane.js';
+import { benchControlPlane, median, runBench } from './harness.js';
 
 interface Subject {
   name: string;
@@ -111,7 +111,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  console.error(err instanceof Error ? err.message : err);
-  process.exitCode = 1;
-});
+runBench(main);

@@ -1,5 +1,6 @@
-// A control plane for a benchmark: the one named by SPIDERPOOL_TS_CLUSTER_DIR (left running), or a
-// private one in a temporary folder (stopped again by release()).
+// What every benchmark needs: a control plane (the one named by SPIDERPOOL_TS_CLUSTER_DIR, left
+// running, or a private one in a temporary folder, stopped by release()), order statistics, and a
+// main() runner.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,4 +29,12 @@ export function median(values: number[]): number {
 export function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
+}
+
+/** Runs a benchmark's main(); a failure is one line on stderr and exit status 1. */
+export function runBench(main: () => Promise<void>): void {
+  main().catch((err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exitCode = 1;
+  });
 }
