@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runPlugin, type VerbContext, type VerbTable } from '../../../cni/plugin.js';
+import type { LogSettings } from '../../../cni/protocol/config.js';
 import { CniError } from '../../../cni/protocol/errors.js';
 
 let dir: string;
@@ -32,7 +33,9 @@ function config(cniVersion = '0.4.0', ipam: Record<string, unknown> = {}) {
 
 async function run(verbs: VerbTable, stdin: string, e: Record<string, string | undefined> = env) {
   const out: string[] = [];
-  const code = await runPlugin({ env: e, stdin, stdout: (t) => out.push(t) }, verbs);
+  // A configuration too broken to name its log file would log to the default path: keep tests here.
+  const logSettings = (s: LogSettings) => ({ ...s, filePath: join(dir, 'log', 'spiderpool.log') });
+  const code = await runPlugin({ env: e, stdin, stdout: (t) => out.push(t), logSettings }, verbs);
   expect(out.length).toBeLessThanOrEqual(1);
   return { code, out: out[0] === undefined ? undefined : (JSON.parse(out[0]) as Record<string, unknown>) };
 }
