@@ -11,6 +11,7 @@ import { failTimesAnnotation, testFinalizer } from './fixtures/constants.js';
 import { handled, type LogLine, OperatorProcess } from './operator-process.js';
 import {
   configMap,
+  installOperatorRbac,
   type PrivateCluster,
   readOrUndefined,
   startPrivateCluster,
@@ -18,6 +19,8 @@ import {
 } from './private-cluster.js';
 
 const ns = 'election';
+/** The operator's own namespace (Lease, Secret), where the synthesized Role grants it access. */
+const leaseNamespace = 'kube-system';
 const run = 'election';
 const timing = ['--lease-duration=4s', '--renew-deadline=3s', '--retry-period=500ms'];
 let cluster: PrivateCluster;
@@ -25,8 +28,9 @@ const replicas: OperatorProcess[] = [];
 
 function replica(identity: string): OperatorProcess {
   const op = OperatorProcess.start({
-    kubeconfig: cluster.cp.kubeconfigPath('admin'),
-    namespace: ns,
+    kubeconfig: cluster.cp.kubeconfigPath('operator'),
+    namespace: leaseNamespace,
+    testNamespace: ns,
     selector: `${testLabel}=${run}`,
     identity,
     logFile: join(cluster.dir, `${identity}.log`),
@@ -42,13 +46,14 @@ const when = (l: LogLine) => Date.parse(l.time);
 async function holder(): Promise<{ holder: string; transitions: number }> {
   const lease = await cluster.kc
     .makeApiClient(CoordinationV1Api)
-    .readNamespacedLease({ name: 'spiderpool-operator', namespace: ns });
+    .readNamespacedLease({ name: 'spiderpool-operator', namespace: leaseNamespace });
   return { holder: lease.spec?.holderIdentity ?? '', transitions: lease.spec?.leaseTransitions ?? 0 };
 }
 
 beforeAll(async () => {
   cluster = await startPrivateCluster();
   await cluster.core.createNamespace({ body: { metadata: { name: ns } } });
+  await installOperatorRbac(cluster, ns);
 }, 60_000);
 
 afterAll(async () => {
@@ -170,7 +175,7 @@ test('a leader that finds the Lease held by someone else stops at once', async (
   // Raw JSON: client-node's typed Lease serialises renewTime with milliseconds, which the API
   // server refuses for a MicroTime.
   const rest = new RestClient(cluster.kc);
-  const path = `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases/spiderpool-operator`;
+  const path = `/apis/coordination.k8s.io/v1/namespaces/${leaseNamespace}/leases/spiderpool-operator`;
   await eventually('an intruder to write the Lease', async () => {
     const lease = await rest.get<{ spec: Record<string, unknown> }>(path);
     await rest.request('PUT', path, {

@@ -18,8 +18,10 @@ export interface LogLine {
 export interface StartOptions {
   kubeconfig: string;
   namespace: string;
-  /** ConfigMaps the test controller handles (label selector), in `namespace`. */
+  /** ConfigMaps the test controller handles (label selector), in `testNamespace`. */
   selector: string;
+  /** Where those ConfigMaps live (default: `namespace`, the operator's own). */
+  testNamespace?: string;
   identity: string;
   logFile: string;
   args?: string[];
@@ -54,7 +56,7 @@ export class OperatorProcess {
         env: {
           ...process.env,
           NODE_OPTIONS: '',
-          TEST_NAMESPACE: opts.namespace,
+          TEST_NAMESPACE: opts.testNamespace ?? opts.namespace,
           TEST_SELECTOR: opts.selector,
           NO_PROXY: '127.0.0.1,localhost',
         },

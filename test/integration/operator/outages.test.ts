@@ -6,6 +6,7 @@ import { testFinalizer } from './fixtures/constants.js';
 import { handled, OperatorProcess } from './operator-process.js';
 import {
   configMap,
+  installOperatorRbac,
   type PrivateCluster,
   readOrUndefined,
   startPrivateCluster,
@@ -20,9 +21,11 @@ let op: OperatorProcess;
 beforeAll(async () => {
   cluster = await startPrivateCluster();
   await cluster.core.createNamespace({ body: { metadata: { name: ns } } });
+  await installOperatorRbac(cluster, ns);
   op = OperatorProcess.start({
-    kubeconfig: cluster.cp.kubeconfigPath('admin'),
-    namespace: ns,
+    kubeconfig: cluster.cp.kubeconfigPath('operator'),
+    namespace: 'kube-system',
+    testNamespace: ns,
     selector: `${testLabel}=${run}`,
     identity: 'outage-op',
     logFile: join(cluster.dir, 'operator.log'),

@@ -3,7 +3,17 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CoreV1Api, type KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
+import {
+  CoreV1Api,
+  type KubeConfig,
+  type KubernetesObject,
+  KubernetesObjectApi,
+  RbacAuthorizationV1Api,
+  type V1ConfigMap,
+} from '@kubernetes/client-node';
+import { installationManifests } from '../../../cdk8s/app.js';
+import { installDefaults } from '../../../cdk8s/defaults.js';
+import { defaultValues } from '../../../cdk8s/values/schema.js';
 import { isNotFound } from '../../../kube/errors.js';
 import { kubeConfig } from '../../harness/clients.js';
 import { type Component, ControlPlane } from '../../harness/control-plane.js';
@@ -51,4 +61,39 @@ export async function readOrUndefined(
     if (isNotFound(err)) return undefined;
     throw err;
   }
+}
+
+/**
+ * The synthesized RBAC of the installation, plus what only the test controller needs: its
+ * ConfigMaps (read and patch, for the finalizer) in `testNamespace`. Operator processes then run as
+ * the 'operator' user, i.e. as the operator's service account, in namespace kube-system.
+ */
+export async function installOperatorRbac(cluster: PrivateCluster, testNamespace: string): Promise<void> {
+  const objects = KubernetesObjectApi.makeApiClient(cluster.kc);
+  const rbac = installationManifests(defaultValues('0.0.0')).find((c) => c.chart === 'rbac');
+  for (const object of rbac?.objects ?? []) await objects.create(object as KubernetesObject);
+  const rbacApi = cluster.kc.makeApiClient(RbacAuthorizationV1Api);
+  await rbacApi.createNamespacedRole({
+    namespace: testNamespace,
+    body: {
+      metadata: { name: 'test-configmaps' },
+      rules: [
+        { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list', 'watch', 'patch', 'update'] },
+      ],
+    },
+  });
+  await rbacApi.createNamespacedRoleBinding({
+    namespace: testNamespace,
+    body: {
+      metadata: { name: 'test-configmaps' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'test-configmaps' },
+      subjects: [
+        {
+          kind: 'ServiceAccount',
+          name: installDefaults.operatorServiceAccount,
+          namespace: installDefaults.namespace,
+        },
+      ],
+    },
+  });
 }

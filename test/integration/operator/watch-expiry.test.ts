@@ -6,7 +6,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { eventually } from '../../harness/wait.js';
 import { noFinalizerAnnotation } from './fixtures/constants.js';
 import { handled, OperatorProcess } from './operator-process.js';
-import { configMap, type PrivateCluster, startPrivateCluster, testLabel } from './private-cluster.js';
+import {
+  configMap,
+  installOperatorRbac,
+  type PrivateCluster,
+  startPrivateCluster,
+  testLabel,
+} from './private-cluster.js';
 
 const ns = 'expiry';
 const run = 'expiry';
@@ -18,9 +24,11 @@ beforeAll(async () => {
     'kube-apiserver': ['--watch-cache=false', '--etcd-compaction-interval=2s'],
   });
   await cluster.core.createNamespace({ body: { metadata: { name: ns } } });
+  await installOperatorRbac(cluster, ns);
   op = OperatorProcess.start({
-    kubeconfig: cluster.cp.kubeconfigPath('admin'),
-    namespace: ns,
+    kubeconfig: cluster.cp.kubeconfigPath('operator'),
+    namespace: 'kube-system',
+    testNamespace: ns,
     selector: `${testLabel}=${run}`,
     identity: 'expiry-op',
     logFile: join(cluster.dir, 'operator.log'),

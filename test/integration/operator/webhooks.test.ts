@@ -1,8 +1,7 @@
-// The real API server calls the operator's admission webhooks: the operator creates its CA and
-// serving certificate, writes the caBundle (and, on 127.0.0.1, the URL) into the webhook
-// configurations of the installation, then mutates new pools and refuses forbidden updates with
-// a message that names the field.
-
+// The real API server calls the operator's admission webhooks: the operator, running as its service
+// account under the synthesized RBAC, creates its CA and serving certificate, writes the caBundle
+// (and, on 127.0.0.1, the URL) into the synthesized webhook configurations, then mutates new pools
+// and refuses forbidden updates with a message that names the field.
 import { X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
@@ -10,10 +9,12 @@ import {
   AdmissionregistrationV1Api,
   ApiextensionsV1Api,
   CustomObjectsApi,
-  type V1MutatingWebhook,
-  type V1ValidatingWebhook,
+  type KubernetesObject,
+  KubernetesObjectApi,
 } from '@kubernetes/client-node';
-import { finalizer, group, ippoolCrd, kinds, subnetCrd, version } from '../../../api/index.js';
+import { finalizer, group, kinds, version } from '../../../api/index.js';
+import { installationManifests } from '../../../cdk8s/app.js';
+import { defaultValues } from '../../../cdk8s/values/schema.js';
 import { describeApiError } from '../../../kube/errors.js';
 import { SpiderpoolApi } from '../../../kube/spiderpool.js';
 import { eventually } from '../../harness/wait.js';
@@ -26,76 +27,27 @@ let op: OperatorProcess;
 let pools: SpiderpoolApi;
 
 const plurals = [kinds.ippool.plural, kinds.subnet.plural, kinds.reservedip.plural];
-const service = (path: string) => ({
-  service: { name: 'spiderpool-operator-webhook', namespace: ns, path, port: 443 },
-});
-const common = {
-  sideEffects: 'None',
-  admissionReviewVersions: ['v1'],
-  failurePolicy: 'Fail',
-  timeoutSeconds: 5,
-};
-const rule = (plural: string, operations: string[]) => ({
-  apiGroups: [group],
-  apiVersions: [version],
-  resources: [plural],
-  operations,
-});
 
-async function installWebhookConfigurations(): Promise<void> {
-  // What the installation manifests hold: Service references, no caBundle.
-  const admission = cluster.kc.makeApiClient(AdmissionregistrationV1Api);
-  await admission.createMutatingWebhookConfiguration({
-    body: {
-      metadata: { name: 'spiderpool-operator' },
-      webhooks: plurals.map(
-        (p): V1MutatingWebhook => ({
-          name: `mutate.${p}.${group}`,
-          clientConfig: service(`/mutate/${p}`),
-          rules: [rule(p, ['CREATE', 'UPDATE'])],
-          ...common,
-        }),
-      ),
-    },
-  });
-  await admission.createValidatingWebhookConfiguration({
-    body: {
-      metadata: { name: 'spiderpool-operator' },
-      webhooks: plurals.map(
-        (p): V1ValidatingWebhook => ({
-          name: `validate.${p}.${group}`,
-          clientConfig: service(`/validate/${p}`),
-          rules: [
-            rule(p, p === kinds.reservedip.plural ? ['CREATE', 'UPDATE'] : ['CREATE', 'UPDATE', 'DELETE']),
-          ],
-          ...common,
-        }),
-      ),
-    },
-  });
+/** Applies charts of the synthesized installation (CRDs, RBAC, webhook configurations) as they are. */
+async function applyInstallation(charts: string[]): Promise<void> {
+  const objects = KubernetesObjectApi.makeApiClient(cluster.kc);
+  for (const chart of installationManifests(defaultValues('0.0.0')).filter((c) => charts.includes(c.chart)))
+    for (const object of chart.objects) await objects.create(object as KubernetesObject);
+  const ext = cluster.kc.makeApiClient(ApiextensionsV1Api);
+  await eventually('the pool CRD established', async () =>
+    (
+      await ext.readCustomResourceDefinition({ name: `${kinds.ippool.plural}.${group}` })
+    ).status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True'),
+  );
 }
 
 beforeAll(async () => {
   cluster = await startPrivateCluster();
-  const ext = cluster.kc.makeApiClient(ApiextensionsV1Api);
-  for (const crd of [ippoolCrd, subnetCrd]) {
-    await ext.createCustomResourceDefinition({
-      body: {
-        apiVersion: 'apiextensions.k8s.io/v1',
-        kind: 'CustomResourceDefinition',
-        metadata: { name: crd.name },
-        spec: crd.spec as never,
-      },
-    });
-    await eventually(`CRD ${crd.name} established`, async () =>
-      (await ext.readCustomResourceDefinition({ name: crd.name })).status?.conditions?.some(
-        (c) => c.type === 'Established' && c.status === 'True',
-      ),
-    );
-  }
-  await installWebhookConfigurations();
+  // The manifests hold Service references and no caBundle; RBAC is the synthesized least privilege.
+  await applyInstallation(['crds', 'rbac', 'webhooks']);
   op = OperatorProcess.start({
-    kubeconfig: cluster.cp.kubeconfigPath('admin'),
+    // As the operator's service account: what it does here is what the synthesized RBAC allows.
+    kubeconfig: cluster.cp.kubeconfigPath('operator'),
     namespace: ns,
     selector: `${testLabel}=none`,
     identity: 'webhook-op',
@@ -175,7 +127,7 @@ test('a terminating pool cannot be updated: the webhook refuses it, naming the f
   );
   const message = describeApiError(err);
   expect(message).toContain(
-    'admission webhook "validate.spiderippools.spiderpool.spidernet.io" denied the request',
+    'admission webhook "spiderippool.validate.spiderpool.spidernet.io" denied the request',
   );
   expect(message).toContain('metadata.deletionTimestamp: Forbidden: SpiderIPPool pool-b is terminating');
   await pools.replacePool({ ...terminating, metadata: { ...terminating.metadata, finalizers: [] } });
