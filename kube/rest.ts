@@ -12,6 +12,8 @@ export interface RestRequest {
   contentType?: string;
   /** Per-request timeout; a hung API server must not hang a caller forever. */
   timeoutMs?: number;
+  /** Aborts the request (e.g. a list in progress when its watch is stopped). */
+  signal?: AbortSignal;
 }
 
 export const contentTypes = {
@@ -42,7 +44,12 @@ export class RestClient {
     const url = new URL(this.server + path);
     for (const [key, value] of Object.entries(req.query ?? {}))
       if (value !== undefined) url.searchParams.set(key, String(value));
-    const opts: RequestOptions = { method, agent: this.agent, headers: { Accept: contentTypes.json } };
+    const opts: RequestOptions = {
+      method,
+      agent: this.agent,
+      headers: { Accept: contentTypes.json },
+      ...(req.signal ? { signal: req.signal } : {}),
+    };
     await this.kubeConfig.applyToHTTPSOptions(opts);
     const payload = req.body === undefined ? undefined : Buffer.from(JSON.stringify(req.body));
     if (payload) {

@@ -1,11 +1,8 @@
 // `npm run build:operator`: the operator as one executable, dist/bin/spiderpool-operator, made by
 // Bun's compiler like the plugin (@dot-i/k8s-operator with its client-node 0.20, client-node 1.4,
 // node-forge and prom-client all run in it; see docs/operator.md for the measurements).
-import { join } from 'node:path';
-import { buildExecutable, repoRoot } from '../cni/build.js';
-
-export const operatorEntry = join(repoRoot, 'operator', 'main.ts');
-export const operatorExecutable = join(repoRoot, 'dist', 'bin', 'spiderpool-operator');
+import { buildExecutable } from '../cni/build.js';
+import { operatorEntry, operatorExecutable } from './build-paths.js';
 
 try {
   buildExecutable(operatorEntry, operatorExecutable);

@@ -60,6 +60,7 @@ export class Reflector {
   private synced = false;
   private loop?: Promise<void>;
   private current?: AbortController;
+  private listing?: AbortController;
   private wake?: () => void;
   private readonly backoff: Backoff;
   private readonly watch: Watch;
@@ -96,6 +97,7 @@ export class Reflector {
   async stop(): Promise<void> {
     this.stopped = true;
     this.current?.abort();
+    this.listing?.abort();
     this.wake?.();
     await this.loop;
     this.loop = undefined;
@@ -109,6 +111,7 @@ export class Reflector {
           await this.relist(relistReason);
           this.backoff.reset();
         } catch (err) {
+          if (this.stopped) break;
           await this.pause('list', err);
           continue;
         }
@@ -151,8 +154,10 @@ export class Reflector {
     const items: KubernetesObject[] = [];
     let cont: string | undefined;
     let resourceVersion = '';
+    this.listing = new AbortController();
     do {
       const page: ListResponse = await this.opts.rest.get(this.path, {
+        signal: this.listing.signal,
         query: {
           labelSelector: this.opts.labelSelector,
           fieldSelector: this.opts.fieldSelector,
@@ -170,6 +175,7 @@ export class Reflector {
       cont = page.metadata?.continue || undefined;
       resourceVersion = page.metadata?.resourceVersion ?? '';
     } while (cont && !this.stopped);
+    this.listing = undefined;
     if (this.stopped) return;
     const events = this.store.replace(items);
     this.resourceVersion = resourceVersion;
@@ -194,25 +200,27 @@ export class Reflector {
     const timeoutSeconds = Math.round(lo + Math.random() * (hi - lo));
     return new Promise<WatchEnd>((resolve) => {
       let settled = false;
-      let ending: WatchEnd | undefined;
+      const timers: NodeJS.Timeout[] = [];
       const finish = (end: WatchEnd) => {
         if (settled) return;
         settled = true;
-        clearTimeout(watchdog);
+        for (const t of timers) clearTimeout(t);
         this.current?.abort();
         this.current = undefined;
         resolve(end);
       };
       // The server ends each watch after timeoutSeconds; a connection that outlives that by far is
-      // dead in a way TCP has not noticed (a frozen peer), so drop it.
-      const watchdog = setTimeout(() => finish({ kind: 'stalled' }), (timeoutSeconds + 30) * 1000);
+      // dead in a way TCP has not noticed (a frozen peer), so drop it. Likewise a request that got
+      // no response headers in 30 s (a peer that accepts nothing, a blackholed route).
+      timers.push(setTimeout(() => finish({ kind: 'stalled' }), (timeoutSeconds + 30) * 1000));
+      const connecting = setTimeout(() => finish({ kind: 'stalled' }), 30_000);
+      timers.push(connecting);
       const onLine = (type: string, object: KubernetesObject & { code?: number; message?: string }) => {
         try {
           if (settled) return;
           if (type === 'ERROR') {
             const detail = `${object.code ?? '?'} ${object.message ?? ''}`.trim();
-            ending = object.code === 410 ? { kind: 'expired', detail } : { kind: 'error-event', detail };
-            finish(ending);
+            finish(object.code === 410 ? { kind: 'expired', detail } : { kind: 'error-event', detail });
             return;
           }
           const rv = object.metadata?.resourceVersion;
@@ -256,6 +264,7 @@ export class Reflector {
         )
         .then(
           (controller) => {
+            clearTimeout(connecting);
             if (settled) controller.abort();
             else this.current = controller;
           },
