@@ -208,10 +208,19 @@ export abstract class HardenedOperator extends DotIOperator {
   private launch(def: ControllerDef): ControllerRuntime {
     const controller = def.name;
     const log = this.log.child({ controller });
+    // The queue refreshes events from the reflector's cache; both refer to each other.
+    let reflector: Reflector;
     const queue = new WorkQueue({
       concurrency: def.options.concurrency ?? this.fw.concurrency ?? 4,
       retry: this.fw.retry ?? { initialMs: 200, maxMs: 60_000 },
       handle: (event) => def.onEvent(event),
+      refresh: (event) => {
+        if (event.type === ResourceEventType.Deleted) return event;
+        const latest = reflector.store.get(objectKey(event.object));
+        if (!latest || latest === event.object || latest.metadata?.uid !== event.object.metadata?.uid)
+          return event;
+        return { ...event, object: latest, meta: metaOf(def.ref, def.kind, latest) };
+      },
       onError: (key, event, err, attempt, retryInMs) => {
         this.metrics.reconcileErrors.inc({ controller });
         log.error('handler failed; will retry', {
@@ -229,7 +238,7 @@ export abstract class HardenedOperator extends DotIOperator {
       onDepth: (depth) => this.metrics.queueDepth.set({ controller }, depth),
     });
     const resource = resourceId(def.ref);
-    const reflector = new Reflector(
+    reflector = new Reflector(
       {
         ref: def.ref,
         kubeConfig: this.kc,

@@ -10,6 +10,11 @@ export interface WorkQueueOptions {
   concurrency: number;
   retry: BackoffPolicy;
   handle: (event: ResourceEvent) => Promise<void>;
+  /**
+   * Called when an event is taken for handling: may return it with a newer copy of its object (the
+   * cache may have moved on while it waited), so a handler does not act on a state already replaced.
+   */
+  refresh?: (event: ResourceEvent) => ResourceEvent;
   /** Called for every failed attempt, with the delay before the next one. */
   onError?: (key: string, event: ResourceEvent, err: unknown, attempt: number, retryInMs: number) => void;
   /** Called after every attempt, for metrics. */
@@ -90,8 +95,9 @@ export class WorkQueue {
       const key = this.ready.shift() as string;
       this.readySet.delete(key);
       const state = this.keys.get(key);
-      const event = state?.pending.shift();
-      if (!state || !event) continue;
+      const taken = state?.pending.shift();
+      if (!state || !taken) continue;
+      const event = this.opts.refresh ? this.opts.refresh(taken) : taken;
       this.waiting--;
       state.running = true;
       this.active++;

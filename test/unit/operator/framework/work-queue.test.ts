@@ -125,3 +125,23 @@ test('stop waits for running handlers and drops what waits', async () => {
   await sleep(30);
   expect(done).toEqual(['ADDED a@1']);
 });
+
+test('an event taken for handling is refreshed with the newest cached state', async () => {
+  const seen: string[] = [];
+  const cache = new Map([['ns/a', obj('a', 'u1', '9')]]);
+  const q = new WorkQueue({
+    concurrency: 1,
+    retry: fast,
+    handle: async (e) => {
+      seen.push(label(e));
+    },
+    refresh: (e) => {
+      const latest = cache.get(`ns/${e.object.metadata?.name}`);
+      return latest ? { ...e, object: latest } : e;
+    },
+  });
+  q.push('ns/a', ev(Added, obj('a', 'u1', '1')));
+  q.push('ns/b', ev(Added, obj('b', 'u2', '1')));
+  await q.idle();
+  expect(seen).toEqual(['ADDED a@9', 'ADDED b@1']);
+});
