@@ -5,6 +5,7 @@ import { createWriteStream, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { eventually } from '../../harness/wait.js';
+import { installOperatorRbac, type PrivateCluster, testLabel } from './private-cluster.js';
 
 const fixture = join(import.meta.dirname, 'fixtures', 'test-operator.ts');
 
@@ -174,3 +175,29 @@ export function handled(op: OperatorProcess, name: string, event?: string): LogL
 }
 
 export { sleep };
+
+/**
+ * A namespace for the test ConfigMaps, the operator's RBAC, and one test operator process acting as
+ * the operator's service account, started and synced.
+ */
+export async function startSyncedOperator(
+  cluster: PrivateCluster,
+  opts: { namespace: string; identity: string; args?: string[] },
+): Promise<OperatorProcess> {
+  await cluster.core.createNamespace({ body: { metadata: { name: opts.namespace } } });
+  await installOperatorRbac(cluster, opts.namespace);
+  const op = OperatorProcess.start({
+    kubeconfig: cluster.cp.kubeconfigPath('operator'),
+    namespace: 'kube-system',
+    testNamespace: opts.namespace,
+    selector: `${testLabel}=${opts.namespace}`,
+    identity: opts.identity,
+    logFile: join(cluster.dir, `${opts.identity}.log`),
+    args: opts.args,
+  });
+  await op.waitForLog(
+    'the test controller to sync',
+    (l) => l.msg === 'cache synced' && l.controller === 'test-configmaps',
+  );
+  return op;
+}

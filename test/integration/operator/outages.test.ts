@@ -1,42 +1,24 @@
 // The operator keeps working across outages of the API server and of etcd: it never exits, its
 // watches reconnect, and a deletion made after the outage is still finalized.
-import { join } from 'node:path';
 import { eventually } from '../../harness/wait.js';
 import { testFinalizer } from './fixtures/constants.js';
-import { handled, OperatorProcess } from './operator-process.js';
-import {
-  configMap,
-  installOperatorRbac,
-  type PrivateCluster,
-  readOrUndefined,
-  startPrivateCluster,
-  testLabel,
-} from './private-cluster.js';
+import { handled, type OperatorProcess, startSyncedOperator } from './operator-process.js';
+import { configMap, type PrivateCluster, readOrUndefined, startPrivateCluster } from './private-cluster.js';
 
 const ns = 'outage';
-const run = 'outages';
+const run = ns;
 let cluster: PrivateCluster;
 let op: OperatorProcess;
 
 beforeAll(async () => {
   cluster = await startPrivateCluster();
-  await cluster.core.createNamespace({ body: { metadata: { name: ns } } });
-  await installOperatorRbac(cluster, ns);
-  op = OperatorProcess.start({
-    kubeconfig: cluster.cp.kubeconfigPath('operator'),
-    namespace: 'kube-system',
-    testNamespace: ns,
-    selector: `${testLabel}=${run}`,
+  op = await startSyncedOperator(cluster, {
+    namespace: ns,
     identity: 'outage-op',
-    logFile: join(cluster.dir, 'operator.log'),
     // A stopping kube-apiserver drains for up to 10 s: a longer renew deadline keeps this replica
     // the leader through the outage, so it is the watches' reconnection that is under test.
     args: ['--lease-duration=60s', '--renew-deadline=45s', '--retry-period=2s'],
   });
-  await op.waitForLog(
-    'controllers to sync',
-    (l) => l.msg === 'cache synced' && l.controller === 'test-configmaps',
-  );
 }, 60_000);
 
 afterAll(async () => {

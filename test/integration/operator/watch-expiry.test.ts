@@ -1,21 +1,14 @@
 // A watch whose history expired while the operator could not read it: the operator relists and
 // delivers the deletions it missed. The private API server serves watches straight from etcd
 // (no watch cache) and compacts etcd every 2 s, so history really disappears.
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { eventually } from '../../harness/wait.js';
 import { noFinalizerAnnotation } from './fixtures/constants.js';
-import { handled, OperatorProcess } from './operator-process.js';
-import {
-  configMap,
-  installOperatorRbac,
-  type PrivateCluster,
-  startPrivateCluster,
-  testLabel,
-} from './private-cluster.js';
+import { handled, type OperatorProcess, startSyncedOperator } from './operator-process.js';
+import { configMap, type PrivateCluster, startPrivateCluster } from './private-cluster.js';
 
 const ns = 'expiry';
-const run = 'expiry';
+const run = ns;
 let cluster: PrivateCluster;
 let op: OperatorProcess;
 
@@ -23,21 +16,11 @@ beforeAll(async () => {
   cluster = await startPrivateCluster({
     'kube-apiserver': ['--watch-cache=false', '--etcd-compaction-interval=2s'],
   });
-  await cluster.core.createNamespace({ body: { metadata: { name: ns } } });
-  await installOperatorRbac(cluster, ns);
-  op = OperatorProcess.start({
-    kubeconfig: cluster.cp.kubeconfigPath('operator'),
-    namespace: 'kube-system',
-    testNamespace: ns,
-    selector: `${testLabel}=${run}`,
+  op = await startSyncedOperator(cluster, {
+    namespace: ns,
     identity: 'expiry-op',
-    logFile: join(cluster.dir, 'operator.log'),
     args: ['--leader-elect=false'],
   });
-  await op.waitForLog(
-    'the test controller to sync',
-    (l) => l.msg === 'cache synced' && l.controller === 'test-configmaps',
-  );
 }, 60_000);
 
 afterAll(async () => {
