@@ -42,6 +42,12 @@ function writeToken(token: string): void {
   renameSync(join(root, 'sa', '.token.new'), join(root, 'sa', 'token'));
 }
 
+/** ConfigMap volumes change the same way; a plain write could be read half done (empty) by --watch. */
+function writeConfYml(text: string): void {
+  writeFileSync(join(root, '.conf.yml.new'), text);
+  renameSync(join(root, '.conf.yml.new'), join(root, 'conf.yml'));
+}
+
 function environment(extra: Record<string, string> = {}): Record<string, string> {
   const cp = controlPlane();
   const url = new URL(cp.server);
@@ -199,14 +205,14 @@ test('--watch rewrites the kubeconfig when the token rotates and config.json whe
   const ok = await status();
   expect({ code: ok.code, stdout: ok.stdout }).toEqual({ code: 0, stdout: '' });
 
-  writeFileSync(join(root, 'conf.yml'), 'enableIPv4: false\nenableKubevirtStaticIP: false\n');
+  writeConfYml('enableIPv4: false\nenableKubevirtStaticIP: false\n');
   await eventually('config.json to follow conf.yml', () => {
     const conf = JSON.parse(readFileSync(join(root, 'conf', 'config.json'), 'utf8'));
     return conf.enableIPv4 === false && conf.enableKubevirtStaticIP === false;
   });
 
   // A broken edit keeps the last good file and says why.
-  writeFileSync(join(root, 'conf.yml'), 'enableIPv6: 3\n');
+  writeConfYml('enableIPv6: 3\n');
   await eventually('the complaint about the bad value', () =>
     stderr.includes('enableIPv6: expected true or false, got 3'),
   );
