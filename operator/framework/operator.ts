@@ -223,13 +223,10 @@ export abstract class HardenedOperator extends DotIOperator {
       },
       onError: (key, event, err, attempt, retryInMs) => {
         this.metrics.reconcileErrors.inc({ controller });
-        log.error('handler failed; will retry', {
-          object: key,
-          event: event.type,
-          attempt,
-          retryInMs,
-          error: err,
-        });
+        const fields = { object: key, event: event.type, attempt, retryInMs, error: err };
+        if (retryInMs === undefined)
+          log.warn('handler failed while the controller stopped; the next leader lists it again', fields);
+        else log.error('handler failed; will retry', fields);
       },
       onResult: (ok, ms) => {
         this.metrics.reconciles.inc({ controller, result: ok ? 'success' : 'error' });

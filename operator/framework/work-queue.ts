@@ -15,8 +15,17 @@ export interface WorkQueueOptions {
    * cache may have moved on while it waited), so a handler does not act on a state already replaced.
    */
   refresh?: (event: ResourceEvent) => ResourceEvent;
-  /** Called for every failed attempt, with the delay before the next one. */
-  onError?: (key: string, event: ResourceEvent, err: unknown, attempt: number, retryInMs: number) => void;
+  /**
+   * Called for every failed attempt, with the delay before the next one, or undefined when the
+   * queue was stopped meanwhile (the event is not retried here; a restarted watch lists again).
+   */
+  onError?: (
+    key: string,
+    event: ResourceEvent,
+    err: unknown,
+    attempt: number,
+    retryInMs: number | undefined,
+  ) => void;
   /** Called after every attempt, for metrics. */
   onResult?: (ok: boolean, durationMs: number) => void;
   onDepth?: (depth: number) => void;
@@ -118,8 +127,9 @@ export class WorkQueue {
       await this.opts.handle(event);
     } catch (err) {
       ok = false;
-      if (!this.stopped) {
-        const attempt = state.backoff.failures + 1;
+      const attempt = state.backoff.failures + 1;
+      if (this.stopped) this.report(() => this.opts.onError?.(key, event, err, attempt, undefined));
+      else {
         const delay = state.backoff.next();
         if (requeueFailed(state.pending, event)) this.waiting++;
         this.report(() => this.opts.onError?.(key, event, err, attempt, delay));

@@ -145,3 +145,22 @@ test('an event taken for handling is refreshed with the newest cached state', as
   await q.idle();
   expect(seen).toEqual(['ADDED a@9', 'ADDED b@1']);
 });
+
+test('a failure that ends after stop is still reported, without a retry', async () => {
+  const reports: Array<number | undefined> = [];
+  const q = new WorkQueue({
+    concurrency: 1,
+    retry: fast,
+    handle: async () => {
+      await sleep(10);
+      throw new Error('late');
+    },
+    onError: (_key, _e, _err, _attempt, retryInMs) => reports.push(retryInMs),
+  });
+  q.push('ns/a', ev(Added, obj('a', 'u1', '1')));
+  await sleep(1);
+  await q.stop();
+  expect(reports).toEqual([undefined]);
+  await sleep(30);
+  expect(reports).toEqual([undefined]);
+});
