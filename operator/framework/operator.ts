@@ -9,6 +9,7 @@
 //   - finalizer and status writes are guarded by resourceVersion and throw on failure, so the
 //     queue retries them with the newest object;
 //   - controllers run only while `activate()`d (the leader), and `stop()` drains instead of exiting.
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { type ResourceRef, resourceId, resourcePath } from '../../kube/resource.js';
 import { contentTypes, RestClient } from '../../kube/rest.js';
@@ -64,6 +65,12 @@ interface ControllerDef {
   options: WatchOptions;
 }
 
+interface PeriodicDef {
+  name: string;
+  intervalMs: number;
+  task: () => Promise<void>;
+}
+
 interface ControllerRuntime {
   def: ControllerDef;
   reflector: Reflector;
@@ -83,6 +90,8 @@ export abstract class HardenedOperator extends DotIOperator {
   protected readonly metrics: OperatorMetrics;
   private readonly defs: ControllerDef[] = [];
   private runtimes: ControllerRuntime[] = [];
+  private readonly periodics: PeriodicDef[] = [];
+  private periodicRuns: Array<{ stop: () => Promise<void> }> = [];
   private readonly refsById = new Map<string, ResourceRef>();
   private active = false;
   private initialised = false;
@@ -133,6 +142,7 @@ export abstract class HardenedOperator extends DotIOperator {
       if (this.active) return;
       this.active = true;
       for (const def of this.defs) this.runtimes.push(this.launch(def));
+      for (const p of this.periodics) this.periodicRuns.push(this.launchPeriodic(p));
       this.log.info('controllers started', { controllers: this.defs.map((d) => d.name) });
     });
   }
@@ -144,6 +154,9 @@ export abstract class HardenedOperator extends DotIOperator {
       this.active = false;
       const runtimes = this.runtimes;
       this.runtimes = [];
+      const periodic = this.periodicRuns;
+      this.periodicRuns = [];
+      await Promise.all(periodic.map((p) => p.stop()));
       await Promise.all(runtimes.map((r) => r.reflector.stop()));
       await Promise.all(runtimes.map((r) => r.queue.stop()));
       for (const r of runtimes) this.metrics.queueDepth.set({ controller: r.def.name }, 0);
@@ -196,6 +209,50 @@ export abstract class HardenedOperator extends DotIOperator {
           meta: metaOf(rt.def.ref, rt.def.kind, object),
         });
     }
+  }
+
+  /**
+   * Declares a task that runs while this replica is active: first once every watch has synced, then
+   * every `intervalMs` after the previous run ended (runs never overlap). Failures are logged and
+   * counted like a handler's and the task simply runs again at the next interval. For full scans that
+   * repair what events missed.
+   */
+  protected schedule(name: string, intervalMs: number, task: () => Promise<void>): void {
+    const def = { name, intervalMs, task };
+    this.periodics.push(def);
+    if (this.active) this.periodicRuns.push(this.launchPeriodic(def));
+  }
+
+  private launchPeriodic(def: PeriodicDef): { stop: () => Promise<void> } {
+    const log = this.log.child({ controller: def.name });
+    const ac = new AbortController();
+    const loop = (async () => {
+      while (!ac.signal.aborted && !this.hasSynced)
+        await sleep(100, undefined, { signal: ac.signal }).catch(() => {});
+      while (!ac.signal.aborted) {
+        const started = performance.now();
+        let ok = true;
+        try {
+          await def.task();
+        } catch (err) {
+          ok = false;
+          this.metrics.reconcileErrors.inc({ controller: def.name });
+          log.error('periodic task failed; it runs again at the next interval', { error: err });
+        }
+        this.metrics.reconciles.inc({ controller: def.name, result: ok ? 'success' : 'error' });
+        this.metrics.reconcileDuration.observe(
+          { controller: def.name },
+          (performance.now() - started) / 1000,
+        );
+        await sleep(def.intervalMs, undefined, { signal: ac.signal }).catch(() => {});
+      }
+    })();
+    return {
+      stop: async () => {
+        ac.abort();
+        await loop;
+      },
+    };
   }
 
   /** The cache of a watched resource while active, for lookups from handlers. */

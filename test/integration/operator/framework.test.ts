@@ -34,9 +34,15 @@ class GadgetOperator extends HardenedOperator {
   readonly seen: ResourceEvent[] = [];
   slowStarted = false;
   slowDone = false;
+  scans = 0;
+  failScans = false;
 
   protected async init(): Promise<void> {
     await this.watchResource(group, version, plural, (e) => this.reconcile(e), namespace, { kind: 'Gadget' });
+    this.schedule('gadget-scan', 100, async () => {
+      this.scans++;
+      if (this.failScans) throw new Error('scan failed on purpose');
+    });
   }
 
   private async reconcile(event: ResourceEvent): Promise<void> {
@@ -70,6 +76,7 @@ class GadgetOperator extends HardenedOperator {
 }
 
 let op: GadgetOperator;
+const metrics = new OperatorMetrics({ processMetrics: false });
 
 beforeAll(async () => {
   const ext = kc.makeApiClient(ApiextensionsV1Api);
@@ -116,7 +123,7 @@ beforeAll(async () => {
   op = new GadgetOperator({
     kubeConfig: kc,
     log: new Logger('error', () => {}),
-    metrics: new OperatorMetrics({ processMetrics: false }),
+    metrics,
     retry: { initialMs: 20, maxMs: 500 },
   });
   await op.start();
@@ -235,4 +242,22 @@ test('stop() waits for a running handler, then refuses writes; the process carri
     'g3 reconciled after re-activation',
     async () => (await read('g3')).status?.observed === 7,
   );
+});
+
+test('a scheduled task runs while active, keeps running after a failure, and stops with the controllers', async () => {
+  await eventually('scans running', () => op.scans >= 2);
+  op.failScans = true;
+  const failedAt = op.scans;
+  await eventually('scans after failures', () => op.scans >= failedAt + 3);
+  const errors = (
+    await metrics.registry.getSingleMetric('spiderpool_operator_reconcile_errors_total')?.get()
+  )?.values.find((v) => v.labels.controller === 'gadget-scan');
+  expect(errors?.value).toBeGreaterThanOrEqual(2);
+  op.failScans = false;
+  await op.deactivate();
+  const stoppedAt = op.scans;
+  await sleep(400);
+  expect(op.scans).toBe(stoppedAt);
+  await op.activate();
+  await eventually('scans again', () => op.scans > stoppedAt);
 });
