@@ -26,6 +26,13 @@ export const ConfFileSchema = Type.Object(
     clusterNetwork: Type.Optional(Type.String()),
     podResourceInject: Type.Optional(Type.Unknown()),
     agent: Type.Optional(Type.Unknown()),
+    /** A user-provided webhook TLS Secret (this implementation; the flag --webhook-tls-secret wins). */
+    webhook: Type.Optional(
+      Type.Object(
+        { tlsSecretName: Type.Optional(Type.String({ minLength: 1 })) },
+        { additionalProperties: false },
+      ),
+    ),
     /** Garbage collection (this implementation): the switch and the period of the full scan. */
     gc: Type.Optional(
       Type.Object(
@@ -51,6 +58,8 @@ export interface IpamSettings {
   enableValidatingResourcesDeletedWebhook: boolean;
   gcEnabled: boolean;
   gcIntervalSeconds: number;
+  /** Name of a user-provided webhook TLS Secret, when conf.yml names one. */
+  webhookTlsSecret?: string;
 }
 
 /** Spiderpool's chart defaults (its values.yaml), and its 600 s full-scan period. */
@@ -95,5 +104,6 @@ export function parseConfFile(text: string, source: string): IpamSettings {
       defaultIpamSettings.enableValidatingResourcesDeletedWebhook,
     gcEnabled: conf.gc?.enabled ?? defaultIpamSettings.gcEnabled,
     gcIntervalSeconds: conf.gc?.intervalSeconds ?? defaultIpamSettings.gcIntervalSeconds,
+    ...(conf.webhook?.tlsSecretName ? { webhookTlsSecret: conf.webhook.tlsSecretName } : {}),
   };
 }

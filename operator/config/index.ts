@@ -33,8 +33,10 @@ export function loadConfig({ argv, env, readFile, hostname, pid }: ConfigSources
     ipam = parseConfFile(text, flags.config);
   }
   const { namespace, identity, ...rest } = flags;
+  const webhookTlsSecret = flags.webhookTlsSecret ?? ipam.webhookTlsSecret;
   return {
     ...rest,
+    ...(webhookTlsSecret ? { webhookTlsSecret } : {}),
     namespace: namespace ?? (env.POD_NAMESPACE || installDefaults.namespace),
     identity: identity ?? (env.POD_NAME || `${hostname}-${pid}`),
     ipam,

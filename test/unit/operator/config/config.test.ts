@@ -1,3 +1,6 @@
+import { stringify } from 'yaml';
+import { spiderpoolConf } from '../../../../cdk8s/charts/config.js';
+import { defaultValues } from '../../../../cdk8s/values/schema.js';
 import { parseConfFile } from '../../../../operator/config/conf-file.js';
 import { parseDuration } from '../../../../operator/config/flags.js';
 import { loadConfig, parseFlags } from '../../../../operator/config/index.js';
@@ -115,4 +118,27 @@ test('a missing config file is an error naming the flag and the path', () => {
     loadConfig(sources(['--config=/c.yml'], {}, { '/c.yml': 'enableStatefulSet: false' })).ipam
       .enableStatefulSet,
   ).toBe(false);
+});
+
+test('the conf.yml the installation writes is read as it is, including a user-provided TLS Secret', () => {
+  const values = defaultValues('0.0.0');
+  const conf = stringify(spiderpoolConf(values));
+  const c = loadConfig(
+    sources(['--config=/etc/spiderpool/conf.yml'], {}, { '/etc/spiderpool/conf.yml': conf }),
+  );
+  expect(c.ipam).toMatchObject({
+    enableIPv4: values.ipam.enableIPv4,
+    enableKubevirtStaticIP: values.ipam.enableKubevirtStaticIP,
+    gcEnabled: values.ipam.gc.enabled,
+    gcIntervalSeconds: values.ipam.gc.intervalSeconds,
+  });
+  expect(c.webhookTlsSecret).toBeUndefined();
+  const withSecret = stringify(
+    spiderpoolConf({ ...values, webhook: { ...values.webhook, tlsSecretName: 'my-tls' } }),
+  );
+  const files = { '/c.yml': withSecret };
+  expect(loadConfig(sources(['--config=/c.yml'], {}, files)).webhookTlsSecret).toBe('my-tls');
+  expect(
+    loadConfig(sources(['--config=/c.yml', '--webhook-tls-secret=flag-tls'], {}, files)).webhookTlsSecret,
+  ).toBe('flag-tls');
 });
