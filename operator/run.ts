@@ -2,6 +2,7 @@
 // server, health endpoints, the operator's controllers, and leader election that starts and stops
 // them. Returns a handle whose `stop()` shuts everything down gracefully (no process exit).
 import { setTimeout as sleep } from 'node:timers/promises';
+import { objectNames } from '../cdk8s/defaults.js';
 import { loadKubeConfig } from '../kube/client.js';
 import { RestClient } from '../kube/rest.js';
 import type { OperatorConfig } from './config/index.js';
@@ -18,10 +19,11 @@ import { reviews } from './webhook/handlers.js';
 import { WebhookServer } from './webhook/server.js';
 import { type CertBundle, CertificateSource } from './webhook/tls-secret.js';
 
-export const leaseName = 'spiderpool-operator';
-export const webhookServiceName = 'spiderpool-operator-webhook';
-export const webhookSecretName = 'spiderpool-operator-webhook-tls';
-export const component = 'spiderpool-operator';
+// The names are the installation's (cdk8s/defaults.ts), so RBAC resourceNames and manifests match.
+export const leaseName = objectNames.leaderLease;
+export const webhookServiceName = objectNames.webhookService;
+export const webhookSecretName = objectNames.webhookTlsSecret;
+export const component = objectNames.operatorDeployment;
 
 export type OperatorFactory = (opts: SpiderpoolOperatorOptions) => SpiderpoolOperator;
 

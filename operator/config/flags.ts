@@ -1,5 +1,6 @@
 // Command-line flags of `spiderpool-operator`, parsed without I/O. Every mistake is an error that
 // names the flag and the value.
+import { operatorPorts } from '../../cdk8s/defaults.js';
 import { isLogLevel, type LogLevel } from '../observability/log.js';
 
 export interface Flags {
@@ -77,9 +78,9 @@ const spec: Record<string, { key: keyof Flags; kind: Kind; help: string }> = {
 };
 
 export const defaultFlags: Flags = {
-  webhookPort: 5722,
-  metricsPort: 5721,
-  healthPort: 5720,
+  webhookPort: operatorPorts.webhook,
+  metricsPort: operatorPorts.metrics,
+  healthPort: operatorPorts.health,
   bindAddress: '0.0.0.0',
   leaderElect: true,
   leaseDurationMs: 15_000,

@@ -1,7 +1,9 @@
 // The caBundle (and, for tests, a URL instead of the Service) in the two webhook configurations
 // named `spiderpool-operator`. Their manifests come from the installation; the operator only fills
 // in what it alone knows.
-export const webhookConfigurationName = 'spiderpool-operator';
+import { objectNames } from '../../cdk8s/defaults.js';
+
+export const webhookConfigurationName = objectNames.webhookConfiguration;
 
 export interface ClientConfig {
   caBundle?: string;
