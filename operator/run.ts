@@ -1,6 +1,7 @@
 // Puts the operator together: configuration → clients, metrics, Events, the webhook certificate and
 // server, health endpoints, the operator's controllers, and leader election that starts and stops
 // them. Returns a handle whose `stop()` shuts everything down gracefully (no process exit).
+import { isIPv6 } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { objectNames } from '../cdk8s/defaults.js';
 import { loadKubeConfig } from '../kube/client.js';
@@ -119,7 +120,10 @@ export async function runOperator(config: OperatorConfig, run: RunOptions): Prom
     }
   }
   await webhook.start(bundle);
-  if (config.webhookUrlHost) urlBase = `https://${config.webhookUrlHost}:${webhook.port}`;
+  if (config.webhookUrlHost) {
+    const host = isIPv6(config.webhookUrlHost) ? `[${config.webhookUrlHost}]` : config.webhookUrlHost;
+    urlBase = `https://${host}:${webhook.port}`;
+  }
 
   const pollMs = run.certificatePollMs ?? 60_000;
   const poll = setInterval(() => {

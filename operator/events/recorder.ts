@@ -92,7 +92,9 @@ export class EventRecorder {
         }
       }
       const namespace = md.namespace || 'default';
-      const name = `${md.name}.${now.getTime().toString(16)}${Math.floor(Math.random() * 0xfff).toString(16)}`;
+      // Like client-go: the object's name and a unique suffix, within the 253 characters of a name.
+      const suffix = `${now.getTime().toString(16)}${Math.floor(Math.random() * 0xfff).toString(16)}`;
+      const name = `${(md.name ?? 'object').slice(0, 253 - suffix.length - 1)}.${suffix}`;
       await this.opts.rest.request('POST', resourcePath(events(namespace)), {
         body: {
           apiVersion: 'v1',

@@ -64,3 +64,12 @@ test('client configs get the CA bundle; with a URL base the Service becomes a UR
   expect(changed?.webhooks?.[0]?.clientConfig.caBundle).toBe('Q0E=');
   expect(changed && withClientConfigs(changed, 'Q0E=')).toBeUndefined();
 });
+
+test('an extra host goes where it belongs, IPv6 in one spelling, so a reissued certificate is not renewed again', () => {
+  const wanted = servingIdentity('svc', 'ns', ['::1', 'FD00:0:0:0:0:0:0:10', 'webhook.example', '127.0.0.1']);
+  expect(wanted.ipAddresses).toEqual(['127.0.0.1', '::1', 'fd00::10']);
+  expect(wanted.dnsNames).toContain('webhook.example');
+  const cert = issueServing(ca, wanted, now);
+  expect(certFacts(cert.cert).ipAddresses).toEqual(['127.0.0.1', '::1', 'fd00::10']);
+  expect(renewalReason(certFacts(cert.cert), now.getTime(), wanted)).toBeUndefined();
+});
