@@ -11,6 +11,8 @@ import { type CniVersion, compareVersions, minimumVersionFor, requireSupportedVe
 export const defaults = {
   kubeconfig: '/etc/cni/net.d/spiderpool.d/spiderpool.kubeconfig',
   nodeConfig: '/etc/cni/net.d/spiderpool.d/config.json',
+  /** Node-local attachment records, one folder per network. */
+  stateDir: '/var/lib/cni/spiderpool',
   logFilePath: '/var/log/spidernet/spiderpool.log',
   logLevel: 'info',
   /** Spiderpool's defaults for sizes given as zero or negative: MB, days, files. */
@@ -44,6 +46,8 @@ export const IpamConfigSchema = Type.Object({
   kubernetes: Type.Optional(KubernetesSchema),
   /** This plugin's node configuration file (written by `spiderpool install`). */
   node_config_path: Type.Optional(Type.String({ minLength: 1 })),
+  /** Where this node's attachment records are kept (a folder per network). */
+  state_dir: Type.Optional(Type.String({ minLength: 1 })),
 });
 
 const AttachmentSchema = Type.Object({
@@ -86,6 +90,8 @@ export interface PluginConfig {
   };
   kubeconfigPath: string;
   nodeConfigPath: string;
+  /** The attachment records of this network: `<state_dir>/<name>`. */
+  stateDir: string;
   log: LogSettings;
   /** CHECK only: the result of the ADD being checked. */
   prevResult?: CniResult;
@@ -170,6 +176,7 @@ export function parseNetConf(stdin: string, verb: Verb): PluginConfig {
     },
     kubeconfigPath: ipam.kubernetes?.kubeconfig ?? conf.kubernetes?.kubeconfig ?? defaults.kubeconfig,
     nodeConfigPath: ipam.node_config_path ?? defaults.nodeConfig,
+    stateDir: `${ipam.state_dir ?? defaults.stateDir}/${conf.name}`,
     log: {
       level: level as LogLevel,
       filePath: ipam.log_file_path ?? defaults.logFilePath,

@@ -26,6 +26,13 @@ export const ErrorCode = {
   addressConflict: 104,
   /** The Kubernetes API refused or failed a request the verb needs. */
   apiFailure: 105,
+  /**
+   * The pod cannot have addresses: it is gone, not alive (being deleted, finished), another pod of
+   * the same name, or a launcher pod whose VM identity is no longer valid.
+   */
+  podNotServed: 106,
+  /** CHECK: the attachment's addresses are not those the endpoint and the pools record for the pod. */
+  checkFailed: 107,
 } as const;
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -25,6 +25,7 @@ test('defaults apply when only the type is given', () => {
   });
   expect(c.kubeconfigPath).toBe('/etc/cni/net.d/spiderpool.d/spiderpool.kubeconfig');
   expect(c.nodeConfigPath).toBe('/etc/cni/net.d/spiderpool.d/config.json');
+  expect(c.stateDir).toBe('/var/lib/cni/spiderpool/macvlan-net');
   expect(c.log).toEqual({
     level: 'info',
     filePath: '/var/log/spidernet/spiderpool.log',
@@ -51,6 +52,7 @@ test("Spiderpool's IPAM keys are read", () => {
         match_master_subnet: true,
         ipam_unix_socket_path: '/var/run/spidernet/spiderpool.sock',
         node_config_path: '/tmp/node.json',
+        state_dir: '/tmp/state',
       },
     ),
     'ADD',
@@ -71,6 +73,8 @@ test("Spiderpool's IPAM keys are read", () => {
     maxCount: 10,
   });
   expect(c.nodeConfigPath).toBe('/tmp/node.json');
+  // One folder per network, so GC of one network never sees another's attachments.
+  expect(c.stateDir).toBe('/tmp/state/macvlan-net');
 });
 
 test('the kubeconfig path is read inside ipam (Whereabouts) or at the top (Calico); ipam wins', () => {

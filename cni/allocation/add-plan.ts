@@ -1,0 +1,260 @@
+// What an ADD needs, decided from what the leader read: who holds the addresses (identity), whether
+// they come from the SpiderEndpoint (a retry, another NIC of a pod already served, a static identity's
+// new pod, a live-migration target) or are newly allocated, and from which pools in which order.
+// Pure: objects in, a plan out; errors are CniErrors that say what is wrong with which pod or pool.
+import type { V1Namespace, V1ObjectMeta, V1Pod } from '@kubernetes/client-node';
+import type {
+  IPAllocationDetail,
+  SpiderEndpoint,
+  SpiderIPPool,
+  VirtualMachineInstanceMigration,
+} from '../../api/index.js';
+import type { Family } from '../../ipam/address/ip.js';
+import { selectCandidates } from '../../ipam/candidates/candidates.js';
+import { type Identity, identityOf } from '../../ipam/identity/identity.js';
+import { migrationMarks } from '../../ipam/identity/migration.js';
+import { topController } from '../../ipam/identity/owners.js';
+import { podAliveness, type Validity } from '../../ipam/identity/validity.js';
+import type { MultusSettings } from '../../ipam/multus/networks.js';
+import { buildNicNetworks, type NicNetwork, nicNetworkFromEndpoint } from '../../ipam/network/nic-network.js';
+import { type ParsedRoute, podRoutes } from '../../ipam/network/routes.js';
+import { planNics } from '../../ipam/selection/choose.js';
+import { CniError, ErrorCode } from '../protocol/errors.js';
+import type { CniResult } from '../protocol/result.js';
+import type { AddRequest, IdentitySummary } from './requests.js';
+import type { Held, Want } from './wants.js';
+
+/** Multus names without a namespace are in Spiderpool's namespace (MULTUS_CLUSTER_NETWORK is not set). */
+export const multusSettings: MultusSettings = { multusNamespace: 'kube-system' };
+
+export interface AddInput {
+  request: AddRequest;
+  nodeName: string;
+  pod: V1Pod;
+  /** The pod's Namespace, read when the pod names no pools or a pool has namespaceAffinity. */
+  namespace?: V1Namespace;
+  /** The ReplicaSet or Job the pod's controller reference names, when it was read. */
+  intermediate?: V1ObjectMeta;
+  /** The identity's SpiderEndpoint, if it exists. */
+  endpoint?: SpiderEndpoint;
+  /** For a KubeVirt VM identity: whether it is still valid (VMI and VM read). */
+  vmValidity?: Validity;
+  /** For a launcher pod carrying migration marks: whether that migration is in progress. */
+  activeMigration?: boolean;
+  /** Every pool (wildcards, spec.default). */
+  pools: readonly SpiderIPPool[];
+  nodeLabels?: Record<string, string>;
+}
+
+export interface PlannedNic {
+  nic: string;
+  cleanGateway: boolean;
+  families: { family: Family; pools: string[] }[];
+  /** The endpoint entry the addresses come from, when served from the endpoint. */
+  stored?: IPAllocationDetail;
+}
+
+export type AddPlan =
+  | { kind: 'migration-source'; identity: Identity; network: NicNetwork }
+  | {
+      kind: 'allocate';
+      identity: Identity;
+      source: 'endpoint' | 'allocated';
+      /** Every NIC this ADD allocates or confirms (all of an `ipam.spidernet.io/ippools` pod). */
+      nics: PlannedNic[];
+      podRoutes: ParsedRoute[];
+      probe: boolean;
+    };
+
+function podName(pod: V1Pod): string {
+  return `${pod.metadata?.namespace}/${pod.metadata?.name}`;
+}
+
+/**
+ * Whether a launcher pod is the target of a live migration in progress. KubeVirt marks the target
+ * pod with the migration's name (annotation) and UID (label) when it creates it, which is before the
+ * VMI's migrationState names it, so the VirtualMachineInstanceMigration itself is what tells: it
+ * exists, is the one the label names, and is not finished. A pod that was the target of an earlier,
+ * finished migration keeps its marks and is an ordinary launcher pod again.
+ */
+export function migrationInProgress(
+  pod: V1Pod,
+  migration: VirtualMachineInstanceMigration | undefined,
+): boolean {
+  const marks = migrationMarks(pod);
+  if (!marks?.migrationJobName || !migration || migration.metadata.deletionTimestamp) return false;
+  if (marks.migrationJobUID && migration.metadata.uid !== marks.migrationJobUID) return false;
+  const phase = migration.status?.phase;
+  return phase !== 'Succeeded' && phase !== 'Failed';
+}
+
+export function summary(identity: Identity): IdentitySummary {
+  return { key: identity.key, kind: identity.kind, static: identity.static };
+}
+
+/** The families of an endpoint entry, each from the pool it names. */
+function storedFamilies(entry: IPAllocationDetail): PlannedNic['families'] {
+  const out: PlannedNic['families'] = [];
+  if (entry.ipv4 && entry.ipv4Pool) out.push({ family: 4, pools: [entry.ipv4Pool] });
+  if (entry.ipv6 && entry.ipv6Pool) out.push({ family: 6, pools: [entry.ipv6Pool] });
+  return out;
+}
+
+/** The endpoint entry of `ifname`, when the endpoint may serve this pod at all. */
+function servingEntries(endpoint: SpiderEndpoint | undefined, identity: Identity): IPAllocationDetail[] {
+  const current = endpoint?.status?.current;
+  if (!endpoint || !current || endpoint.metadata.deletionTimestamp) return [];
+  // A stateless pod is served only from its own endpoint; one of an earlier pod of the same name is stale.
+  if (!identity.static && current.uid !== identity.podUid) return [];
+  return current.ips;
+}
+
+export function planAdd(input: AddInput): AddPlan {
+  const { request, pod } = input;
+  const alive = podAliveness(pod);
+  if (!alive.valid)
+    throw new CniError(ErrorCode.podNotServed, `pod ${podName(pod)}: ${alive.reason}; it gets no address`);
+  const uid = pod.metadata?.uid;
+  if (request.pod.uid && uid !== request.pod.uid) {
+    throw new CniError(
+      ErrorCode.podNotServed,
+      `pod ${podName(pod)} has UID ${uid}, CNI_ARGS K8S_POD_UID names ${request.pod.uid} (a pod of the same name that is gone)`,
+    );
+  }
+  const identity = identityOf(pod, request.switches, topController(pod.metadata ?? {}, input.intermediate));
+  const routes = podRoutes(pod);
+  const entries = servingEntries(input.endpoint, identity);
+  const entry = entries.find((e) => e.interface === request.ifname);
+
+  if (identity.kind === 'kubevirt-vm') {
+    const validity = input.vmValidity;
+    if (!validity?.valid) {
+      throw new CniError(
+        ErrorCode.podNotServed,
+        `VM ${identity.key}: ${validity?.reason ?? 'its VMI and VM were not read'}; launcher pod ${podName(pod)} gets no address`,
+      );
+    }
+    if (input.activeMigration) {
+      // The source pod still runs with these addresses; the target takes nothing over (the operator
+      // moves the records when the migration succeeds).
+      if (!entry) {
+        throw new CniError(
+          ErrorCode.tryAgainLater,
+          `live-migration target ${podName(pod)}: SpiderEndpoint ${identity.key} holds no addresses for ${request.ifname} yet`,
+        );
+      }
+      return { kind: 'migration-source', identity, network: nicNetworkFromEndpoint(entry) };
+    }
+  }
+
+  const probe = request.switches.enableIPConflictDetection;
+  if (entry) {
+    const nics = entries.map((e) => ({
+      nic: e.interface,
+      cleanGateway: e.cleanGateway ?? false,
+      families: storedFamilies(e),
+      stored: e,
+    }));
+    return { kind: 'allocate', identity, source: 'endpoint', nics, podRoutes: routes, probe };
+  }
+
+  const candidates = selectCandidates({
+    ifName: request.ifname,
+    pod,
+    ...(input.namespace ? { namespace: input.namespace } : {}),
+    cniConfig: {
+      defaultIPv4IPPool: request.defaultIPv4Pools,
+      defaultIPv6IPPool: request.defaultIPv6Pools,
+      cleanGateway: request.cleanGateway,
+    },
+    enableIPv4: request.switches.enableIPv4,
+    enableIPv6: request.switches.enableIPv6,
+    pools: input.pools,
+  });
+  // NICs the endpoint already holds for this pod keep what they have (served by their own ADDs).
+  const held = new Set(entries.map((e) => e.interface));
+  const planned = planNics(
+    candidates.nics.filter((n) => n.nic === request.ifname || !held.has(n.nic)),
+    input.pools,
+    {
+      pod,
+      nodeName: input.nodeName,
+      ...(input.nodeLabels ? { nodeLabels: input.nodeLabels } : {}),
+      ...(input.namespace ? { namespaceLabels: input.namespace.metadata?.labels ?? {} } : {}),
+      multus: multusSettings,
+    },
+  );
+  const nics = planned.map((p) => ({
+    nic: p.nic,
+    cleanGateway: p.cleanGateway,
+    families: p.families.map((f) => ({
+      family: f.family,
+      pools: f.pools.map((pool) => pool.metadata.name ?? ''),
+    })),
+  }));
+  return { kind: 'allocate', identity, source: 'allocated', nics, podRoutes: routes, probe };
+}
+
+/** One want per NIC and family of a plan. */
+export function wantsOf(request: number, plan: Extract<AddPlan, { kind: 'allocate' }>): Want[] {
+  return plan.nics.flatMap((nic) =>
+    nic.families.map((f) => ({
+      request,
+      nic: nic.nic,
+      family: f.family,
+      pools: f.pools,
+      owner: plan.identity.key,
+      podUid: plan.identity.podUid,
+      takeOver: plan.identity.static,
+    })),
+  );
+}
+
+function bare(address: string | undefined): string | undefined {
+  return address?.split('/')[0];
+}
+
+/**
+ * Every planned NIC's settings once its addresses are held. A NIC whose addresses are still those of
+ * its endpoint entry keeps the entry's gateway and routes (a pool's later route changes reach only
+ * new allocations, as in Spiderpool); any other NIC is built from its pools and the pod's routes.
+ */
+export function networksOf(
+  plan: Extract<AddPlan, { kind: 'allocate' }>,
+  held: (nic: string, family: Family) => Held | undefined,
+  pools: ReadonlyMap<string, SpiderIPPool>,
+): { networks: NicNetwork[]; unmatchedRoutes: ParsedRoute[] } {
+  const kept = new Map<string, NicNetwork>();
+  const fresh: { nic: string; cleanGateway: boolean; addresses: { pool: SpiderIPPool; ip: string }[] }[] = [];
+  for (const nic of plan.nics) {
+    const outcomes = nic.families.map((f) => held(nic.nic, f.family));
+    const stored = nic.stored;
+    const same =
+      stored !== undefined &&
+      outcomes.every((o) => o && bare(o.family === 4 ? stored.ipv4 : stored.ipv6) === o.ip);
+    if (stored && same) {
+      kept.set(nic.nic, nicNetworkFromEndpoint(stored));
+      continue;
+    }
+    const addresses = outcomes.flatMap((o) => {
+      const pool = o ? pools.get(o.pool) : undefined;
+      return o && pool ? [{ pool, ip: o.ip }] : [];
+    });
+    fresh.push({ nic: nic.nic, cleanGateway: nic.cleanGateway, addresses });
+  }
+  const built = buildNicNetworks(fresh, plan.podRoutes);
+  const byNic = new Map(built.nics.map((n) => [n.nic, n]));
+  const networks = plan.nics.flatMap((n) => {
+    const network = kept.get(n.nic) ?? byNic.get(n.nic);
+    return network ? [network] : [];
+  });
+  return { networks, unmatchedRoutes: built.unmatchedRoutes };
+}
+
+/** The CNI result of one NIC. */
+export function resultOf(network: NicNetwork): CniResult {
+  return {
+    ips: network.ips.map((ip) => ({ address: ip.address, ...(ip.gateway ? { gateway: ip.gateway } : {}) })),
+    routes: network.routes.map((r) => ({ dst: r.dst, gw: r.gw })),
+  };
+}

@@ -1,0 +1,621 @@
+// The node-local leader's batch: every request of the plugin processes waiting on this node (ADDs and
+// releases) is served with one set of reads, one guarded write per pool and round, and one write per
+// SpiderEndpoint. The order is what keeps a process killed at any point harmless:
+//   1. reads (pods, their owners, namespaces, endpoints, every pool, reserved IPs, KubeVirt objects);
+//   2. decisions by ipam/ (identity, reuse from the endpoint, candidates, filters, order);
+//   3. pool writes in rounds, each pool once per round with readModifyWrite (a 409 reads that pool
+//      again and decides again for the requests it concerns); a want whose pool is exhausted moves
+//      to its next pool in the next round; a request that fails gives back what it got;
+//   4. endpoint writes (finalizer, ownerReference to the Pod for stateless identities);
+//   5. answers.
+// Every record carries its pod's UID before any endpoint mentions it, so a leader killed between 3
+// and 4 leaves records that a retried ADD reuses (same owner, UID and NIC), that a DEL finds by UID,
+// and that the operator can attribute to a pod.
+import type { SpiderEndpoint, SpiderIPPool } from '../../api/index.js';
+import type { Family } from '../../ipam/address/ip.js';
+import { type AllocationOutcome, allocate } from '../../ipam/allocation/allocate.js';
+import { type ReleaseRequest as PoolReleaseRequest, release } from '../../ipam/allocation/release.js';
+import { podNamesPools } from '../../ipam/candidates/candidates.js';
+import { IpamError } from '../../ipam/errors.js';
+import { filterInputsNeeded } from '../../ipam/filter/filters.js';
+import { identityOf } from '../../ipam/identity/identity.js';
+import { migrationMarks } from '../../ipam/identity/migration.js';
+import { topControllerLookup } from '../../ipam/identity/owners.js';
+import { vmIdentityValidity } from '../../ipam/identity/validity.js';
+import type { NicNetwork } from '../../ipam/network/nic-network.js';
+import { poolFamily, reservedSet } from '../../ipam/pool/space.js';
+import type { IntervalSet } from '../../ipam/ranges/intervals.js';
+import { decodeRecords, type PoolRecord } from '../../ipam/records/codec.js';
+import { readModifyWrite } from '../../kube/optimistic.js';
+import type { Answer, BatchHandler } from '../coordination/coordinate.js';
+import { pluginKubeConfig } from '../kube-access.js';
+import type { Logger } from '../log/logger.js';
+import { CniError, ErrorCode } from '../protocol/errors.js';
+import {
+  type AddInput,
+  type AddPlan,
+  migrationInProgress,
+  networksOf,
+  planAdd,
+  resultOf,
+  summary,
+  wantsOf,
+} from './add-plan.js';
+import { type EndpointChange, endpointAfterAdd, endpointAfterRelease } from './endpoint-plan.js';
+import { asCniError } from './errors.js';
+import { BatchReads, PluginApi } from './reads.js';
+import { planRelease, type ReleasePlan, releaseSubject, type SubjectReads } from './release-plan.js';
+import type {
+  AddAnswer,
+  AddRequest,
+  PluginAnswer,
+  PluginRequest,
+  ReleaseAnswer,
+  ReleaseRequest,
+} from './requests.js';
+import { type Held, WantTracker } from './wants.js';
+
+/** Points of a batch a test may stop a leader at (see observeStages). */
+export type Stage = 'before-pool-write' | 'after-pool-write' | 'after-endpoint-write';
+
+let stageObserver: ((stage: Stage, batchSize: number) => void) | undefined;
+
+/** Lets a test binary act at the stages of every batch (e.g. SIGKILL itself); production sets none. */
+export function observeStages(observer: (stage: Stage, batchSize: number) => void): void {
+  stageObserver = observer;
+}
+
+export interface LeaderOptions {
+  kubeconfigPath: string;
+  nodeName: string;
+  log: Logger;
+  /** How long the writes of one batch may keep retrying conflicts. */
+  writeDeadlineMs?: number;
+}
+
+export const defaultWriteDeadlineMs = 20_000;
+
+/** The batch handler for coordinate(): loads the API client on the first batch this process leads. */
+export function batchHandler(opts: LeaderOptions): BatchHandler<PluginRequest, PluginAnswer> {
+  let api: PluginApi | undefined;
+  return async (requests) => {
+    if (!api) {
+      try {
+        api = new PluginApi(pluginKubeConfig(opts.kubeconfigPath));
+      } catch (err) {
+        const error = new CniError(ErrorCode.tryAgainLater, (err as Error).message);
+        return requests.map(() => ({ ok: false, error: { message: error.message, code: error.code } }));
+      }
+    }
+    return new Batch(api, opts, requests).run();
+  };
+}
+
+interface PreparedAdd {
+  kind: 'add';
+  request: AddRequest;
+  input: AddInput;
+  plan: AddPlan;
+}
+
+interface PreparedRelease {
+  kind: 'release';
+  request: ReleaseRequest;
+  plan: ReleasePlan;
+}
+
+type Prepared = PreparedAdd | PreparedRelease;
+
+interface PoolWork {
+  releases: { request: number; req: PoolReleaseRequest }[];
+  wants: number[];
+}
+
+class PoolGone extends Error {}
+
+class Batch {
+  private readonly reads: BatchReads;
+  private readonly answers: (Answer<PluginAnswer> | undefined)[];
+  private readonly prepared: (Prepared | undefined)[];
+  private readonly released: string[][];
+  private readonly deadline: number;
+  private snapshots = new Map<string, SpiderIPPool>();
+  private reservedByFamily = new Map<Family, IntervalSet>();
+  private tracker = new WantTracker([]);
+  private readonly stats = { rounds: 0, poolWrites: 0, conflicts: 0, endpointWrites: 0 };
+
+  constructor(
+    private readonly api: PluginApi,
+    private readonly opts: LeaderOptions,
+    private readonly requests: PluginRequest[],
+  ) {
+    this.reads = new BatchReads(api);
+    this.answers = requests.map(() => undefined);
+    this.prepared = requests.map(() => undefined);
+    this.released = requests.map(() => []);
+    this.deadline = Date.now() + (opts.writeDeadlineMs ?? defaultWriteDeadlineMs);
+  }
+
+  private fail(index: number, err: unknown, what: string): void {
+    if (this.answers[index]) return;
+    const error = asCniError(err, what);
+    this.answers[index] = { ok: false, error: { message: error.message, code: error.code } };
+    if (error.code === ErrorCode.internal)
+      this.opts.log.error('request failed', { error: error.message, stack: (err as Error)?.stack });
+  }
+
+  private describe(index: number): string {
+    const r = this.requests[index] as PluginRequest;
+    return `${r.verb === 'ADD' ? 'ADD' : r.reason} of pod ${r.pod.namespace}/${r.pod.name}`;
+  }
+
+  async run(): Promise<Answer<PluginAnswer>[]> {
+    const started = performance.now();
+    await Promise.all(
+      this.requests.map(async (request, i) => {
+        try {
+          this.prepared[i] =
+            request.verb === 'ADD' ? await this.prepareAdd(request) : await this.prepareRelease(request);
+        } catch (err) {
+          this.fail(i, err, this.describe(i));
+        }
+      }),
+    );
+    try {
+      await this.loadPoolContext();
+      await this.writePools();
+      const networks = this.networks();
+      await this.rollBackFailed();
+      await this.writeEndpoints(networks);
+      this.answerAll(networks);
+    } catch (err) {
+      this.requests.forEach((_, i) => {
+        this.fail(i, err, this.describe(i));
+      });
+    }
+    this.opts.log.info('batch', {
+      size: this.requests.length,
+      failed: this.answers.filter((a) => a && !a.ok).length,
+      ...this.stats,
+      ms: Math.round(performance.now() - started),
+    });
+    return this.answers.map(
+      (a) => a ?? { ok: false, error: { message: 'no answer', code: ErrorCode.internal } },
+    );
+  }
+
+  // ---- 1 and 2: reads and decisions ----
+
+  private async prepareAdd(request: AddRequest): Promise<PreparedAdd> {
+    const { namespace, name } = request.pod;
+    const pod = await this.reads.pod(namespace, name);
+    if (!pod) throw new CniError(ErrorCode.podNotServed, `pod ${namespace}/${name} not found`);
+    const pools = await this.reads.pools();
+    const needs = filterInputsNeeded(pools);
+    const identity = identityOf(pod, request.switches);
+    const lookup = topControllerLookup(pod.metadata ?? {});
+    const marks = migrationMarks(pod);
+    const vm = identity.kind === 'kubevirt-vm';
+    const [intermediate, ns, nodeLabels, endpoint, vmi, migration] = await Promise.all([
+      !identity.static && lookup
+        ? lookup.kind === 'ReplicaSet'
+          ? this.reads.replicaSet(namespace, lookup.name)
+          : this.reads.job(namespace, lookup.name)
+        : undefined,
+      !podNamesPools(pod) || needs.namespaceLabels ? this.reads.namespace(namespace) : undefined,
+      needs.nodeLabels ? this.reads.nodeLabels(this.opts.nodeName) : undefined,
+      this.reads.endpoint(namespace, identity.name),
+      vm ? this.reads.vmi(namespace, identity.name) : undefined,
+      vm && marks?.migrationJobName ? this.reads.migration(namespace, marks.migrationJobName) : undefined,
+    ]);
+    const input: AddInput = { request, nodeName: this.opts.nodeName, pod, pools };
+    if (intermediate) input.intermediate = intermediate;
+    if (ns) input.namespace = ns;
+    if (nodeLabels) input.nodeLabels = nodeLabels;
+    if (endpoint) input.endpoint = endpoint;
+    if (vm) {
+      const vmObject =
+        !vmi || vmi.metadata.deletionTimestamp ? await this.reads.vm(namespace, identity.name) : undefined;
+      input.vmValidity = vmIdentityValidity(vmi, vmObject);
+      input.activeMigration = migrationInProgress(pod, migration);
+    }
+    return { kind: 'add', request, input, plan: planAdd(input) };
+  }
+
+  private async prepareRelease(request: ReleaseRequest): Promise<PreparedRelease> {
+    const { namespace, name } = request.pod;
+    const [pod, pools] = await Promise.all([this.reads.pod(namespace, name), this.reads.pools()]);
+    const decision = releaseSubject(request, pod, (uid) => this.recordsOf(pools, uid));
+    if ('keep' in decision) return { kind: 'release', request, plan: { kind: 'keep', ...decision.keep } };
+    const subject = decision.subject;
+    const vm = subject.kind === 'kubevirt-vm';
+    const sts = subject.statefulSet;
+    const [endpoint, vmi, statefulSet] = await Promise.all([
+      this.reads.endpoint(namespace, subject.name),
+      vm ? this.reads.vmi(namespace, subject.name) : undefined,
+      sts && subject.kind !== 'stateless' && subject.kind !== 'kubevirt-vm'
+        ? this.reads.statefulSet(namespace, sts)
+        : undefined,
+    ]);
+    const reads: SubjectReads = {};
+    if (endpoint) reads.endpoint = endpoint;
+    if (statefulSet) reads.statefulSet = statefulSet;
+    if (vmi) reads.vmi = vmi;
+    if (vm && (!vmi || vmi.metadata.deletionTimestamp)) {
+      const vmObject = await this.reads.vm(namespace, subject.name);
+      if (vmObject) reads.vm = vmObject;
+    }
+    return { kind: 'release', request, plan: planRelease(request, subject, reads) };
+  }
+
+  private recordsCache = new Map<string, PoolRecord[]>();
+
+  /** The records a pod UID holds in the pools as listed (undecodable pools are left out). */
+  private recordsOf(pools: readonly SpiderIPPool[], podUid: string): PoolRecord[] {
+    const out: PoolRecord[] = [];
+    for (const pool of pools) {
+      const name = pool.metadata.name ?? '';
+      let records = this.recordsCache.get(name);
+      if (!records) {
+        try {
+          records = decodeRecords(name, pool.status?.allocatedIPs, poolFamily(pool));
+        } catch {
+          records = [];
+        }
+        this.recordsCache.set(name, records);
+      }
+      for (const r of records) if (r.podUid === podUid) out.push(r);
+    }
+    return out;
+  }
+
+  // ---- 3: pool writes ----
+
+  private async loadPoolContext(): Promise<void> {
+    const busy = this.prepared.some((p) => p && (p.kind === 'release' || p.plan.kind === 'allocate'));
+    if (!busy) return;
+    const [pools, reserved] = await Promise.all([this.reads.pools(), this.reads.reservedIPs()]);
+    this.snapshots = new Map(pools.map((p) => [p.metadata.name ?? '', p]));
+    for (const family of [4, 6] as const) this.reservedByFamily.set(family, reservedSet(reserved, family));
+  }
+
+  private reservedFor(pool: SpiderIPPool): IntervalSet | undefined {
+    try {
+      return this.reservedByFamily.get(poolFamily(pool));
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async writePools(): Promise<void> {
+    const wants = this.prepared.flatMap((p, i) =>
+      p?.kind === 'add' && p.plan.kind === 'allocate' && !this.answers[i] ? wantsOf(i, p.plan) : [],
+    );
+    this.tracker = new WantTracker(wants);
+    const releases = new Map<string, PoolWork['releases']>();
+    this.prepared.forEach((p, i) => {
+      if (p?.kind !== 'release' || p.plan.kind !== 'release' || this.answers[i]) return;
+      for (const [name, pool] of this.snapshots) {
+        const uid = p.plan.requests[0]?.podUid;
+        if (!uid || !this.recordsOf([pool], uid).some((r) => r.pod === (p.plan as { owner: string }).owner))
+          continue;
+        const list = releases.get(name) ?? [];
+        for (const req of p.plan.requests) list.push({ request: i, req });
+        releases.set(name, list);
+      }
+    });
+    let first = true;
+    for (;;) {
+      const work = new Map<string, PoolWork>();
+      for (const [name, indexes] of this.tracker.pending()) work.set(name, { releases: [], wants: indexes });
+      if (first) {
+        for (const [name, list] of releases) {
+          const entry = work.get(name) ?? { releases: [], wants: [] };
+          entry.releases = list;
+          work.set(name, entry);
+        }
+      }
+      first = false;
+      if (work.size === 0) break;
+      await this.round(work);
+    }
+  }
+
+  private async round(work: Map<string, PoolWork>): Promise<void> {
+    this.stats.rounds++;
+    stageObserver?.('before-pool-write', this.requests.length);
+    await Promise.all([...work].map(([name, w]) => this.writePool(name, w)));
+    stageObserver?.('after-pool-write', this.requests.length);
+  }
+
+  private async writePool(name: string, work: PoolWork): Promise<void> {
+    let useSnapshot = this.snapshots.has(name);
+    const allocations = this.tracker.requests(work.wants);
+    let outcome: { released: PoolRecord[][]; outcomes: AllocationOutcome[] } = { released: [], outcomes: [] };
+    try {
+      await readModifyWrite(
+        async () => {
+          if (useSnapshot) {
+            useSnapshot = false;
+            return this.snapshots.get(name) as SpiderIPPool;
+          }
+          const fresh = await this.api.pool(name);
+          if (!fresh) throw new PoolGone(`pool ${name} not found`);
+          this.snapshots.set(name, fresh);
+          return fresh;
+        },
+        (pool: SpiderIPPool) => {
+          const reserved = this.reservedFor(pool);
+          const options = reserved ? { reserved } : {};
+          let next = pool;
+          let changed = false;
+          let released: PoolRecord[][] = [];
+          if (work.releases.length) {
+            const r = release(
+              next,
+              work.releases.map((x) => x.req),
+              options,
+            );
+            next = { ...next, status: r.status };
+            changed ||= r.changed;
+            released = r.released;
+          }
+          let outcomes: AllocationOutcome[] = [];
+          if (allocations.length) {
+            const a = allocate(next, allocations, options);
+            next = { ...next, status: a.status };
+            changed ||= a.changed;
+            outcomes = a.outcomes;
+          }
+          outcome = { released, outcomes };
+          return changed ? { write: next, result: undefined } : { result: undefined };
+        },
+        async (next) => {
+          const written = await this.api.replacePoolStatus(next);
+          this.stats.poolWrites++;
+          this.snapshots.set(name, written);
+          return written;
+        },
+        {
+          deadlineMs: Math.max(0, this.deadline - Date.now()),
+          onConflict: () => {
+            this.stats.conflicts++;
+          },
+        },
+      );
+    } catch (err) {
+      // A pool that is gone or unreadable is skipped like an exhausted one; an API failure fails the
+      // requests that needed this pool.
+      const message = err instanceof Error ? err.message : String(err);
+      if (err instanceof PoolGone) {
+        for (const i of work.wants) this.tracker.skipPool(i, message);
+        return;
+      }
+      for (const i of work.wants) {
+        if (err instanceof IpamError) {
+          this.tracker.skipPool(i, message);
+        } else {
+          this.fail(this.tracker.wants[i]?.request ?? -1, err, `writing pool ${name}`);
+          this.tracker.abandon(i, message);
+        }
+      }
+      for (const { request } of work.releases) this.fail(request, err, `releasing from pool ${name}`);
+      return;
+    }
+    work.wants.forEach((i, k) => {
+      const o = outcome.outcomes[k];
+      if (o) this.tracker.record(i, o);
+    });
+    work.releases.forEach(({ request }, k) => {
+      for (const record of outcome.released[k] ?? []) this.released[request]?.push(record.ip);
+    });
+  }
+
+  /** Requests that failed after some of their wants got new addresses give those back. */
+  private async rollBackFailed(): Promise<void> {
+    const failed = this.tracker.failedRequests();
+    this.answers.forEach((a, i) => {
+      if (a && !a.ok) failed.add(i);
+    });
+    const work = new Map<string, PoolWork>();
+    this.tracker.wants.forEach((want, i) => {
+      const held = this.tracker.held(i);
+      if (!failed.has(want.request) || held?.kind !== 'allocated') return;
+      const entry = work.get(held.pool) ?? { releases: [], wants: [] };
+      entry.releases.push({
+        request: want.request,
+        req: { owner: want.owner, podUid: want.podUid, nic: want.nic, ip: held.ip },
+      });
+      work.set(held.pool, entry);
+    });
+    if (work.size === 0) return;
+    try {
+      await this.round(work);
+    } catch (err) {
+      this.opts.log.warn('giving back the addresses of failed requests failed', { error: String(err) });
+    }
+    this.answerFailedWants();
+  }
+
+  private answerFailedWants(): void {
+    this.tracker.wants.forEach((want, i) => {
+      const failure = this.tracker.failure(i);
+      if (!failure || this.answers[want.request]) return;
+      const code = failure.kind === 'exhausted' ? ErrorCode.poolExhausted : ErrorCode.noPoolSelected;
+      const what = failure.kind === 'exhausted' ? 'every pool is exhausted' : 'no pool is usable';
+      this.fail(
+        want.request,
+        new CniError(code, `IPv${want.family} for ${want.nic}: ${what}: ${failure.reasons.join('; ')}`),
+        this.describe(want.request),
+      );
+    });
+  }
+
+  // ---- 4: endpoints ----
+
+  private heldOf(request: number): (nic: string, family: Family) => Held | undefined {
+    const indexes = this.tracker.ofRequest(request);
+    return (nic, family) => {
+      for (const i of indexes) {
+        const w = this.tracker.wants[i];
+        if (w?.nic === nic && w.family === family) return this.tracker.held(i);
+      }
+      return undefined;
+    };
+  }
+
+  /** Each successful ADD's NIC settings, or its failure. */
+  private networks(): Map<number, NicNetwork[]> {
+    this.answerFailedWants();
+    const out = new Map<number, NicNetwork[]>();
+    this.prepared.forEach((p, i) => {
+      if (p?.kind !== 'add' || this.answers[i]) return;
+      if (p.plan.kind === 'migration-source') {
+        out.set(i, [p.plan.network]);
+        return;
+      }
+      try {
+        const built = networksOf(p.plan, this.heldOf(i), this.snapshots);
+        if (built.unmatchedRoutes.length) {
+          this.opts.log.warn('pod routes match no interface of the pod and are left out', {
+            pod: `${p.request.pod.namespace}/${p.request.pod.name}`,
+            routes: built.unmatchedRoutes.map((r) => `${r.dst} via ${r.gw}`),
+          });
+        }
+        out.set(i, built.networks);
+      } catch (err) {
+        this.fail(i, err, this.describe(i));
+      }
+    });
+    return out;
+  }
+
+  private async writeEndpoints(networks: Map<number, NicNetwork[]>): Promise<void> {
+    type Decide = (existing: SpiderEndpoint | undefined) => EndpointChange;
+    const groups = new Map<string, { namespace: string; name: string; steps: [number, Decide][] }>();
+    const add = (namespace: string, name: string, request: number, decide: Decide) => {
+      const key = `${namespace}/${name}`;
+      const group = groups.get(key) ?? { namespace, name, steps: [] };
+      group.steps.push([request, decide]);
+      groups.set(key, group);
+    };
+    this.prepared.forEach((p, i) => {
+      if (!p || this.answers[i]) return;
+      if (p.kind === 'release') {
+        if (p.plan.kind !== 'release') return;
+        const [namespace = '', name = ''] = p.plan.owner.split('/');
+        const released = p.plan.endpoint;
+        add(namespace, name, i, (existing) => endpointAfterRelease(existing, released));
+        return;
+      }
+      if (p.plan.kind !== 'allocate') return;
+      const identity = p.plan.identity;
+      const nets = networks.get(i) ?? [];
+      add(identity.namespace, identity.name, i, (existing) =>
+        endpointAfterAdd(existing, identity, this.opts.nodeName, nets),
+      );
+    });
+    await Promise.all(
+      [...groups.values()].map(async ({ namespace, name, steps }) => {
+        // Steps of one endpoint run in batch order, each deciding on what the previous one wrote.
+        for (const [request, decide] of steps) {
+          try {
+            await this.writeEndpoint(namespace, name, decide);
+          } catch (err) {
+            this.fail(request, err, `writing spiderendpoint ${namespace}/${name}`);
+          }
+        }
+      }),
+    );
+    stageObserver?.('after-endpoint-write', this.requests.length);
+  }
+
+  /** Endpoints as this batch last saw them; `stale` after a write was tried (it may have lost a race). */
+  private readonly endpoints = new Map<string, { value: SpiderEndpoint | undefined; stale: boolean }>();
+
+  private async writeEndpoint(
+    namespace: string,
+    name: string,
+    decide: (existing: SpiderEndpoint | undefined) => EndpointChange,
+  ): Promise<void> {
+    const key = `${namespace}/${name}`;
+    interface Step {
+      existing: SpiderEndpoint | undefined;
+      change?: EndpointChange;
+    }
+    await readModifyWrite(
+      async (): Promise<Step> => {
+        const known = this.endpoints.get(key);
+        if (known && !known.stale) return { existing: known.value };
+        const value = known
+          ? await this.api.endpoint(namespace, name)
+          : await this.reads.endpoint(namespace, name);
+        this.endpoints.set(key, { value, stale: false });
+        return { existing: value };
+      },
+      (step) => {
+        const change = decide(step.existing);
+        return change.kind === 'none'
+          ? { result: undefined }
+          : { write: { ...step, change }, result: undefined };
+      },
+      async (step) => {
+        const { existing, change } = step;
+        this.endpoints.set(key, { value: existing, stale: true });
+        if (!change || change.kind === 'none') return step;
+        const next = change.endpoint;
+        let now: SpiderEndpoint | undefined = existing;
+        const finalizersChanged =
+          JSON.stringify(existing?.metadata.finalizers ?? []) !==
+          JSON.stringify(next.metadata.finalizers ?? []);
+        if (change.kind === 'write' || finalizersChanged) now = await this.api.writeEndpoint(next);
+        if (change.kind === 'delete' && next.metadata.uid) {
+          await this.api.deleteEndpoint(namespace, name, next.metadata.uid);
+          now = undefined;
+        }
+        this.stats.endpointWrites++;
+        this.endpoints.set(key, { value: now, stale: false });
+        return { existing: now };
+      },
+      { deadlineMs: Math.max(0, this.deadline - Date.now()) },
+    );
+  }
+
+  // ---- 5: answers ----
+
+  private answerAll(networks: Map<number, NicNetwork[]>): void {
+    this.prepared.forEach((p, i) => {
+      if (!p || this.answers[i]) return;
+      if (p.kind === 'release') {
+        const answer: ReleaseAnswer = { released: this.released[i] ?? [] };
+        if (p.plan.kind === 'keep') answer.kept = { because: p.plan.because, reason: p.plan.reason };
+        this.answers[i] = { ok: true, value: answer };
+        return;
+      }
+      const network = networks.get(i)?.find((n) => n.nic === p.request.ifname);
+      if (!network || network.ips.length === 0) {
+        this.fail(
+          i,
+          new CniError(ErrorCode.noPoolSelected, `no address was planned for interface ${p.request.ifname}`),
+          this.describe(i),
+        );
+        return;
+      }
+      const plan = p.plan;
+      const fresh = new Set<string>();
+      for (const w of this.tracker.ofRequest(i)) {
+        const held = this.tracker.held(w);
+        if (held?.kind === 'allocated' && this.tracker.wants[w]?.nic === p.request.ifname) fresh.add(held.ip);
+      }
+      const answer: AddAnswer = {
+        identity: summary(plan.identity),
+        podUid: plan.identity.podUid,
+        result: resultOf(network),
+        source: plan.kind === 'migration-source' ? 'migration-source' : plan.source,
+        probe: plan.kind === 'allocate' && plan.probe,
+        releasable: network.ips.map((ip) => ip.ip).filter((ip) => !plan.identity.static || fresh.has(ip)),
+      };
+      this.answers[i] = { ok: true, value: answer };
+    });
+  }
+}

@@ -1,0 +1,236 @@
+// Every API call the leader makes, with a deadline each (a hung API server must not hang the node's
+// pods), and the reads of one batch memoized: ten pods of one namespace read it once, and the pools
+// and reserved IPs are listed once per batch. Only the leader loads this module, so only it pays for
+// @kubernetes/client-node.
+import {
+  AppsV1Api,
+  BatchV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  type KubeConfig,
+  type V1Namespace,
+  type V1ObjectMeta,
+  type V1Pod,
+  type V1StatefulSet,
+} from '@kubernetes/client-node';
+import type {
+  SpiderEndpoint,
+  SpiderIPPool,
+  SpiderReservedIP,
+  VirtualMachine,
+  VirtualMachineInstance,
+  VirtualMachineInstanceMigration,
+} from '../../api/index.js';
+import { isConflict, isNotFound } from '../../kube/errors.js';
+import { KubeVirtApi } from '../../kube/kubevirt.js';
+import { SpiderpoolApi } from '../../kube/spiderpool.js';
+import { withDeadline } from '../kube-access.js';
+import { fromApiError } from './errors.js';
+
+/** Each API call's own limit. */
+export const callTimeoutMs = 10_000;
+
+async function call<T>(what: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await withDeadline(work(), callTimeoutMs, what);
+  } catch (err) {
+    throw fromApiError(err, what);
+  }
+}
+
+async function orUndefined<T>(what: string, work: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await withDeadline(work(), callTimeoutMs, what);
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw fromApiError(err, what);
+  }
+}
+
+/** The plugin's API calls, by what they are for. Errors are CniErrors naming the call. */
+export class PluginApi {
+  readonly server: string;
+  private readonly core: CoreV1Api;
+  private readonly apps: AppsV1Api;
+  private readonly batch: BatchV1Api;
+  private readonly spiderpool: SpiderpoolApi;
+  private readonly kubevirt: KubeVirtApi;
+
+  constructor(kubeConfig: KubeConfig) {
+    this.server = kubeConfig.getCurrentCluster()?.server ?? '(no server)';
+    this.core = kubeConfig.makeApiClient(CoreV1Api);
+    this.apps = kubeConfig.makeApiClient(AppsV1Api);
+    this.batch = kubeConfig.makeApiClient(BatchV1Api);
+    const objects = kubeConfig.makeApiClient(CustomObjectsApi);
+    this.spiderpool = new SpiderpoolApi(objects);
+    this.kubevirt = new KubeVirtApi(objects);
+  }
+
+  pod(namespace: string, name: string): Promise<V1Pod | undefined> {
+    return orUndefined(`reading pod ${namespace}/${name}`, () =>
+      this.core.readNamespacedPod({ namespace, name }),
+    );
+  }
+
+  namespace(name: string): Promise<V1Namespace | undefined> {
+    return orUndefined(`reading namespace ${name}`, () => this.core.readNamespace({ name }));
+  }
+
+  async nodeLabels(name: string): Promise<Record<string, string> | undefined> {
+    const node = await orUndefined(`reading node ${name}`, () => this.core.readNode({ name }));
+    return node ? (node.metadata?.labels ?? {}) : undefined;
+  }
+
+  async replicaSet(namespace: string, name: string): Promise<V1ObjectMeta | undefined> {
+    const rs = await orUndefined(`reading replicaset ${namespace}/${name}`, () =>
+      this.apps.readNamespacedReplicaSet({ namespace, name }),
+    );
+    return rs?.metadata;
+  }
+
+  async job(namespace: string, name: string): Promise<V1ObjectMeta | undefined> {
+    const job = await orUndefined(`reading job ${namespace}/${name}`, () =>
+      this.batch.readNamespacedJob({ namespace, name }),
+    );
+    return job?.metadata;
+  }
+
+  statefulSet(namespace: string, name: string): Promise<V1StatefulSet | undefined> {
+    return orUndefined(`reading statefulset ${namespace}/${name}`, () =>
+      this.apps.readNamespacedStatefulSet({ namespace, name }),
+    );
+  }
+
+  async pools(): Promise<SpiderIPPool[]> {
+    const list = await call('listing spiderippools', () => this.spiderpool.listPools());
+    return list.items;
+  }
+
+  pool(name: string): Promise<SpiderIPPool | undefined> {
+    return orUndefined(`reading spiderippool ${name}`, () => this.spiderpool.getPool(name));
+  }
+
+  /** PUT /status guarded by the pool's resourceVersion; a 409 is left as it is for readModifyWrite. */
+  async replacePoolStatus(pool: SpiderIPPool): Promise<SpiderIPPool> {
+    const what = `writing the status of spiderippool ${pool.metadata.name}`;
+    try {
+      return await withDeadline(this.spiderpool.replacePoolStatus(pool), callTimeoutMs, what);
+    } catch (err) {
+      if (isConflict(err)) throw err;
+      throw fromApiError(err, what);
+    }
+  }
+
+  async reservedIPs(): Promise<SpiderReservedIP[]> {
+    const list = await call('listing spiderreservedips', () => this.spiderpool.listReservedIPs());
+    return list.items;
+  }
+
+  endpoint(namespace: string, name: string): Promise<SpiderEndpoint | undefined> {
+    return orUndefined(`reading spiderendpoint ${namespace}/${name}`, () =>
+      this.spiderpool.getEndpoint(namespace, name),
+    );
+  }
+
+  /** Creates, or replaces guarded by its resourceVersion; 409s are left for readModifyWrite. */
+  async writeEndpoint(endpoint: SpiderEndpoint): Promise<SpiderEndpoint> {
+    const { namespace, name, resourceVersion } = endpoint.metadata;
+    const what = `writing spiderendpoint ${namespace}/${name}`;
+    try {
+      const work = resourceVersion
+        ? this.spiderpool.replaceEndpoint(endpoint)
+        : this.spiderpool.createEndpoint(endpoint);
+      return await withDeadline(work, callTimeoutMs, what);
+    } catch (err) {
+      if (isConflict(err)) throw err;
+      throw fromApiError(err, what);
+    }
+  }
+
+  /** Deletes the endpoint with this UID only; one already gone is fine. */
+  async deleteEndpoint(namespace: string, name: string, uid: string): Promise<void> {
+    await orUndefined(`deleting spiderendpoint ${namespace}/${name}`, () =>
+      this.spiderpool.deleteEndpoint(namespace, name, uid),
+    );
+  }
+
+  vmi(namespace: string, name: string): Promise<VirtualMachineInstance | undefined> {
+    return call(`reading virtualmachineinstance ${namespace}/${name}`, () =>
+      this.kubevirt.getVMI(namespace, name),
+    );
+  }
+
+  vm(namespace: string, name: string): Promise<VirtualMachine | undefined> {
+    return call(`reading virtualmachine ${namespace}/${name}`, () => this.kubevirt.getVM(namespace, name));
+  }
+
+  migration(namespace: string, name: string): Promise<VirtualMachineInstanceMigration | undefined> {
+    return call(`reading virtualmachineinstancemigration ${namespace}/${name}`, () =>
+      this.kubevirt.getMigration(namespace, name),
+    );
+  }
+}
+
+/** The reads of one batch, each made once however many requests need it. */
+export class BatchReads {
+  private readonly memo = new Map<string, Promise<unknown>>();
+
+  constructor(readonly api: PluginApi) {}
+
+  private once<T>(key: string, read: () => Promise<T>): Promise<T> {
+    let promise = this.memo.get(key) as Promise<T> | undefined;
+    if (!promise) {
+      promise = read();
+      this.memo.set(key, promise);
+    }
+    return promise;
+  }
+
+  pod(namespace: string, name: string) {
+    return this.once(`pod/${namespace}/${name}`, () => this.api.pod(namespace, name));
+  }
+
+  namespace(name: string) {
+    return this.once(`namespace/${name}`, () => this.api.namespace(name));
+  }
+
+  nodeLabels(name: string) {
+    return this.once(`node/${name}`, () => this.api.nodeLabels(name));
+  }
+
+  replicaSet(namespace: string, name: string) {
+    return this.once(`rs/${namespace}/${name}`, () => this.api.replicaSet(namespace, name));
+  }
+
+  job(namespace: string, name: string) {
+    return this.once(`job/${namespace}/${name}`, () => this.api.job(namespace, name));
+  }
+
+  statefulSet(namespace: string, name: string) {
+    return this.once(`sts/${namespace}/${name}`, () => this.api.statefulSet(namespace, name));
+  }
+
+  pools() {
+    return this.once('pools', () => this.api.pools());
+  }
+
+  reservedIPs() {
+    return this.once('reserved', () => this.api.reservedIPs());
+  }
+
+  endpoint(namespace: string, name: string) {
+    return this.once(`se/${namespace}/${name}`, () => this.api.endpoint(namespace, name));
+  }
+
+  vmi(namespace: string, name: string) {
+    return this.once(`vmi/${namespace}/${name}`, () => this.api.vmi(namespace, name));
+  }
+
+  vm(namespace: string, name: string) {
+    return this.once(`vm/${namespace}/${name}`, () => this.api.vm(namespace, name));
+  }
+
+  migration(namespace: string, name: string) {
+    return this.once(`vmim/${namespace}/${name}`, () => this.api.migration(namespace, name));
+  }
+}
