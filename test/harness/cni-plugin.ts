@@ -1,7 +1,7 @@
 // The compiled plugin for integration and e2e tests: dist/bin/spiderpool, rebuilt when it is missing
 // or older than any source it is built from, and a way to call it directly as a runtime would.
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { buildExecutable, pluginExecutable, repoRoot } from '../../cni/build.js';
 
@@ -84,4 +84,79 @@ export function callPlugin(
 ): Promise<ProcessOutcome> {
   const stdin = typeof config === 'string' ? config : JSON.stringify(config);
   return runProcess(pluginBinary(), [], { PATH: process.env.PATH, ...env }, stdin);
+}
+
+/** One simulated node of a test: its node configuration, attachment records and log. */
+export interface TestNode {
+  name: string;
+  nodeConfigPath: string;
+  stateDir: string;
+  logFile: string;
+}
+
+/** Writes a node configuration (config.json) for `name` under `dir`. */
+export function testNode(dir: string, name: string, switches: Record<string, boolean> = {}): TestNode {
+  const root = join(dir, name);
+  mkdirSync(root, { recursive: true });
+  const nodeConfigPath = join(root, 'config.json');
+  writeFileSync(nodeConfigPath, JSON.stringify({ nodeName: name, ...switches }));
+  return { name, nodeConfigPath, stateDir: join(root, 'state'), logFile: join(root, 'spiderpool.log') };
+}
+
+/** A network configuration whose IPAM is spiderpool on `node`, talking to the API as `kubeconfig`. */
+export function netConf(
+  node: TestNode,
+  kubeconfig: string,
+  opts: {
+    name?: string;
+    cniVersion?: string;
+    ipam?: Record<string, unknown>;
+    top?: Record<string, unknown>;
+  } = {},
+): Record<string, unknown> {
+  return {
+    cniVersion: opts.cniVersion ?? '1.0.0',
+    name: opts.name ?? 'spiderpool-test',
+    ...opts.top,
+    ipam: {
+      type: 'spiderpool',
+      log_file_path: node.logFile,
+      log_level: 'debug',
+      node_config_path: node.nodeConfigPath,
+      state_dir: node.stateDir,
+      kubernetes: { kubeconfig },
+      ...opts.ipam,
+    },
+  };
+}
+
+export interface PodRef {
+  namespace: string;
+  name: string;
+  uid?: string;
+}
+
+/** The CNI_* environment of a call about `pod`, as a runtime sets it. */
+export function cniEnv(
+  command: string,
+  pod: PodRef | undefined,
+  opts: { containerId?: string; ifname?: string; netns?: string } = {},
+): Record<string, string> {
+  const args = ['IgnoreUnknown=1'];
+  if (pod) {
+    args.push(`K8S_POD_NAMESPACE=${pod.namespace}`, `K8S_POD_NAME=${pod.name}`);
+    if (pod.uid) args.push(`K8S_POD_UID=${pod.uid}`);
+  }
+  const env: Record<string, string> = {
+    CNI_COMMAND: command,
+    CNI_PATH: '/usr/lib/cni',
+    CNI_ARGS: args.join(';'),
+  };
+  if (command === 'ADD' || command === 'DEL' || command === 'CHECK') {
+    env.CNI_CONTAINERID =
+      opts.containerId ?? `c-${pod?.uid ?? pod?.name ?? 'x'}`.replace(/[^a-zA-Z0-9_.-]/g, '-');
+    env.CNI_IFNAME = opts.ifname ?? 'eth0';
+    env.CNI_NETNS = opts.netns ?? '/var/run/netns/none';
+  }
+  return env;
 }

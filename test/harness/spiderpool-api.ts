@@ -1,12 +1,26 @@
 // Spiderpool's API on a test control plane: the CRDs from api/crds.ts (the one definition), and
 // RBAC grants for the test users while the synthesized RBAC is not what a test is about.
 import { createHash } from 'node:crypto';
-import { type KubeConfig, RbacAuthorizationV1Api, type V1PolicyRule } from '@kubernetes/client-node';
+import {
+  CoreV1Api,
+  CustomObjectsApi,
+  type KubeConfig,
+  PatchStrategy,
+  RbacAuthorizationV1Api,
+  setHeaderOptions,
+  type V1OwnerReference,
+  type V1Pod,
+  type V1PolicyRule,
+} from '@kubernetes/client-node';
 import { type CrdDefinition, spiderpoolCrds } from '../../api/crds.js';
+import { group, kinds, type SpiderEndpoint, type SpiderIPPool, version } from '../../api/index.js';
 import { cniRules } from '../../cdk8s/charts/rbac.js';
+import { poolFamily } from '../../ipam/pool/space.js';
+import { decodeRecords, type PoolRecord } from '../../ipam/records/codec.js';
 import { isNotFound } from '../../kube/errors.js';
 import { readModifyWrite } from '../../kube/optimistic.js';
 import { RestClient } from '../../kube/rest.js';
+import { SpiderpoolApi } from '../../kube/spiderpool.js';
 import { uniqueName } from './clients.js';
 import { type TestUserName, testUsers } from './users.js';
 import { eventually } from './wait.js';
@@ -114,4 +128,123 @@ export function cniPolicyRules(): V1PolicyRule[] {
     verbs: r.verbs,
     ...(r.resourceNames ? { resourceNames: r.resourceNames } : {}),
   }));
+}
+
+export interface PoolState {
+  records: PoolRecord[];
+  allocatedIPCount: number | undefined;
+  totalIPCount: number | undefined;
+  /** The raw field: undefined once the last record is gone. */
+  allocatedIPs: string | undefined;
+}
+
+export interface TestPodSpec {
+  namespace: string;
+  name?: string;
+  nodeName: string;
+  annotations?: Record<string, string>;
+  labels?: Record<string, string>;
+  ownerReferences?: V1OwnerReference[];
+}
+
+/**
+ * Objects a test makes on the control plane, removed again by cleanup(): namespaces (whose
+ * SpiderEndpoints lose their finalizers first, so the namespace can go) and pools.
+ */
+export class ClusterFixtures {
+  readonly core: CoreV1Api;
+  readonly objects: CustomObjectsApi;
+  readonly spiderpool: SpiderpoolApi;
+  private readonly namespaces: string[] = [];
+  private readonly pools: string[] = [];
+
+  constructor(readonly admin: KubeConfig) {
+    this.core = admin.makeApiClient(CoreV1Api);
+    this.objects = admin.makeApiClient(CustomObjectsApi);
+    this.spiderpool = new SpiderpoolApi(this.objects);
+  }
+
+  async namespace(prefix = 'cni', annotations: Record<string, string> = {}): Promise<string> {
+    const name = uniqueName(prefix);
+    await this.core.createNamespace({ body: { metadata: { name, annotations } } });
+    this.namespaces.push(name);
+    return name;
+  }
+
+  /** Creates a pool named `<prefix>-<unique>`; returns its name. */
+  async pool(spec: SpiderIPPool['spec'], prefix = 'pool'): Promise<string> {
+    const name = uniqueName(prefix);
+    await this.spiderpool.createPool({ metadata: { name }, spec });
+    this.pools.push(name);
+    return name;
+  }
+
+  async pod(spec: TestPodSpec): Promise<V1Pod> {
+    return this.core.createNamespacedPod({
+      namespace: spec.namespace,
+      body: {
+        metadata: {
+          name: spec.name ?? uniqueName('pod'),
+          ...(spec.annotations ? { annotations: spec.annotations } : {}),
+          ...(spec.labels ? { labels: spec.labels } : {}),
+          ...(spec.ownerReferences ? { ownerReferences: spec.ownerReferences } : {}),
+        },
+        spec: { nodeName: spec.nodeName, containers: [{ name: 'c', image: 'registry.invalid/none' }] },
+      },
+    });
+  }
+
+  /** Deletes a pod at once (no kubelet runs here to finish a graceful deletion). */
+  async deletePod(namespace: string, name: string): Promise<void> {
+    await this.core.deleteNamespacedPod({ namespace, name, gracePeriodSeconds: 0 }).catch((err: unknown) => {
+      if (!isNotFound(err)) throw err;
+    });
+  }
+
+  async poolState(name: string): Promise<PoolState> {
+    const pool = await this.spiderpool.getPool(name);
+    return {
+      records: decodeRecords(name, pool.status?.allocatedIPs, poolFamily(pool)),
+      allocatedIPCount: pool.status?.allocatedIPCount,
+      totalIPCount: pool.status?.totalIPCount,
+      allocatedIPs: pool.status?.allocatedIPs,
+    };
+  }
+
+  async endpoint(namespace: string, name: string): Promise<SpiderEndpoint | undefined> {
+    try {
+      return await this.spiderpool.getEndpoint(namespace, name);
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async cleanup(): Promise<void> {
+    for (const namespace of this.namespaces.splice(0)) {
+      const list = await this.spiderpool.listEndpoints({ namespace });
+      for (const endpoint of list.items) {
+        if (!endpoint.metadata.finalizers?.length) continue;
+        await this.objects
+          .patchNamespacedCustomObject(
+            {
+              group,
+              version,
+              plural: kinds.endpoint.plural,
+              namespace,
+              name: endpoint.metadata.name ?? '',
+              body: { metadata: { finalizers: null } },
+            },
+            setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+          )
+          .catch(() => undefined);
+      }
+      await this.core.deleteNamespace({ name: namespace }).catch(() => undefined);
+    }
+    for (const name of this.pools.splice(0)) {
+      await this.objects
+        .deleteClusterCustomObject({ group, version, plural: kinds.ippool.plural, name })
+        .catch(() => undefined);
+    }
+  }
 }

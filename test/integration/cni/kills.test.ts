@@ -1,0 +1,171 @@
+// Plugin processes SIGKILLed in the middle of a burst of ADDs on one node, against the real API
+// server: the leader killed before its pool write, between its pool write and its endpoint writes,
+// and after them (before answering); and random processes killed at random moments. Afterwards no
+// address is held twice, every record names the UID of a pod that exists (so the operator can
+// reclaim it once that pod is gone), and retrying the killed calls, as the kubelet does, gives every
+// pod exactly one address. The test build (fixtures/killable-plugin.ts) is the plugin's own main
+// with a stage observer armed by environment variables.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { V1Pod } from '@kubernetes/client-node';
+import { buildExecutable, repoRoot } from '../../../cni/build.js';
+import { controlPlane, kubeConfig } from '../../harness/clients.js';
+import { cniEnv, netConf, type TestNode, testNode } from '../../harness/cni-plugin.js';
+import {
+  ClusterFixtures,
+  cniPolicyRules,
+  ensureSpiderpoolCrds,
+  grantClusterRules,
+} from '../../harness/spiderpool-api.js';
+
+let fixtures: ClusterFixtures;
+let revoke: (() => Promise<void>) | undefined;
+let dir: string;
+let binary: string;
+let namespace: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'cni-kills-'));
+  binary = join(dir, 'killable-spiderpool');
+  buildExecutable(join(repoRoot, 'test', 'integration', 'cni', 'fixtures', 'killable-plugin.ts'), binary);
+  fixtures = new ClusterFixtures(kubeConfig('admin'));
+  await ensureSpiderpoolCrds(fixtures.admin);
+  revoke = await grantClusterRules(fixtures.admin, 'cni', cniPolicyRules());
+  namespace = await fixtures.namespace('kills');
+}, 120_000);
+
+afterAll(async () => {
+  await fixtures?.cleanup();
+  await revoke?.();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+interface Run {
+  pod: V1Pod;
+  child: ChildProcess;
+  done: Promise<{ code: number | null; signal: NodeJS.Signals | null; address?: string; stdout: string }>;
+}
+
+function start(command: string, node: TestNode, pod: V1Pod, env: Record<string, string> = {}): Run {
+  const ref = {
+    namespace: pod.metadata?.namespace ?? '',
+    name: pod.metadata?.name ?? '',
+    uid: pod.metadata?.uid ?? '',
+  };
+  const child = spawn(binary, [], {
+    env: { PATH: process.env.PATH, ...cniEnv(command, ref), ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    stdout += d.toString();
+  });
+  child.stderr?.resume();
+  child.stdin?.end(JSON.stringify(netConf(node, controlPlane().kubeconfigPath('cni'))));
+  const done = new Promise<Awaited<Run['done']>>((resolve) => {
+    child.on('close', (code, signal) => {
+      let address: string | undefined;
+      try {
+        address = (JSON.parse(stdout) as { ips?: Array<{ address: string }> }).ips?.[0]?.address;
+      } catch {
+        address = undefined;
+      }
+      resolve({ code, signal, stdout, ...(address ? { address } : {}) });
+    });
+  });
+  return { pod, child, done };
+}
+
+async function podsFor(pool: string, count: number, prefix: string, node: TestNode): Promise<V1Pod[]> {
+  return Promise.all(
+    Array.from({ length: count }, (_, i) =>
+      fixtures.pod({
+        namespace,
+        name: `${prefix}-${i}`,
+        nodeName: node.name,
+        annotations: { 'ipam.spidernet.io/ippool': JSON.stringify({ ipv4: [pool] }) },
+      }),
+    ),
+  );
+}
+
+/** What must hold after any burst, kills or not; returns the pods whose call did not finish. */
+async function checkAfterBurst(pool: string, runs: Run[]): Promise<V1Pod[]> {
+  const results = await Promise.all(runs.map((r) => r.done));
+  const state = await fixtures.poolState(pool);
+  expect(state.allocatedIPCount).toBe(state.records.length);
+  // Every record names an existing pod by UID.
+  const uids = new Set(runs.map((r) => r.pod.metadata?.uid));
+  expect(state.records.filter((r) => !uids.has(r.podUid))).toEqual([]);
+  // No pod holds two addresses, so no address is lost to a pod twice over.
+  const perPod = new Map<string, number>();
+  for (const r of state.records) perPod.set(r.podUid, (perPod.get(r.podUid) ?? 0) + 1);
+  expect([...perPod.values()].filter((n) => n > 1)).toEqual([]);
+  const unfinished: V1Pod[] = [];
+  results.forEach((result, i) => {
+    const run = runs[i] as Run;
+    if (result.code === 0) {
+      // Whoever was answered holds exactly that address, under its own UID.
+      const record = state.records.find((r) => r.podUid === run.pod.metadata?.uid);
+      expect(record?.ip).toBe(result.address?.split('/')[0]);
+    } else {
+      // Only the killed fail. A leader may have printed its own answer and been killed later while
+      // serving others: the runtime sees the signal, not the answer, and retries.
+      expect(result.signal).toBe('SIGKILL');
+      unfinished.push(run.pod);
+    }
+  });
+  const answered = results.filter((r) => r.code === 0).map((r) => r.address);
+  expect(new Set(answered).size).toBe(answered.length);
+  return unfinished;
+}
+
+/** Retries the killed calls, then every pod holds exactly one address; then DEL empties the pool. */
+async function retryThenRelease(
+  pool: string,
+  node: TestNode,
+  pods: V1Pod[],
+  unfinished: V1Pod[],
+): Promise<void> {
+  const retried = await Promise.all(unfinished.map((pod) => start('ADD', node, pod).done));
+  expect(retried.map((r) => r.code)).toEqual(unfinished.map(() => 0));
+  const state = await fixtures.poolState(pool);
+  expect(state.records.map((r) => r.podUid).sort()).toEqual(pods.map((p) => p.metadata?.uid).sort());
+  await Promise.all(pods.map((p) => fixtures.deletePod(namespace, p.metadata?.name ?? '')));
+  const dels = await Promise.all(pods.map((pod) => start('DEL', node, pod).done));
+  expect(dels.map((r) => r.code)).toEqual(pods.map(() => 0));
+  expect((await fixtures.poolState(pool)).allocatedIPCount).toBe(0);
+}
+
+test.each(['before-pool-write', 'after-pool-write', 'after-endpoint-write'])(
+  'the leader killed %s: its followers are served by the next leader, and its retry converges',
+  async (stage) => {
+    const node = testNode(dir, `kill-${stage}-${process.pid}`);
+    const pool = await fixtures.pool(
+      { subnet: '198.18.30.0/24', ips: ['198.18.30.1-198.18.30.40'] },
+      'kills',
+    );
+    const pods = await podsFor(pool, 30, stage, node);
+    const marker = join(dir, `${stage}.killed`);
+    const runs = pods.map((pod) =>
+      start('ADD', node, pod, { SPIDERPOOL_TEST_KILL_AT: stage, SPIDERPOOL_TEST_KILL_MARKER: marker }),
+    );
+    const unfinished = await checkAfterBurst(pool, runs);
+    expect(unfinished).toHaveLength(1); // the leader itself; everyone it led was served by the next one
+    await retryThenRelease(pool, node, pods, unfinished);
+  },
+  120_000,
+);
+
+test('random processes killed at random moments of a burst leave nothing that a retry does not repair', async () => {
+  const node = testNode(dir, `kill-random-${process.pid}`);
+  const pool = await fixtures.pool({ subnet: '198.18.31.0/24', ips: ['198.18.31.1-198.18.31.60'] }, 'kills');
+  const pods = await podsFor(pool, 48, 'random', node);
+  const runs = pods.map((pod) => start('ADD', node, pod));
+  const victims = [...runs].sort(() => Math.random() - 0.5).slice(0, 10);
+  for (const victim of victims) setTimeout(() => victim.child.kill('SIGKILL'), Math.random() * 600);
+  const unfinished = await checkAfterBurst(pool, runs);
+  await retryThenRelease(pool, node, pods, unfinished);
+}, 120_000);
