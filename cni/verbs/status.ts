@@ -50,10 +50,11 @@ export async function status(ctx: VerbContext): Promise<undefined> {
       throw new CniError(ErrorCode.notAvailable, reason(err, server, path, plural));
     }
   };
-  const [pools, reservedIPs] = await Promise.all([
-    list<SpiderIPPool>(kinds.ippool.plural),
-    list<SpiderReservedIP>(kinds.reservedip.plural),
-  ]);
+  // The pools first: whether the API answers at all is the first question.
+  const pools = await list<SpiderIPPool>(kinds.ippool.plural);
+  const named = ctx.config.ipam.defaultIPv4Pools.length + ctx.config.ipam.defaultIPv6Pools.length > 0;
+  const reservedIPs =
+    named || pools.some((p) => p.spec.default) ? await list<SpiderReservedIP>(kinds.reservedip.plural) : [];
   const node = ctx.nodeConfig();
   const problems = defaultPoolProblems({
     pools,

@@ -133,9 +133,12 @@ export class NetworkLab {
       await ip('netns', 'del', ns).catch((err: Error) => errors.push(`netns ${ns}: ${err.message}`));
     }
     for (const link of this.hostLinks.splice(0).reverse()) {
-      // Deleting a namespace removes the veth ends inside it and their peers; what is left is ours.
+      // Deleting a namespace removes the veth ends inside it and their peers (the kernel may finish
+      // that a moment later, so a link that vanishes in between is fine); what is left is ours.
       if (await this.linkExists(link)) {
-        await ip('link', 'del', link).catch((err: Error) => errors.push(`link ${link}: ${err.message}`));
+        await ip('link', 'del', link).catch(async (err: Error) => {
+          if (await this.linkExists(link)) errors.push(`link ${link}: ${err.message}`);
+        });
       }
     }
     if (errors.length > 0) throw new Error(`network cleanup failed:\n${errors.join('\n')}`);

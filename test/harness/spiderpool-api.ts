@@ -1,6 +1,8 @@
 // Spiderpool's API on a test control plane: the CRDs from api/crds.ts (the one definition), and
 // RBAC grants for the test users while the synthesized RBAC is not what a test is about.
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { join } from 'node:path';
 import {
   CoreV1Api,
   CustomObjectsApi,
@@ -12,8 +14,17 @@ import {
   type V1Pod,
   type V1PolicyRule,
 } from '@kubernetes/client-node';
+import { parseAllDocuments } from 'yaml';
 import { type CrdDefinition, spiderpoolCrds } from '../../api/crds.js';
-import { group, kinds, type SpiderEndpoint, type SpiderIPPool, version } from '../../api/index.js';
+import {
+  group,
+  kinds,
+  kubevirtGroup,
+  kubevirtKinds,
+  type SpiderEndpoint,
+  type SpiderIPPool,
+  version,
+} from '../../api/index.js';
 import { cniRules } from '../../cdk8s/charts/rbac.js';
 import { poolFamily } from '../../ipam/pool/space.js';
 import { decodeRecords, type PoolRecord } from '../../ipam/records/codec.js';
@@ -21,6 +32,7 @@ import { isNotFound } from '../../kube/errors.js';
 import { readModifyWrite } from '../../kube/optimistic.js';
 import { RestClient } from '../../kube/rest.js';
 import { SpiderpoolApi } from '../../kube/spiderpool.js';
+import { ensureBinaries } from './binaries.js';
 import { uniqueName } from './clients.js';
 import { type TestUserName, testUsers } from './users.js';
 import { eventually } from './wait.js';
@@ -36,7 +48,10 @@ interface StoredCrd {
   status?: { conditions?: Array<{ type: string; status: string }> };
 }
 
-function specDigest(crd: CrdDefinition): string {
+/** A CRD to apply: its name and its spec in wire spelling. */
+type AnyCrd = Pick<CrdDefinition, 'name'> & { spec: unknown };
+
+function specDigest(crd: AnyCrd): string {
   return createHash('sha256').update(JSON.stringify(crd.spec)).digest('hex');
 }
 
@@ -45,7 +60,7 @@ function specDigest(crd: CrdDefinition): string {
  * body through its model serializer, which knows only camelCase attribute names and so drops
  * `x-kubernetes-validations` inside `properties`: the CEL rules would be lost.
  */
-async function applyCrd(rest: RestClient, crd: CrdDefinition): Promise<void> {
+async function applyCrd(rest: RestClient, crd: AnyCrd): Promise<void> {
   const digest = specDigest(crd);
   const body = (existing?: StoredCrd) => ({
     apiVersion: 'apiextensions.k8s.io/v1',
@@ -79,15 +94,11 @@ async function applyCrd(rest: RestClient, crd: CrdDefinition): Promise<void> {
   );
 }
 
-/**
- * Creates Spiderpool's CRDs, or updates those whose spec differs from api/crds.ts, and waits until
- * they are served. Never deletes them.
- */
-export async function ensureSpiderpoolCrds(admin: KubeConfig): Promise<void> {
+async function applyAndWait(admin: KubeConfig, crds: readonly AnyCrd[]): Promise<void> {
   const rest = new RestClient(admin);
   try {
-    for (const crd of spiderpoolCrds) await applyCrd(rest, crd);
-    for (const crd of spiderpoolCrds) {
+    for (const crd of crds) await applyCrd(rest, crd);
+    for (const crd of crds) {
       await eventually(`CRD ${crd.name} to be established`, async () => {
         const got = await rest.get<StoredCrd>(`${crdPath}/${crd.name}`);
         return got.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True');
@@ -96,6 +107,35 @@ export async function ensureSpiderpoolCrds(admin: KubeConfig): Promise<void> {
   } finally {
     rest.close();
   }
+}
+
+/**
+ * Creates Spiderpool's CRDs, or updates those whose spec differs from api/crds.ts, and waits until
+ * they are served. Never deletes them.
+ */
+export async function ensureSpiderpoolCrds(admin: KubeConfig): Promise<void> {
+  await applyAndWait(admin, spiderpoolCrds);
+}
+
+/** KubeVirt's kinds the plugin reads, from KubeVirt's own CRD generator (built with the test bed). */
+export const kubevirtCrdNames = [
+  `${kubevirtKinds.vmi.plural}.${kubevirtGroup}`,
+  `${kubevirtKinds.vm.plural}.${kubevirtGroup}`,
+  `${kubevirtKinds.vmim.plural}.${kubevirtGroup}`,
+];
+
+/** Creates (or updates) KubeVirt's VirtualMachine, VirtualMachineInstance and migration CRDs. */
+export async function ensureKubeVirtCrds(admin: KubeConfig): Promise<void> {
+  const crdgen = join(ensureBinaries('kubevirt'), 'crdgen');
+  const docs = parseAllDocuments(execFileSync(crdgen, { encoding: 'utf8', maxBuffer: 64 << 20 }))
+    .map((d) => d.toJS() as { metadata?: { name?: string }; spec?: unknown } | null)
+    .filter((d) => d?.metadata?.name && kubevirtCrdNames.includes(d.metadata.name));
+  if (docs.length !== kubevirtCrdNames.length)
+    throw new Error(`${crdgen} did not print ${kubevirtCrdNames.join(', ')}`);
+  await applyAndWait(
+    admin,
+    docs.map((d) => ({ name: d?.metadata?.name ?? '', spec: d?.spec })),
+  );
 }
 
 /** Grants `user` the rules cluster-wide; the returned function takes the grant back. */

@@ -1,10 +1,19 @@
 // STATUS from the compiled plugin against the real API server, with the plugin's own identity (the
 // 'cni' test user is the spiderpool-cni service account): a GET made by @kubernetes/client-node
 // inside the Bun-compiled executable.
+
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { controlPlane, kubeConfig } from '../../harness/clients.js';
-import { callPlugin } from '../../harness/cni-plugin.js';
-import { cniPolicyRules, ensureSpiderpoolCrds, grantClusterRules } from '../../harness/spiderpool-api.js';
+import { callPlugin, cniEnv, netConf, type TestNode, testNode } from '../../harness/cni-plugin.js';
+import {
+  ClusterFixtures,
+  cniPolicyRules,
+  ensureSpiderpoolCrds,
+  grantClusterRules,
+} from '../../harness/spiderpool-api.js';
 
 let revoke: (() => Promise<void>) | undefined;
 
@@ -42,9 +51,6 @@ test('an unreachable API server (a closed port) is code 50', async () => {
       srv.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0));
     });
   });
-  const { writeFileSync, mkdtempSync, readFileSync } = await import('node:fs');
-  const { join } = await import('node:path');
-  const { tmpdir } = await import('node:os');
   const dir = mkdtempSync(join(tmpdir(), 'status-e2e-'));
   const kubeconfig = join(dir, 'closed.kubeconfig');
   writeFileSync(
@@ -82,5 +88,57 @@ test('STATUS needs cniVersion 1.1.0', async () => {
   expect(out.json).toMatchObject({
     code: 1,
     msg: 'cniVersion: STATUS needs 1.1.0 or newer, the configuration says 1.0.0',
+  });
+});
+
+describe('the default pools', () => {
+  let fixtures: ClusterFixtures;
+  let dir: string;
+  let node: TestNode;
+
+  beforeAll(async () => {
+    fixtures = new ClusterFixtures(kubeConfig('admin'));
+    dir = mkdtempSync(join(tmpdir(), 'status-pools-'));
+    node = testNode(dir, `status-node-${process.pid}`);
+  });
+
+  afterAll(async () => {
+    await fixtures.cleanup();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const statusOf = (ipam: Record<string, unknown>) =>
+    callPlugin(
+      { CNI_COMMAND: 'STATUS' },
+      netConf(node, controlPlane().kubeconfigPath('cni'), {
+        name: 'status-pools',
+        cniVersion: '1.1.0',
+        ipam,
+      }),
+    );
+
+  test('a usable default pool is fine; once its last address is taken STATUS is code 50 naming it', async () => {
+    const pool = await fixtures.pool({ subnet: '198.18.51.0/24', ips: ['198.18.51.7'] }, 'status');
+    expect((await statusOf({ default_ipv4_ippool: [pool] })).code).toBe(0);
+
+    const namespace = await fixtures.namespace('status');
+    const pod = await fixtures.pod({ namespace, name: 'only', nodeName: node.name });
+    const add = await callPlugin(
+      cniEnv('ADD', { namespace, name: 'only', uid: pod.metadata?.uid ?? '' }),
+      netConf(node, controlPlane().kubeconfigPath('cni'), { ipam: { default_ipv4_ippool: [pool] } }),
+    );
+    expect(add.code).toBe(0);
+
+    const out = await statusOf({ default_ipv4_ippool: [pool] });
+    expect(out.code).toBe(1);
+    expect(out.json).toMatchObject({
+      code: 50,
+      msg: `network status-pools: no usable IPv4 pool among default_ipv4_ippool: ${pool} exhausted (1 of 1 allocated)`,
+    });
+    // A wildcard that matches nothing, or a pool that does not exist, is reported the same way.
+    expect((await statusOf({ default_ipv4_ippool: ['no-such-pool'] })).json).toMatchObject({
+      code: 50,
+      msg: expect.stringContaining('no-such-pool not found'),
+    });
   });
 });
