@@ -1,1 +1,2 @@
 export * from './choose.js';
+export * from './explain.js';

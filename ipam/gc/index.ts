@@ -1,0 +1,3 @@
+export * from './migration.js';
+export * from './pod.js';
+export * from './verdict.js';
