@@ -11,6 +11,7 @@
 //   - controllers run only while `activate()`d (the leader), and `stop()` drains instead of exiting.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import { apiStatus } from '../../kube/errors.js';
 import { type ResourceRef, resourceId, resourcePath } from '../../kube/resource.js';
 import { contentTypes, RestClient } from '../../kube/rest.js';
 import type { Logger } from '../observability/log.js';
@@ -47,6 +48,13 @@ export interface WatchOptions {
   labelSelector?: string;
   fieldSelector?: string;
   concurrency?: number;
+  /** Keeps only what the handlers read of each object (see ReflectorOptions.transform). */
+  transform?: (object: KubernetesObject) => KubernetesObject;
+  /**
+   * The resource may not exist in the cluster (KubeVirt's, before KubeVirt is installed): while the
+   * API server answers 404 the watch retries quietly and does not hold back `hasSynced`.
+   */
+  optional?: boolean;
 }
 
 /** A write attempted by a replica that does not (or no longer) hold the leader Lease. */
@@ -75,11 +83,16 @@ interface ControllerRuntime {
   def: ControllerDef;
   reflector: Reflector;
   queue: WorkQueue;
+  /** `absent`: an optional resource the API server does not serve (404 on list). */
+  state: { absent: boolean };
+  /** Delayed re-handlings by object key, with when they are due. */
+  timers: Map<string, { due: number; timer: NodeJS.Timeout }>;
 }
 
 /** A read-only view of a watched resource's cache (like an informer's lister). */
 export interface Lister {
   get(key: string): KubernetesObject | undefined;
+  getByUid(uid: string): KubernetesObject | undefined;
   list(): KubernetesObject[];
 }
 
@@ -133,7 +146,13 @@ export abstract class HardenedOperator extends DotIOperator {
 
   /** True when every declared watch has listed its resource at least once since activation. */
   get hasSynced(): boolean {
-    return this.active && this.runtimes.every((r) => r.reflector.hasSynced);
+    return this.active && this.runtimes.every((r) => r.reflector.hasSynced || r.state.absent);
+  }
+
+  /** True when the watch of this resource has listed it at least once since activation. */
+  protected isSynced(group: string, version: string, plural: string): boolean {
+    const id = resourceId({ group, version, plural });
+    return this.runtimes.some((r) => resourceId(r.def.ref) === id && r.reflector.hasSynced);
   }
 
   /** Starts every declared controller (this replica became the leader). */
@@ -157,6 +176,7 @@ export abstract class HardenedOperator extends DotIOperator {
       const periodic = this.periodicRuns;
       this.periodicRuns = [];
       await Promise.all(periodic.map((p) => p.stop()));
+      for (const r of runtimes) for (const t of r.timers.values()) clearTimeout(t.timer);
       await Promise.all(runtimes.map((r) => r.reflector.stop()));
       await Promise.all(runtimes.map((r) => r.queue.stop()));
       for (const r of runtimes) this.metrics.queueDepth.set({ controller: r.def.name }, 0);
@@ -209,6 +229,35 @@ export abstract class HardenedOperator extends DotIOperator {
           meta: metaOf(rt.def.ref, rt.def.kind, object),
         });
     }
+  }
+
+  /**
+   * Hands the cached object `key` of controller `name` to its handler again after `delayMs` (as
+   * MODIFIED), e.g. when a grace period ends. An earlier pending one for the same key wins; all are
+   * dropped when the controllers stop.
+   */
+  protected enqueueAfter(name: string, key: string, delayMs: number): void {
+    const rt = this.runtimes.find((r) => r.def.name === name);
+    if (!rt) return;
+    const due = Date.now() + Math.max(0, delayMs);
+    const pending = rt.timers.get(key);
+    if (pending && pending.due <= due) return;
+    if (pending) clearTimeout(pending.timer);
+    const timer = setTimeout(
+      () => {
+        rt.timers.delete(key);
+        const object = rt.reflector.store.get(key);
+        if (!object || !this.runtimes.includes(rt)) return;
+        rt.queue.push(key, {
+          type: ResourceEventType.Modified,
+          object,
+          meta: metaOf(rt.def.ref, rt.def.kind, object),
+        });
+      },
+      Math.min(Math.max(0, delayMs), 2 ** 31 - 1),
+    );
+    timer.unref();
+    rt.timers.set(key, { due, timer });
   }
 
   /**
@@ -292,6 +341,7 @@ export abstract class HardenedOperator extends DotIOperator {
       onDepth: (depth) => this.metrics.queueDepth.set({ controller }, depth),
     });
     const resource = resourceId(def.ref);
+    const state = { absent: false };
     reflector = new Reflector(
       {
         ref: def.ref,
@@ -301,13 +351,17 @@ export abstract class HardenedOperator extends DotIOperator {
         fieldSelector: def.options.fieldSelector,
         backoff: this.fw.watchBackoff,
         watchTimeoutSeconds: this.fw.watchTimeoutSeconds,
+        transform: def.options.transform,
       },
       {
         onEvent: (type, object) => {
           const event: ResourceEvent = { type, object, meta: metaOf(def.ref, def.kind, object) };
           queue.push(objectKey(object), event);
         },
-        onSynced: () => log.info('cache synced', { resource }),
+        onSynced: () => {
+          state.absent = false;
+          log.info('cache synced', { resource });
+        },
         onRelist: (reason, objects) => {
           this.metrics.watchRelists.inc({ resource, reason });
           log.info('listed', { resource, reason, objects });
@@ -320,11 +374,19 @@ export abstract class HardenedOperator extends DotIOperator {
             detail,
           });
         },
-        onError: (what, err, retryInMs) => log.error(`${what} failed`, { resource, retryInMs, error: err }),
+        onError: (what, err, retryInMs) => {
+          if (def.options.optional && apiStatus(err) === 404) {
+            // Not installed (yet): retried with backoff, quietly, until it appears.
+            if (!state.absent) log.info('resource not served; waiting for it', { resource });
+            state.absent = true;
+            return;
+          }
+          log.error(`${what} failed`, { resource, retryInMs, error: err });
+        },
       },
     );
     reflector.start();
-    return { def, reflector, queue };
+    return { def, reflector, queue, state, timers: new Map() };
   }
 
   protected assertLeading(what: string): void {

@@ -36,6 +36,11 @@ export interface ReflectorOptions {
   /** Server-side watch timeout range; each watch picks a value in it (spreads reconnects). */
   watchTimeoutSeconds?: [number, number];
   listPageSize?: number;
+  /**
+   * Applied to every object before it is cached or handed on: keeps only the fields the handlers
+   * read, so a cache of every Pod in a cluster stays small.
+   */
+  transform?: (object: KubernetesObject) => KubernetesObject;
 }
 
 interface ListResponse {
@@ -170,7 +175,7 @@ export class Reflector {
       for (const item of page.items ?? []) {
         item.apiVersion ??= page.apiVersion;
         item.kind ??= kind;
-        items.push(item);
+        items.push(this.opts.transform ? this.opts.transform(item) : item);
       }
       cont = page.metadata?.continue || undefined;
       resourceVersion = page.metadata?.resourceVersion ?? '';
@@ -235,9 +240,10 @@ export class Reflector {
             eventType !== ResourceEventType.Deleted
           )
             return;
-          this.store.apply(eventType, object);
+          const kept = this.opts.transform ? this.opts.transform(object) : object;
+          this.store.apply(eventType, kept);
           if (rv) this.resourceVersion = rv;
-          this.emit(eventType, object);
+          this.emit(eventType, kept);
         } catch (err) {
           this.hooks.onError?.(`watch event of ${this.id}`, err, 0);
         }

@@ -11,6 +11,8 @@ export interface StoreEvent {
 
 export class ObjectStore {
   private readonly objects = new Map<string, KubernetesObject>();
+  // Pool records and endpoints name their holder pod by UID only, so pods are looked up by UID.
+  private readonly byUid = new Map<string, KubernetesObject>();
 
   get size(): number {
     return this.objects.size;
@@ -20,6 +22,11 @@ export class ObjectStore {
     return this.objects.get(key);
   }
 
+  /** The cached object with this UID, if any. */
+  getByUid(uid: string): KubernetesObject | undefined {
+    return this.byUid.get(uid);
+  }
+
   list(): KubernetesObject[] {
     return [...this.objects.values()];
   }
@@ -27,8 +34,16 @@ export class ObjectStore {
   /** Records one watch event. */
   apply(type: ResourceEventType, object: KubernetesObject): void {
     const key = objectKey(object);
-    if (type === ResourceEventType.Deleted) this.objects.delete(key);
-    else this.objects.set(key, object);
+    const old = this.objects.get(key);
+    const oldUid = old?.metadata?.uid;
+    if (oldUid) this.byUid.delete(oldUid);
+    if (type === ResourceEventType.Deleted) {
+      this.objects.delete(key);
+      return;
+    }
+    this.objects.set(key, object);
+    const uid = object.metadata?.uid;
+    if (uid) this.byUid.set(uid, object);
   }
 
   /**
@@ -52,7 +67,12 @@ export class ObjectStore {
         events.push({ type: ResourceEventType.Modified, object: now });
     }
     this.objects.clear();
-    for (const [key, o] of fresh) this.objects.set(key, o);
+    this.byUid.clear();
+    for (const [key, o] of fresh) {
+      this.objects.set(key, o);
+      const uid = o.metadata?.uid;
+      if (uid) this.byUid.set(uid, o);
+    }
     return events;
   }
 }

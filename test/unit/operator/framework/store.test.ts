@@ -51,3 +51,18 @@ test('watch events keep the store current', () => {
   s.apply(Deleted, obj('a', 'u1', '3'));
   expect(s.size).toBe(0);
 });
+
+test('objects are found by UID; a deletion, a re-creation and a relist keep that index true', () => {
+  const s = new ObjectStore();
+  s.replace([obj('a', 'u1', '1'), obj('b', 'u2', '1')]);
+  expect(s.getByUid('u1')?.metadata?.name).toBe('a');
+  s.apply(Deleted, obj('a', 'u1', '2'));
+  expect(s.getByUid('u1')).toBeUndefined();
+  s.apply(Added, obj('a', 'u3', '3'));
+  expect(s.getByUid('u3')?.metadata?.name).toBe('a');
+  s.apply(Modified, obj('b', 'u2', '4'));
+  expect(s.getByUid('u2')?.metadata?.resourceVersion).toBe('4');
+  s.replace([obj('b', 'u2', '4')]);
+  expect(s.getByUid('u3')).toBeUndefined();
+  expect(s.getByUid('u2')?.metadata?.name).toBe('b');
+});
