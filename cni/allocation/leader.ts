@@ -149,8 +149,29 @@ class Batch {
     return `${r.verb === 'ADD' ? 'ADD' : r.reason} of pod ${r.pod.namespace}/${r.pod.name}`;
   }
 
+  /**
+   * Starts the reads every request is likely to need, all at once, so a batch waits for one round
+   * trip instead of a chain: the pools and reserved IPs, and per request its pod, its namespace and
+   * the endpoint named after it (the identity's name unless the pod is a VM's launcher). Each read is
+   * memoized, so the requests' own reads pick these up; a failed prefetch fails only the requests
+   * that need it, there.
+   */
+  private prefetch(): void {
+    const quiet = (read: Promise<unknown>) => {
+      read.catch(() => undefined);
+    };
+    quiet(this.reads.pools());
+    if (this.requests.some((r) => r.verb === 'ADD')) quiet(this.reads.reservedIPs());
+    for (const { pod, verb } of this.requests) {
+      quiet(this.reads.pod(pod.namespace, pod.name));
+      quiet(this.reads.endpoint(pod.namespace, pod.name));
+      if (verb === 'ADD') quiet(this.reads.namespace(pod.namespace));
+    }
+  }
+
   async run(): Promise<Answer<PluginAnswer>[]> {
     const started = performance.now();
+    this.prefetch();
     await Promise.all(
       this.requests.map(async (request, i) => {
         try {
@@ -188,9 +209,8 @@ class Batch {
 
   private async prepareAdd(request: AddRequest): Promise<PreparedAdd> {
     const { namespace, name } = request.pod;
-    const pod = await this.reads.pod(namespace, name);
+    const [pod, pools] = await Promise.all([this.reads.pod(namespace, name), this.reads.pools()]);
     if (!pod) throw new CniError(ErrorCode.podNotServed, `pod ${namespace}/${name} not found`);
-    const pools = await this.reads.pools();
     const needs = filterInputsNeeded(pools);
     const identity = identityOf(pod, request.switches);
     const lookup = topControllerLookup(pod.metadata ?? {});

@@ -1,0 +1,216 @@
+// The plugin's allocation path end to end, side by side in one run: N ADDs of the compiled plugin
+// (dist/bin/spiderpool, called as a runtime calls it) on one pool of exactly N addresses, for fresh
+// pods on one node, at most C calls running at a time, for C = 1, 16, 64. Concurrency 1 is the
+// baseline: the rate at 64 must be at least the rate at 1. Reported per level: wall time, ADDs/s and
+// the ratio to C = 1, p50/p99 of a single ADD, failures, duplicate addresses, and from the leaders'
+// log lines the batches, pool writes and 409 conflicts. Also the cold start of the plugin beside
+// `node -e 0` in interleaved rounds.
+// Usage: npm run bench:cni-alloc [-- --adds 1000 --concurrency 1,16,64 --rounds 20 --logs <dir>]
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { buildExecutable, pluginExecutable } from '../cni/build.js';
+import { formatValue, parseIP } from '../ipam/address/ip.js';
+import { cniEnv, netConf, runProcess, testNode } from '../test/harness/cni-plugin.js';
+import {
+  ClusterFixtures,
+  cniPolicyRules,
+  ensureSpiderpoolCrds,
+  grantClusterRules,
+} from '../test/harness/spiderpool-api.js';
+import { benchControlPlane, median, percentile, runBench } from './harness.js';
+
+interface Level {
+  concurrency: number;
+  wallMs: number;
+  latencies: number[];
+  failures: string[];
+  duplicates: number;
+  records: number;
+  batches: number;
+  poolWrites: number;
+  conflicts: number;
+}
+
+/** A pool of exactly `size` addresses from 198.18.0.1 on (a /16 holds up to 65534). */
+function poolSpec(size: number) {
+  const first = parseIP('198.18.0.1', 4).value;
+  return { subnet: '198.18.0.0/16', ips: [`198.18.0.1-${formatValue(4, first + BigInt(size) - 1n)}`] };
+}
+
+function coldStart(rounds: number): { node: number; plugin: number } {
+  const time = (file: string, args: string[], env: Record<string, string>, input: string) => {
+    const started = process.hrtime.bigint();
+    const run = spawnSync(file, args, { env: { PATH: process.env.PATH ?? '', ...env }, input });
+    if (run.status !== 0) throw new Error(`${file} exited ${run.status}: ${run.stdout}${run.stderr}`);
+    return Number(process.hrtime.bigint() - started) / 1e6;
+  };
+  const node: number[] = [];
+  const plugin: number[] = [];
+  const version = JSON.stringify({ cniVersion: '1.1.0' });
+  for (let r = 0; r < rounds + 1; r++) {
+    const a = time(process.execPath, ['-e', '0'], {}, '');
+    const b = time(pluginExecutable, [], { CNI_COMMAND: 'VERSION' }, version);
+    if (r === 0) continue; // the first round warms the page cache
+    node.push(a);
+    plugin.push(b);
+  }
+  return { node: median(node), plugin: median(plugin) };
+}
+
+/** Sums the leaders' `batch` log lines of one run. */
+function batchStats(logFile: string): Pick<Level, 'batches' | 'poolWrites' | 'conflicts'> {
+  const out = { batches: 0, poolWrites: 0, conflicts: 0 };
+  for (const line of readFileSync(logFile, 'utf8').split('\n')) {
+    if (!line.includes('"msg":"batch"')) continue;
+    const entry = JSON.parse(line) as { poolWrites: number; conflicts: number };
+    out.batches++;
+    out.poolWrites += entry.poolWrites;
+    out.conflicts += entry.conflicts;
+  }
+  return out;
+}
+
+async function level(
+  fixtures: ClusterFixtures,
+  kubeconfig: string,
+  work: string,
+  adds: number,
+  concurrency: number,
+): Promise<Level> {
+  const node = testNode(work, `bench-c${concurrency}`);
+  const pool = await fixtures.pool(poolSpec(adds), `bench-c${concurrency}`);
+  const namespace = await fixtures.namespace(`bench-c${concurrency}`);
+  const pods: V1Pod[] = [];
+  for (let start = 0; start < adds; start += 50) {
+    const chunk = Array.from({ length: Math.min(50, adds - start) }, (_, k) => start + k);
+    pods.push(
+      ...(await Promise.all(
+        chunk.map((i) =>
+          fixtures.pod({
+            namespace,
+            name: `p${i}`,
+            nodeName: node.name,
+            annotations: { 'ipam.spidernet.io/ippool': JSON.stringify({ ipv4: [pool] }) },
+          }),
+        ),
+      )),
+    );
+  }
+  const config = JSON.stringify(netConf(node, kubeconfig, { ipam: { log_level: 'info' } }));
+  const latencies: number[] = [];
+  const failures: string[] = [];
+  const addresses: string[] = [];
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      for (let i = next++; i < adds; i = next++) {
+        const pod = pods[i] as V1Pod;
+        const ref = { namespace, name: pod.metadata?.name ?? '', uid: pod.metadata?.uid ?? '' };
+        const t = performance.now();
+        const out = await runProcess(
+          pluginExecutable,
+          [],
+          { PATH: process.env.PATH, ...cniEnv('ADD', ref) },
+          config,
+        );
+        latencies.push(performance.now() - t);
+        const address = (out.json?.ips as Array<{ address: string }> | undefined)?.[0]?.address;
+        if (out.code === 0 && address) addresses.push(address);
+        else failures.push(out.stdout.trim() || `exit ${out.code ?? out.signal}`);
+      }
+    }),
+  );
+  const wallMs = performance.now() - started;
+  const state = await fixtures.poolState(pool);
+  return {
+    concurrency,
+    wallMs,
+    latencies,
+    failures,
+    duplicates: addresses.length - new Set(addresses).size,
+    records: state.records.length,
+    ...batchStats(node.logFile),
+  };
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      adds: { type: 'string', default: '1000' },
+      concurrency: { type: 'string', default: '1,16,64' },
+      rounds: { type: 'string', default: '20' },
+      /** Keep the plugin's log files (one folder per level) here instead of deleting them. */
+      logs: { type: 'string' },
+    },
+  });
+  const adds = Number(values.adds);
+  const levels = values.concurrency.split(',').map(Number);
+  buildExecutable();
+  const { cp, release } = await benchControlPlane();
+  const work = values.logs ?? mkdtempSync(join(tmpdir(), 'bench-cni-alloc-'));
+  const admin = new KubeConfig();
+  admin.loadFromFile(cp.kubeconfigPath('admin'));
+  const fixtures = new ClusterFixtures(admin);
+  let revoke: (() => Promise<void>) | undefined;
+  try {
+    await ensureSpiderpoolCrds(admin);
+    revoke = await grantClusterRules(admin, 'cni', cniPolicyRules());
+    const start = coldStart(Number(values.rounds));
+    console.log(`cold start, median of ${values.rounds} interleaved rounds`);
+    console.log(`  node -e 0            ${start.node.toFixed(1)} ms`);
+    console.log(
+      `  spiderpool VERSION   ${start.plugin.toFixed(1)} ms (${(start.plugin / start.node).toFixed(2)}x node -e 0)`,
+    );
+    console.log(
+      `\n${adds} ADDs of fresh pods on one node into one pool of exactly ${adds} (API server ${cp.server})`,
+    );
+    console.log(
+      'concurrency'.padStart(11),
+      'wall s'.padStart(7),
+      'ADDs/s'.padStart(7),
+      'vs c=1'.padStart(7),
+      'p50 ms'.padStart(7),
+      'p99 ms'.padStart(7),
+      'failed'.padStart(7),
+      'dup'.padStart(4),
+      'records'.padStart(8),
+      'batches'.padStart(8),
+      'writes'.padStart(7),
+      '409s'.padStart(5),
+    );
+    let baseRate: number | undefined;
+    for (const c of levels) {
+      const r = await level(fixtures, cp.kubeconfigPath('cni'), work, adds, c);
+      const rate = adds / (r.wallMs / 1000);
+      baseRate ??= rate;
+      console.log(
+        String(c).padStart(11),
+        (r.wallMs / 1000).toFixed(1).padStart(7),
+        rate.toFixed(1).padStart(7),
+        `${(rate / baseRate).toFixed(2)}x`.padStart(7),
+        median(r.latencies).toFixed(0).padStart(7),
+        percentile(r.latencies, 99).toFixed(0).padStart(7),
+        String(r.failures.length).padStart(7),
+        String(r.duplicates).padStart(4),
+        String(r.records).padStart(8),
+        String(r.batches).padStart(8),
+        String(r.poolWrites).padStart(7),
+        String(r.conflicts).padStart(5),
+      );
+      if (r.failures.length) console.log(`  first failure: ${r.failures[0]}`);
+      await fixtures.cleanup();
+    }
+  } finally {
+    await fixtures.cleanup();
+    await revoke?.();
+    if (!values.logs) rmSync(work, { recursive: true, force: true });
+    await release();
+  }
+}
+
+runBench(main);
