@@ -13,8 +13,8 @@
 // and that the operator can attribute to a pod.
 import type { SpiderEndpoint, SpiderIPPool } from '../../api/index.js';
 import type { Family } from '../../ipam/address/ip.js';
-import { type AllocationOutcome, allocate } from '../../ipam/allocation/allocate.js';
-import { type ReleaseRequest as PoolReleaseRequest, release } from '../../ipam/allocation/release.js';
+import type { AllocationOutcome } from '../../ipam/allocation/allocate.js';
+import type { ReleaseRequest as PoolReleaseRequest } from '../../ipam/allocation/release.js';
 import { podNamesPools } from '../../ipam/candidates/candidates.js';
 import { IpamError } from '../../ipam/errors.js';
 import { filterInputsNeeded } from '../../ipam/filter/filters.js';
@@ -43,6 +43,7 @@ import {
 } from './add-plan.js';
 import { type EndpointChange, endpointAfterAdd, endpointAfterRelease } from './endpoint-plan.js';
 import { asCniError } from './errors.js';
+import { decidePool } from './pool-decision.js';
 import { BatchReads, PluginApi } from './reads.js';
 import { planRelease, type ReleasePlan, releaseSubject, type SubjectReads } from './release-plan.js';
 import type {
@@ -365,30 +366,10 @@ class Batch {
           return fresh;
         },
         (pool: SpiderIPPool) => {
-          const reserved = this.reservedFor(pool);
-          const options = reserved ? { reserved } : {};
-          let next = pool;
-          let changed = false;
-          let released: PoolRecord[][] = [];
-          if (work.releases.length) {
-            const r = release(
-              next,
-              work.releases.map((x) => x.req),
-              options,
-            );
-            next = { ...next, status: r.status };
-            changed ||= r.changed;
-            released = r.released;
-          }
-          let outcomes: AllocationOutcome[] = [];
-          if (allocations.length) {
-            const a = allocate(next, allocations, options);
-            next = { ...next, status: a.status };
-            changed ||= a.changed;
-            outcomes = a.outcomes;
-          }
-          outcome = { released, outcomes };
-          return changed ? { write: next, result: undefined } : { result: undefined };
+          const releases = work.releases.map((x) => x.req);
+          const decision = decidePool(pool, releases, allocations, this.reservedFor(pool));
+          outcome = { released: decision.released, outcomes: decision.outcomes };
+          return decision.changed ? { write: decision.pool, result: undefined } : { result: undefined };
         },
         async (next) => {
           const written = await this.api.replacePoolStatus(next);
