@@ -4,12 +4,16 @@
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
-export function writeFileAtomic(path: string, data: string, mode = 0o644): void {
+/**
+ * `durable: false` skips the flush: the rename still makes the file whole or absent for every reader,
+ * and only a power loss right after can lose the newest content.
+ */
+export function writeFileAtomic(path: string, data: string, mode = 0o644, { durable = true } = {}): void {
   const temp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}`);
   const fd = openSync(temp, 'w', mode);
   try {
     writeSync(fd, data);
-    fsyncSync(fd);
+    if (durable) fsyncSync(fd);
   } catch (err) {
     closeSync(fd);
     unlinkSync(temp);

@@ -41,12 +41,18 @@ export function attachmentFile(stateDir: string, containerId: string, ifname: st
   return join(stateDir, `${containerId}:${ifname}.json`);
 }
 
+/**
+ * Not flushed to disk: two flushes per ADD would cost every pod start the disk's latency, and a
+ * record lost to a power loss is only a hint lost (DEL has CNI_ARGS and the pool records, and the
+ * operator reclaims what no pod explains).
+ */
 export function writeAttachment(stateDir: string, record: AttachmentRecord): void {
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   writeFileAtomic(
     attachmentFile(stateDir, record.containerId, record.ifname),
     `${JSON.stringify(record)}\n`,
     0o600,
+    { durable: false },
   );
 }
 

@@ -1,7 +1,8 @@
 // How a verb gets an allocation or a release done: through the node-local leader of its scope (the
-// node, the API server and the kubeconfig), which may be this very process. The leader module, and
-// with it @kubernetes/client-node, is loaded only when this process leads.
-
+// node and the kubeconfig), which may be this very process. The leader module, and with it
+// @kubernetes/client-node, is loaded only when this process leads.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { PluginAnswer, PluginRequest, PodArgs, Switches } from '../allocation/requests.js';
 import {
   type BatchHandler,
@@ -10,7 +11,6 @@ import {
   coordinate,
 } from '../coordination/coordinate.js';
 import { scopeName } from '../coordination/scope.js';
-import { kubeconfigServer } from '../kubeconfig.js';
 import type { VerbContext } from '../plugin.js';
 import { CniError, ErrorCode } from '../protocol/errors.js';
 
@@ -34,20 +34,26 @@ function leaderFor(ctx: VerbContext, nodeName: string): BatchHandler<PluginReque
   return handler;
 }
 
-/** The API server the plugin's kubeconfig names, with an error a runtime can act on. */
-function apiServer(path: string): string {
+/**
+ * What separates leaders besides the node: the kubeconfig's content (its API server and credentials)
+ * by digest, so naming the scope parses nothing and loads no library. Two files for one API server
+ * only make two leaders, which is safe.
+ */
+function kubeconfigDigest(path: string): string {
+  let content: Buffer;
   try {
-    return kubeconfigServer(path);
+    content = readFileSync(path);
   } catch (err) {
     // Before `spiderpool install` has run the file is missing: the kubelet's retry will find it.
-    const missing = (err as Error).message.includes('ENOENT');
+    const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
     throw new CniError(
       missing ? ErrorCode.tryAgainLater : ErrorCode.invalidNetworkConfig,
       missing
         ? `kubeconfig ${path} does not exist (is spiderpool installed on this node?)`
-        : `kubernetes.kubeconfig: ${(err as Error).message}`,
+        : `kubernetes.kubeconfig: ${path}: ${(err as Error).message}`,
     );
   }
+  return createHash('sha256').update(content).digest('hex');
 }
 
 /** Sends `request` to the node's leader and returns its answer, or throws its error as a CniError. */
@@ -56,7 +62,7 @@ export async function ask<A extends PluginAnswer>(ctx: VerbContext, request: Plu
   const path = ctx.config.kubeconfigPath;
   try {
     const answer = await coordinate<PluginRequest, PluginAnswer>(request, {
-      name: scopeName(nodeName, apiServer(path), path),
+      name: scopeName(nodeName, kubeconfigDigest(path), path),
       handleBatch: leaderFor(ctx, nodeName),
       onEvent: (event) => {
         if (event.type === 'retry' || event.type === 'answer-lost') ctx.log.debug('coordination', event);
