@@ -169,3 +169,27 @@ test('random processes killed at random moments of a burst leave nothing that a 
   const unfinished = await checkAfterBurst(pool, runs);
   await retryThenRelease(pool, node, pods, unfinished);
 }, 120_000);
+
+test('a DEL after the leader was killed between its pool write and its endpoint write still finds and releases the record', async () => {
+  const node = testNode(dir, `kill-alone-${process.pid}`);
+  const pool = await fixtures.pool({ subnet: '198.18.32.0/24', ips: ['198.18.32.1-198.18.32.9'] }, 'kills');
+  const [pod] = await podsFor(pool, 1, 'alone', node);
+  const marker = join(dir, 'alone.killed');
+  const killed = await start('ADD', node, pod as V1Pod, {
+    SPIDERPOOL_TEST_KILL_AT: 'after-pool-write',
+    SPIDERPOOL_TEST_KILL_MIN_BATCH: '1',
+    SPIDERPOOL_TEST_KILL_MARKER: marker,
+  }).done;
+  expect(killed.signal).toBe('SIGKILL');
+  const uid = pod?.metadata?.uid;
+  expect((await fixtures.poolState(pool)).records.map((r) => r.podUid)).toEqual([uid]);
+  expect(await fixtures.endpoint(namespace, 'alone-0')).toBeUndefined();
+
+  // The runtime gives up on the pod; its DEL carries no K8S_POD_UID: the attachment record ADD wrote
+  // before asking names it.
+  await fixtures.deletePod(namespace, 'alone-0');
+  const noUid = { ...(pod as V1Pod), metadata: { ...pod?.metadata, uid: '' } };
+  const del = await start('DEL', node, noUid, { CNI_CONTAINERID: `c-${uid}` }).done;
+  expect(del.code).toBe(0);
+  expect((await fixtures.poolState(pool)).records).toEqual([]);
+}, 60_000);
