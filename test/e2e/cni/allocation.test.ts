@@ -84,7 +84,13 @@ interface Attached {
 async function attach(
   p: V1Pod,
   network: Network,
-  opts: { ifname?: string; netns?: string; name?: string; ipam?: Record<string, unknown> } = {},
+  opts: {
+    ifname?: string;
+    netns?: string;
+    name?: string;
+    ipam?: Record<string, unknown>;
+    cniVersion?: string;
+  } = {},
 ): Promise<Attached> {
   const netns = opts.netns ?? (await lab.netns());
   const ifname = opts.ifname ?? 'eth0';
@@ -95,7 +101,7 @@ async function attach(
     ifname,
     containerId: `infra-${p.metadata?.uid}`,
     args: args(p),
-    config: config(network, opts.name ?? `${network.kind}-net`, opts.ipam),
+    config: config(network, opts.name ?? `${network.kind}-net`, opts.ipam, opts.cniVersion),
   });
   return { pod: p, netns, ifname, out };
 }
@@ -187,10 +193,14 @@ test('clean_gateway drops the default route but keeps the pool routes', async ()
   const a = await attach(p, macvlan, {
     name: 'macvlan-clean',
     ipam: { default_ipv4_ippool: [pool], clean_gateway: true },
+    cniVersion: '0.3.1',
   });
   expect(a.out.code).toBe(0);
-  // The result still names the gateway (macvlan points it at the interface); only the route is gone.
-  expect(a.out.json?.ips).toEqual([{ address: '198.18.41.10/24', gateway: '198.18.41.1', interface: 0 }]);
+  // A 0.3.1 result (version on each IP); it still names the gateway, only the route is gone.
+  expect(a.out.json).toMatchObject({ cniVersion: '0.3.1' });
+  expect(a.out.json?.ips).toEqual([
+    { version: '4', address: '198.18.41.10/24', gateway: '198.18.41.1', interface: 0 },
+  ]);
   expect(await routesIn(a)).toEqual(['198.19.0.0/16 via 198.18.41.254']);
 });
 
@@ -219,7 +229,9 @@ test('bridge: IPv6 and dual-stack', async () => {
   const dual = await attach(
     await pod({ 'ipam.spidernet.io/ippool': JSON.stringify({ ipv4: [v4], ipv6: [v6] }) }),
     bridge,
+    { cniVersion: '0.4.0' },
   );
+  expect(dual.out.json).toMatchObject({ cniVersion: '0.4.0' });
   expect(dual.out.code).toBe(0);
   expect((await addressesIn(dual)).sort()).toEqual(['198.18.42.10/24', 'fd00:42::11/64']);
   expect(await routesIn(dual, 4)).toEqual(['default via 198.18.42.1']);
