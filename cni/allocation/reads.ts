@@ -147,11 +147,18 @@ export class PluginApi {
     }
   }
 
-  /** Deletes the endpoint with this UID only; one already gone is fine. */
+  /**
+   * Deletes the endpoint with this UID only. One already gone is fine, and so is a 409 from the UID
+   * precondition: the endpoint of that name is another pod's now.
+   */
   async deleteEndpoint(namespace: string, name: string, uid: string): Promise<void> {
-    await orUndefined(`deleting spiderendpoint ${namespace}/${name}`, () =>
-      this.spiderpool.deleteEndpoint(namespace, name, uid),
-    );
+    const what = `deleting spiderendpoint ${namespace}/${name}`;
+    try {
+      await withDeadline(this.spiderpool.deleteEndpoint(namespace, name, uid), callTimeoutMs, what);
+    } catch (err) {
+      if (isNotFound(err) || isConflict(err)) return;
+      throw fromApiError(err, what);
+    }
   }
 
   vmi(namespace: string, name: string): Promise<VirtualMachineInstance | undefined> {
