@@ -3,8 +3,10 @@
 // them. Returns a handle whose `stop()` shuts everything down gracefully (no process exit).
 import { isIPv6 } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { group, kinds, type SpiderIPPool, type SpiderSubnet, version } from '../api/index.js';
 import { objectNames } from '../cdk8s/defaults.js';
 import { loadKubeConfig } from '../kube/client.js';
+import { resourcePath } from '../kube/resource.js';
 import { RestClient } from '../kube/rest.js';
 import type { OperatorConfig } from './config/index.js';
 import type { WebhookTarget } from './controllers/webhook-configurations.js';
@@ -16,7 +18,7 @@ import type { Logger } from './observability/log.js';
 import { OperatorMetrics } from './observability/metrics.js';
 import { SpiderpoolOperator, type SpiderpoolOperatorOptions } from './spiderpool-operator.js';
 import { servingIdentity } from './webhook/certs.js';
-import { reviews } from './webhook/handlers.js';
+import { makeReviews } from './webhook/handlers.js';
 import { WebhookServer } from './webhook/server.js';
 import { type CertBundle, CertificateSource } from './webhook/tls-secret.js';
 
@@ -77,13 +79,21 @@ export async function runOperator(config: OperatorConfig, run: RunOptions): Prom
     ipam: config.ipam,
     recorder,
     webhookTarget,
+    installNamespace: config.namespace,
+    noAddressAfterMs: config.noAddressAfterMs,
   });
 
   let elector: LeaderElector | undefined;
+  const listOf = async <T>(plural: string): Promise<T[]> =>
+    (await rest.get<{ items?: T[] }>(resourcePath({ group, version, plural }))).items ?? [];
   const webhook = new WebhookServer({
     port: config.webhookPort,
     host: config.bindAddress,
-    reviews,
+    reviews: makeReviews({
+      ipam: config.ipam,
+      listPools: () => listOf<SpiderIPPool>(kinds.ippool.plural),
+      listSubnets: () => listOf<SpiderSubnet>(kinds.subnet.plural),
+    }),
     log,
     metrics,
   });

@@ -56,6 +56,8 @@ export interface IpamSettings {
   enableKubevirtStaticIP: boolean;
   enableIPConflictDetection: boolean;
   enableValidatingResourcesDeletedWebhook: boolean;
+  /** Pools must take their addresses from the SpiderSubnet of their CIDR (Spiderpool's V10). */
+  enableSpiderSubnet: boolean;
   gcEnabled: boolean;
   gcIntervalSeconds: number;
   /** Name of a user-provided webhook TLS Secret, when conf.yml names one. */
@@ -70,6 +72,7 @@ export const defaultIpamSettings: IpamSettings = {
   enableKubevirtStaticIP: true,
   enableIPConflictDetection: false,
   enableValidatingResourcesDeletedWebhook: false,
+  enableSpiderSubnet: false,
   gcEnabled: true,
   gcIntervalSeconds: 600,
 };
@@ -102,6 +105,7 @@ export function parseConfFile(text: string, source: string): IpamSettings {
     enableValidatingResourcesDeletedWebhook:
       conf.enableValidatingResourcesDeletedWebhook ??
       defaultIpamSettings.enableValidatingResourcesDeletedWebhook,
+    enableSpiderSubnet: conf.enableSpiderSubnet ?? defaultIpamSettings.enableSpiderSubnet,
     gcEnabled: conf.gc?.enabled ?? defaultIpamSettings.gcEnabled,
     gcIntervalSeconds: conf.gc?.intervalSeconds ?? defaultIpamSettings.gcIntervalSeconds,
     ...(conf.webhook?.tlsSecretName ? { webhookTlsSecret: conf.webhook.tlsSecretName } : {}),

@@ -20,6 +20,7 @@ export interface Flags {
   webhookTlsSecret?: string;
   logLevel: LogLevel;
   workers: number;
+  noAddressAfterMs: number;
   help: boolean;
 }
 
@@ -74,6 +75,11 @@ const spec: Record<string, { key: keyof Flags; kind: Kind; help: string }> = {
   },
   'log-level': { key: 'logLevel', kind: 'level', help: 'debug, info, warn or error (info)' },
   workers: { key: 'workers', kind: 'count', help: 'objects of one resource handled in parallel (4)' },
+  'no-address-event-after': {
+    key: 'noAddressAfterMs',
+    kind: 'duration',
+    help: 'a bound pod still without addresses this long after creation gets an explaining Event (30s)',
+  },
   help: { key: 'help', kind: 'bool', help: 'print this help' },
 };
 
@@ -88,6 +94,7 @@ export const defaultFlags: Flags = {
   retryPeriodMs: 2_000,
   logLevel: 'info',
   workers: 4,
+  noAddressAfterMs: 30_000,
   help: false,
 };
 

@@ -85,6 +85,13 @@ export class OperatorMetrics {
     registers: [this.registry],
   });
 
+  readonly poolFreeIPs = new Gauge({
+    name: 'spiderpool_ippool_free_ip_counts',
+    help: 'Addresses of a SpiderIPPool that may still be handed out (less reserved IPs and the gateway)',
+    labelNames: ['pool'] as const,
+    registers: [this.registry],
+  });
+
   readonly gcReclaims = new Counter({
     name: 'spiderpool_ip_gc_counts',
     help: 'Addresses given back by garbage collection, by rule',

@@ -81,7 +81,7 @@ export class WebhookServer {
       this.opts.log.warn('bad admission request', { path, error: err });
       return void res.writeHead(400, { 'Content-Type': 'text/plain' }).end(`${(err as Error).message}\n`);
     }
-    const response = review(request);
+    const response = await review(request);
     const object = request.namespace ? `${request.namespace}/${request.name}` : request.name;
     if (!response.allowed)
       this.opts.log.info('admission denied', {

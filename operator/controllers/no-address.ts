@@ -1,0 +1,121 @@
+// A pod bound to a node that still has no addresses some time after it was created gets one Event
+// that says why, computed with the same candidate selection and filters as an ADD: which pools
+// were skipped and why, which were exhausted, or that the pools are fine and the plugin has not
+// recorded anything. Only pods Spiderpool would serve are explained: those that name pools, or whose
+// namespace or cluster names default pools.
+import type { V1Namespace, V1Pod } from '@kubernetes/client-node';
+import {
+  annotations,
+  type SpiderEndpoint,
+  type SpiderIPPool,
+  type SpiderReservedIP,
+} from '../../api/index.js';
+import type { Family } from '../../ipam/address/ip.js';
+import { podNamesPools } from '../../ipam/candidates/candidates.js';
+import { filterInputsNeeded } from '../../ipam/filter/filters.js';
+import { identityOf } from '../../ipam/identity/identity.js';
+import { podAliveness } from '../../ipam/identity/validity.js';
+import { reservedSet } from '../../ipam/pool/space.js';
+import { explainNoAddress } from '../../ipam/selection/explain.js';
+import type { IpamSettings } from '../config/index.js';
+import type { EventRecorder } from '../events/recorder.js';
+import type { Lister } from '../framework/operator.js';
+import type { Logger } from '../observability/log.js';
+import type { ClusterIO } from './cluster-io.js';
+import type { Caches } from './facts.js';
+
+export interface NoAddressDeps {
+  io: ClusterIO;
+  caches: () => Caches & { pools?: Lister; reservedIPs?: Lister };
+  recorder: EventRecorder;
+  settings: IpamSettings;
+  /** Multus's namespace (bare multusName entries are in it). */
+  multusNamespace: string;
+  /** How long after creation a bound pod may be without addresses before it is explained. */
+  afterMs: number;
+  recheck: (pod: V1Pod, atMs: number) => void;
+  log: Logger;
+  now?: () => number;
+}
+
+function hasAddresses(endpoint: SpiderEndpoint | undefined, uid: string, isStatic: boolean): boolean {
+  const current = endpoint?.status?.current;
+  if (!current || (!isStatic && current.uid !== uid)) return false;
+  return current.ips.some((e) => e.ipv4 !== undefined || e.ipv6 !== undefined);
+}
+
+function namesDefaultPools(namespace: V1Namespace | undefined): boolean {
+  const a = namespace?.metadata?.annotations ?? {};
+  return a[annotations.defaultIPv4Pool] !== undefined || a[annotations.defaultIPv6Pool] !== undefined;
+}
+
+export class NoAddressExplainer {
+  /** Pod UIDs already explained or found served. */
+  private readonly done = new Set<string>();
+
+  constructor(private readonly deps: NoAddressDeps) {}
+
+  forget(uid: string): void {
+    this.done.delete(uid);
+  }
+
+  async check(pod: V1Pod): Promise<void> {
+    const md = pod.metadata ?? {};
+    const uid = md.uid ?? '';
+    const node = pod.spec?.nodeName;
+    if (!uid || this.done.has(uid) || !node || pod.spec?.hostNetwork || !podAliveness(pod).valid) return;
+    const caches = this.deps.caches();
+    const identity = identityOf(pod, this.deps.settings);
+    const endpoint = caches.endpoints?.get(identity.key) as SpiderEndpoint | undefined;
+    if (hasAddresses(endpoint, uid, identity.static)) {
+      this.done.add(uid);
+      return;
+    }
+    const created = Date.parse(String(md.creationTimestamp ?? ''));
+    const due = (Number.isNaN(created) ? 0 : created) + this.deps.afterMs;
+    const now = (this.deps.now ?? Date.now)();
+    if (now < due) {
+      this.deps.recheck(pod, due);
+      return;
+    }
+    const pools = (caches.pools?.list() ?? []) as SpiderIPPool[];
+    let namespace: V1Namespace | undefined;
+    if (!podNamesPools(pod)) {
+      namespace = await this.deps.io.namespace(md.namespace ?? '');
+      if (!namesDefaultPools(namespace) && !pools.some((p) => p.spec.default)) {
+        this.done.add(uid); // not a pod Spiderpool serves, as far as the operator can tell
+        return;
+      }
+    }
+    const nodeLabels = filterInputsNeeded(pools).nodeLabels
+      ? ((await this.deps.io.node(node))?.metadata?.labels ?? {})
+      : undefined;
+    const reserved = (caches.reservedIPs?.list() ?? []) as SpiderReservedIP[];
+    const explanation = explainNoAddress({
+      pod,
+      ...(namespace ? { namespace } : {}),
+      pools,
+      enableIPv4: this.deps.settings.enableIPv4,
+      enableIPv6: this.deps.settings.enableIPv6,
+      nodeName: node,
+      ...(nodeLabels ? { nodeLabels } : {}),
+      multus: { multusNamespace: this.deps.multusNamespace },
+      reserved: (family: Family) => reservedSet(reserved, family),
+    });
+    this.done.add(uid);
+    const seconds = Math.round(this.deps.afterMs / 1000);
+    const message = `no address ${seconds}s after creation on ${node}: ${explanation.message}`;
+    this.deps.log.info('pod without addresses explained', {
+      controller: 'pods',
+      object: `${md.namespace}/${md.name}`,
+      blocked: explanation.blocked,
+      explanation: explanation.message,
+    });
+    await this.deps.recorder.record(
+      { apiVersion: 'v1', kind: 'Pod', metadata: md },
+      'Warning',
+      explanation.blocked ? 'NoUsablePool' : 'NoAddressYet',
+      message,
+    );
+  }
+}
