@@ -235,7 +235,7 @@ export class SpiderpoolOperator extends HardenedOperator {
       kind: 'Pod',
       transform: (o) => slimPod(o),
     });
-    if (settings.enableStatefulSet) {
+    if (settings.enableStatefulSet && settings.gcEnabled) {
       const sts = new StatefulSetController(gc, index, caches);
       await this.watchResource(apps.group, apps.version, 'statefulsets', (e) => sts.reconcile(e), undefined, {
         name: controllerNames.statefulSets,

@@ -49,14 +49,29 @@ function namesDefaultPools(namespace: V1Namespace | undefined): boolean {
   return a[annotations.defaultIPv4Pool] !== undefined || a[annotations.defaultIPv6Pool] !== undefined;
 }
 
+/** Pods first judged later than this after creation are left alone (they predate this operator). */
+const maxAgeMs = 60 * 60_000;
+/** Namespaces are read at most this often (many pods of one namespace come at once at startup). */
+const namespaceTtlMs = 60_000;
+
 export class NoAddressExplainer {
   /** Pod UIDs already explained or found served. */
   private readonly done = new Set<string>();
+  private readonly namespaces = new Map<string, { at: number; namespace: V1Namespace | undefined }>();
 
   constructor(private readonly deps: NoAddressDeps) {}
 
   forget(uid: string): void {
     this.done.delete(uid);
+  }
+
+  private async namespace(name: string, now: number): Promise<V1Namespace | undefined> {
+    const cached = this.namespaces.get(name);
+    if (cached && now - cached.at < namespaceTtlMs) return cached.namespace;
+    const namespace = await this.deps.io.namespace(name);
+    this.namespaces.set(name, { at: now, namespace });
+    if (this.namespaces.size > 1024) this.namespaces.delete(this.namespaces.keys().next().value as string);
+    return namespace;
   }
 
   async check(pod: V1Pod): Promise<void> {
@@ -78,10 +93,14 @@ export class NoAddressExplainer {
       this.deps.recheck(pod, due);
       return;
     }
+    if (now - due > maxAgeMs) {
+      this.done.add(uid);
+      return;
+    }
     const pools = (caches.pools?.list() ?? []) as SpiderIPPool[];
     let namespace: V1Namespace | undefined;
     if (!podNamesPools(pod)) {
-      namespace = await this.deps.io.namespace(md.namespace ?? '');
+      namespace = await this.namespace(md.namespace ?? '', now);
       if (!namesDefaultPools(namespace) && !pools.some((p) => p.spec.default)) {
         this.done.add(uid); // not a pod Spiderpool serves, as far as the operator can tell
         return;
