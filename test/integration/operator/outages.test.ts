@@ -1,7 +1,10 @@
 // The operator keeps working across outages of the API server and of etcd: it never exits, its
-// watches reconnect, and a deletion made after the outage is still finalized.
+// watches reconnect, and a deletion made after the outage is still finalized (a ConfigMap with the
+// test controller's finalizer; a pod whose address garbage collection gives back).
+import { ClusterFixtures } from '../../harness/spiderpool-api.js';
 import { eventually } from '../../harness/wait.js';
 import { testFinalizer } from './fixtures/constants.js';
+import { bare, PluginStandIn } from './fixtures/ipam-world.js';
 import { handled, type OperatorProcess, startSyncedOperator } from './operator-process.js';
 import { configMap, type PrivateCluster, readOrUndefined, startPrivateCluster } from './private-cluster.js';
 
@@ -66,4 +69,30 @@ test('the API server restarted under the running operator: it reconnects and a l
 // even see this one; what matters is that it still handles what happens afterwards.
 test('etcd restarted under the running operator: a later deletion is still finalized', async () => {
   await finalizedAfter(() => cluster.cp.restart('etcd'), 'after-etcd');
+}, 90_000);
+
+test('after an API server restart, a pod deleted later still gets its address back (pod and pool watches resumed)', async () => {
+  const fixtures = new ClusterFixtures(cluster.kc);
+  const plugin = new PluginStandIn(cluster);
+  try {
+    const pool = await fixtures.pool({ subnet: '198.18.50.0/24', ips: ['198.18.50.10-198.18.50.19'] });
+    const before = await op.metric('spiderpool_operator_watch_restarts_total', { resource: 'pods.v1' });
+    await cluster.cp.restart('kube-apiserver');
+    const pod = await eventually('a pod created after the restart', () =>
+      fixtures.pod({ namespace: ns, name: 'after-restart', nodeName: 'node-1' }),
+    );
+    const ip = bare(await plugin.add(pod, pool));
+    await fixtures.deletePod(ns, 'after-restart');
+    await eventually(
+      `${ip} released`,
+      async () => !(await fixtures.poolState(pool)).records.some((r) => r.ip === ip),
+      { timeoutMs: 30_000 },
+    );
+    expect(
+      await op.metric('spiderpool_operator_watch_restarts_total', { resource: 'pods.v1' }),
+    ).toBeGreaterThan(before ?? 0);
+    expect(op.running).toBe(true);
+  } finally {
+    await fixtures.cleanup();
+  }
 }, 90_000);

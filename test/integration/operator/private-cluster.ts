@@ -17,6 +17,7 @@ import { defaultValues } from '../../../cdk8s/values/schema.js';
 import { isNotFound } from '../../../kube/errors.js';
 import { kubeConfig } from '../../harness/clients.js';
 import { type Component, ControlPlane } from '../../harness/control-plane.js';
+import { ensureKubeVirtCrds, ensureSpiderpoolCrds } from '../../harness/spiderpool-api.js';
 
 export interface PrivateCluster {
   cp: ControlPlane;
@@ -26,12 +27,29 @@ export interface PrivateCluster {
   stop(): Promise<void>;
 }
 
+export interface PrivateClusterOptions {
+  /** Run kube-controller-manager (its garbage collector follows ownerReferences). Default off. */
+  controllerManager?: boolean;
+  /** Create Spiderpool's CRDs (the operator watches them). Default on. */
+  spiderpoolCrds?: boolean;
+  /** Create KubeVirt v1.6.0's VM, VMI and migration CRDs. Default off. */
+  kubevirtCrds?: boolean;
+}
+
 export async function startPrivateCluster(
   extraArgs?: Partial<Record<Component, string[]>>,
+  options: PrivateClusterOptions = {},
 ): Promise<PrivateCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'spiderpool-ts-operator-'));
-  const cp = await ControlPlane.start({ dir, scheduler: false, controllerManager: false, extraArgs });
+  const cp = await ControlPlane.start({
+    dir,
+    scheduler: false,
+    controllerManager: options.controllerManager ?? false,
+    extraArgs,
+  });
   const kc = kubeConfig('admin', cp);
+  if (options.spiderpoolCrds ?? true) await ensureSpiderpoolCrds(kc);
+  if (options.kubevirtCrds) await ensureKubeVirtCrds(kc);
   return {
     cp,
     dir,

@@ -15,7 +15,8 @@ import {
 import { finalizer, group, kinds, version } from '../../../api/index.js';
 import { installationManifests } from '../../../cdk8s/app.js';
 import { defaultValues } from '../../../cdk8s/values/schema.js';
-import { describeApiError } from '../../../kube/errors.js';
+import { describeApiError, isConflict } from '../../../kube/errors.js';
+import { readModifyWrite } from '../../../kube/optimistic.js';
 import { SpiderpoolApi } from '../../../kube/spiderpool.js';
 import { eventually } from '../../harness/wait.js';
 import { OperatorProcess } from './operator-process.js';
@@ -42,7 +43,8 @@ async function applyInstallation(charts: string[]): Promise<void> {
 }
 
 beforeAll(async () => {
-  cluster = await startPrivateCluster();
+  // The installation's own CRD chart is applied below, as it is.
+  cluster = await startPrivateCluster(undefined, { spiderpoolCrds: false });
   // The manifests hold Service references and no caBundle; RBAC is the synthesized least privilege.
   await applyInstallation(['crds', 'rbac', 'webhooks']);
   op = OperatorProcess.start({
@@ -105,17 +107,31 @@ test('a new pool gets the finalizer from the mutating webhook', async () => {
 });
 
 test('changing a pool subnet is refused with a message naming spec.subnet', async () => {
-  const pool = await pools.getPool('pool-a');
-  const err = await pools.replacePool({ ...pool, spec: { ...pool.spec, subnet: '198.18.1.0/24' } }).then(
-    () => undefined,
-    (e: unknown) => e,
-  );
+  // The operator writes the pool's status meanwhile: a stale resourceVersion is retried, as kubectl would.
+  const err = await eventually('a refusal that is not a conflict', async () => {
+    const pool = await pools.getPool('pool-a');
+    const e = await pools.replacePool({ ...pool, spec: { ...pool.spec, subnet: '198.18.1.0/24' } }).then(
+      () => new Error('accepted'),
+      (x: unknown) => x,
+    );
+    return isConflict(e) ? undefined : e;
+  });
   expect(describeApiError(err)).toMatch(/spec\.subnet/);
   expect((await pools.getPool('pool-a')).spec.subnet).toBe('198.18.0.0/24');
 });
 
 test('a terminating pool cannot be updated: the webhook refuses it, naming the field; removing the finalizer is allowed', async () => {
   await pools.createPool({ metadata: { name: 'pool-b' }, spec: { subnet: '198.18.2.0/24' } });
+  // An allocation keeps the deleted pool Terminating (the operator waits for its release).
+  const record = { '198.18.2.7': { pod: 'default/holder', podUid: 'u-holder' } };
+  await readModifyWrite(
+    () => pools.getPool('pool-b'),
+    (p) => ({
+      write: { ...p, status: { allocatedIPs: JSON.stringify(record), allocatedIPCount: 1 } },
+      result: 0,
+    }),
+    (next) => pools.replacePoolStatus(next),
+  );
   await cluster.kc
     .makeApiClient(CustomObjectsApi)
     .deleteClusterCustomObject({ group, version, plural: kinds.ippool.plural, name: 'pool-b' });
@@ -130,7 +146,13 @@ test('a terminating pool cannot be updated: the webhook refuses it, naming the f
     'admission webhook "spiderippool.validate.spiderpool.spidernet.io" denied the request',
   );
   expect(message).toContain('metadata.deletionTimestamp: Forbidden: SpiderIPPool pool-b is terminating');
-  await pools.replacePool({ ...terminating, metadata: { ...terminating.metadata, finalizers: [] } });
+  await eventually('the finalizer removed by hand', async () => {
+    const fresh = await pools.getPool('pool-b');
+    return pools.replacePool({ ...fresh, metadata: { ...fresh.metadata, finalizers: [] } }).then(
+      () => true,
+      (e: unknown) => (isConflict(e) ? undefined : Promise.reject(e)),
+    );
+  });
   await eventually('pool-b gone', () =>
     pools.getPool('pool-b').then(
       () => false,

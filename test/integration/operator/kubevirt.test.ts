@@ -1,0 +1,342 @@
+// The KubeVirt lifecycle on the real control plane with KubeVirt v1.6.0's own CRDs: VM, VMI,
+// migration and launcher Pod objects shaped as KubeVirt makes them (ownerReferences VM → VMI → Pod,
+// so the garbage collector cascades deletions as it does for KubeVirt), records and endpoints
+// written as the CNI plugin writes them, and the operator as its service account. The test plays
+// virt-controller's part where it deletes objects (VMI and launcher pods when a VM or VMI goes).
+import { CustomObjectsApi, type V1Pod } from '@kubernetes/client-node';
+import { kubevirtApiVersion, kubevirtGroup, kubevirtKinds, kubevirtVersion } from '../../../api/index.js';
+import { uniqueName } from '../../harness/clients.js';
+import { eventually } from '../../harness/wait.js';
+import { bare, startOperator, startWorld, type World } from './fixtures/ipam-world.js';
+import type { OperatorProcess } from './operator-process.js';
+
+let world: World;
+let op: OperatorProcess;
+let objects: CustomObjectsApi;
+let ns: string;
+let pool: string;
+
+beforeAll(async () => {
+  world = await startWorld({ kubevirt: true });
+  objects = world.cluster.kc.makeApiClient(CustomObjectsApi);
+  ns = await world.fixtures.namespace('kv');
+  pool = await world.fixtures.pool({ subnet: '198.18.20.0/24', ips: ['198.18.20.10-198.18.20.250'] });
+  op = await startOperator(world.cluster, {
+    identity: 'kubevirt-op',
+    conf: { gc: { intervalSeconds: 3600 } },
+    args: ['--log-level=debug'],
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await op?.stop();
+  await world?.stop();
+});
+
+interface Obj {
+  metadata: { name: string; uid: string; resourceVersion?: string };
+  status?: Record<string, unknown>;
+  [key: string]: unknown;
+}
+
+const kv = (kind: keyof typeof kubevirtKinds) => ({
+  group: kubevirtGroup,
+  version: kubevirtVersion,
+  plural: kubevirtKinds[kind].plural,
+  namespace: ns,
+});
+const template = { spec: { domain: { devices: {} } } };
+const controllerRef = (kind: string, o: Obj) => ({
+  apiVersion: kubevirtApiVersion,
+  kind,
+  name: o.metadata.name,
+  uid: o.metadata.uid,
+  controller: true,
+  blockOwnerDeletion: true,
+});
+
+async function createVM(name: string, runStrategy = 'Always'): Promise<Obj> {
+  return (await objects.createNamespacedCustomObject({
+    ...kv('vm'),
+    body: {
+      apiVersion: kubevirtApiVersion,
+      kind: 'VirtualMachine',
+      metadata: { name },
+      spec: { runStrategy, template },
+    },
+  })) as Obj;
+}
+
+async function createVMI(name: string, vm?: Obj): Promise<Obj> {
+  return (await objects.createNamespacedCustomObject({
+    ...kv('vmi'),
+    body: {
+      apiVersion: kubevirtApiVersion,
+      kind: 'VirtualMachineInstance',
+      metadata: { name, ...(vm ? { ownerReferences: [controllerRef('VirtualMachine', vm)] } : {}) },
+      spec: template.spec,
+    },
+  })) as Obj;
+}
+
+let launchers = 0;
+
+/** A virt-launcher pod as KubeVirt renders it (a fixed name instead of generateName). */
+async function launcher(vmi: Obj, node: string, migration?: Obj): Promise<V1Pod> {
+  return world.fixtures.core.createNamespacedPod({
+    namespace: ns,
+    body: {
+      metadata: {
+        name: `virt-launcher-${vmi.metadata.name}-${launchers++}`,
+        labels: {
+          'kubevirt.io': 'virt-launcher',
+          'kubevirt.io/created-by': vmi.metadata.uid,
+          'vm.kubevirt.io/name': vmi.metadata.name,
+          ...(migration ? { 'kubevirt.io/migrationJobUID': migration.metadata.uid } : {}),
+        },
+        annotations: {
+          'kubevirt.io/domain': vmi.metadata.name,
+          ...(migration ? { 'kubevirt.io/migrationJobName': migration.metadata.name } : {}),
+        },
+        ownerReferences: [controllerRef('VirtualMachineInstance', vmi)],
+      },
+      spec: {
+        nodeName: node,
+        restartPolicy: 'Never',
+        terminationGracePeriodSeconds: 60,
+        containers: [{ name: 'compute', image: 'registry.invalid/virt-launcher' }],
+      },
+    },
+  });
+}
+
+/** A VM running in one launcher pod on node-a, with its address recorded as the plugin records it. */
+async function runningVM(opts: { standalone?: boolean } = {}) {
+  const name = uniqueName('vm');
+  const vm = opts.standalone ? undefined : await createVM(name);
+  const vmi = await createVMI(name, vm);
+  const pod = await launcher(vmi, 'node-a');
+  const ip = bare(await world.plugin.add(pod, pool));
+  return { name, vm, vmi, pod, ip };
+}
+
+async function holders(): Promise<Map<string, { pod: string; podUid: string }>> {
+  const state = await world.fixtures.poolState(pool);
+  return new Map(state.records.map((r) => [r.ip, { pod: r.pod, podUid: r.podUid }]));
+}
+
+const released = (ip: string, what: string) =>
+  eventually(`${ip} released (${what})`, async () => !(await holders()).has(ip), { timeoutMs: 15_000 });
+
+async function deleteObject(kind: keyof typeof kubevirtKinds, name: string): Promise<void> {
+  await objects.deleteNamespacedCustomObject({ ...kv(kind), name, propagationPolicy: 'Background' });
+}
+
+/**
+ * What KubeVirt does when a VMI goes (a stopped or deleted VM, a deleted VMI): the VMI is deleted and
+ * virt-controller deletes its launcher pods gracefully (no kubelet here: they stay Terminating).
+ */
+async function stopVMI(name: string, ...pods: V1Pod[]): Promise<void> {
+  await deleteObject('vmi', name);
+  for (const p of pods)
+    await world.fixtures.core.deleteNamespacedPod({ name: p.metadata?.name ?? '', namespace: ns });
+}
+
+async function setPodPhase(pod: V1Pod, phase: string): Promise<void> {
+  const name = pod.metadata?.name ?? '';
+  const current = await world.fixtures.core.readNamespacedPod({ name, namespace: ns });
+  await world.fixtures.core.replaceNamespacedPodStatus({
+    name,
+    namespace: ns,
+    body: { ...current, status: { ...current.status, phase } },
+  });
+}
+
+/** Pods the garbage collector left Terminating (no kubelet here) are removed at once. */
+async function removeLaunchers(...pods: V1Pod[]): Promise<void> {
+  for (const p of pods) await world.fixtures.deletePod(ns, p.metadata?.name ?? '');
+}
+
+/** The operator judged the identity after `sinceMs` and kept its addresses because the VM lives. */
+const kept = (name: string, sinceMs: number) =>
+  op.waitForLog(
+    `${name} judged and kept`,
+    (l) =>
+      l.msg === 'addresses kept' &&
+      l.object === `${ns}/${name}` &&
+      Date.parse(l.time) >= sinceMs &&
+      String(l.reason).startsWith('the VM keeps its addresses'),
+    15_000,
+  );
+
+test('a running VM deleted: its address and endpoint are freed within seconds (not at the next scan)', async () => {
+  const { name, pod, ip } = await runningVM();
+  expect((await holders()).get(ip)).toEqual({ pod: `${ns}/${name}`, podUid: pod.metadata?.uid });
+  const started = Date.now();
+  await deleteObject('vm', name);
+  await stopVMI(name, pod);
+  await released(ip, 'VM deleted');
+  expect(Date.now() - started).toBeLessThan(15_000);
+  await eventually(
+    'the VM endpoint deleted',
+    async () => (await world.fixtures.endpoint(ns, name)) === undefined,
+  );
+  const line = op.find((l) => l.msg === 'addresses released' && l.object === `${ns}/${name}`)[0];
+  expect(line?.reason).toBe('vm-gone');
+  await removeLaunchers(pod);
+}, 60_000);
+
+test('a stopped VM keeps its address; deleting it frees the address within seconds', async () => {
+  const { name, vmi, pod, ip } = await runningVM();
+  // Stop: KubeVirt deletes the VMI and its pod; the VM stays.
+  const stopped = Date.now();
+  await stopVMI(vmi.metadata.name, pod);
+  await removeLaunchers(pod);
+  await kept(name, stopped);
+  expect((await holders()).get(ip)?.pod).toBe(`${ns}/${name}`);
+  expect(await world.fixtures.endpoint(ns, name)).toBeDefined();
+
+  await deleteObject('vm', name);
+  await released(ip, 'stopped VM deleted');
+  await eventually(
+    'the VM endpoint deleted',
+    async () => (await world.fixtures.endpoint(ns, name)) === undefined,
+  );
+}, 60_000);
+
+test('a standalone VMI deleted frees its address', async () => {
+  const { name, pod, ip } = await runningVM({ standalone: true });
+  await stopVMI(name, pod);
+  await released(ip, 'standalone VMI deleted');
+  await removeLaunchers(pod);
+}, 60_000);
+
+test('a VMI deleted while its VM lives keeps the address (the VM restarts with it)', async () => {
+  const { name, vm, pod, ip } = await runningVM();
+  const deleted = Date.now();
+  await stopVMI(name, pod);
+  // The launcher pod is Terminating and the VMI gone; the VM still holds the address.
+  await kept(name, deleted);
+  expect((await holders()).get(ip)?.podUid).toBe(pod.metadata?.uid);
+  // The restarted VM's new pod takes the same address over.
+  await removeLaunchers(pod);
+  const vmi2 = await createVMI(name, vm);
+  const pod2 = await launcher(vmi2, 'node-b');
+  expect(bare(await world.plugin.add(pod2, pool))).toBe(ip);
+  expect((await holders()).get(ip)?.podUid).toBe(pod2.metadata?.uid);
+}, 60_000);
+
+async function migrate(vmi: Obj, source: V1Pod) {
+  const vmim = (await objects.createNamespacedCustomObject({
+    ...kv('vmim'),
+    body: {
+      apiVersion: kubevirtApiVersion,
+      kind: 'VirtualMachineInstanceMigration',
+      metadata: { name: uniqueName('mig'), labels: { 'kubevirt.io/vmi-name': vmi.metadata.name } },
+      spec: { vmiName: vmi.metadata.name },
+    },
+  })) as Obj;
+  const target = await launcher(vmi, 'node-b', vmim);
+  const state = {
+    migrationUid: vmim.metadata.uid,
+    sourcePod: source.metadata?.name,
+    targetPod: target.metadata?.name,
+    sourceNode: 'node-a',
+    targetNode: 'node-b',
+  };
+  return { vmim, target, state };
+}
+
+async function finishMigration(vmi: Obj, vmim: Obj, state: object, outcome: 'Succeeded' | 'Failed') {
+  // The VMI has no status subresource: KubeVirt writes its status with the object.
+  const fresh = (await objects.getNamespacedCustomObject({ ...kv('vmi'), name: vmi.metadata.name })) as Obj;
+  const migrationState = { ...state, completed: true, ...(outcome === 'Failed' ? { failed: true } : {}) };
+  await objects.replaceNamespacedCustomObject({
+    ...kv('vmi'),
+    name: vmi.metadata.name,
+    body: { ...fresh, status: { ...(fresh.status ?? {}), migrationState } },
+  });
+  const m = (await objects.getNamespacedCustomObject({ ...kv('vmim'), name: vmim.metadata.name })) as Obj;
+  await objects.replaceNamespacedCustomObjectStatus({
+    ...kv('vmim'),
+    name: vmim.metadata.name,
+    body: { ...m, status: { phase: outcome, migrationState } },
+  });
+}
+
+test('a live migration that succeeds makes the target pod the holder (records and endpoint), by rewrite', async () => {
+  const { name, vmi, pod: source, ip } = await runningVM();
+  const { vmim, target, state } = await migrate(vmi, source);
+  // During the migration the target serves the same address; the source stays the holder.
+  expect((await holders()).get(ip)?.podUid).toBe(source.metadata?.uid);
+  await setPodPhase(target, 'Running');
+  await finishMigration(vmi, vmim, state, 'Succeeded');
+  await setPodPhase(source, 'Succeeded');
+  await eventually(
+    'the target holds the address',
+    async () => (await holders()).get(ip)?.podUid === target.metadata?.uid,
+  );
+  const endpoint = await eventually('the endpoint follows', async () => {
+    const ep = await world.fixtures.endpoint(ns, name);
+    return ep?.status?.current.uid === target.metadata?.uid ? ep : undefined;
+  });
+  expect(endpoint.status?.current).toMatchObject({
+    node: 'node-b',
+    ips: [{ interface: 'eth0', ipv4: `${ip}/24` }],
+  });
+  // Same address, same count: nothing was released or allocated on the way.
+  expect(
+    (await world.fixtures.poolState(pool)).records.filter((r) => r.pod === `${ns}/${name}`),
+  ).toHaveLength(1);
+  const events = await world.fixtures.core.listNamespacedEvent({
+    namespace: ns,
+    fieldSelector: `involvedObject.uid=${target.metadata?.uid}`,
+  });
+  expect(events.items.find((e) => e.reason === 'MigrationHandover')?.message).toBe(
+    `migration ${vmim.metadata.uid} succeeded: target pod ${target.metadata?.name} holds the addresses (on node-b)`,
+  );
+}, 60_000);
+
+test('a live migration that fails keeps the source as holder and no record names the dead target', async () => {
+  const { name, vmi, pod: source, ip } = await runningVM();
+  const { vmim, target, state } = await migrate(vmi, source);
+  // As Spiderpool's plugin does at the target's ADD: records and endpoint moved to the target.
+  expect(bare(await world.plugin.add(target, pool))).toBe(ip);
+  expect((await holders()).get(ip)?.podUid).toBe(target.metadata?.uid);
+  await finishMigration(vmi, vmim, state, 'Failed');
+  await setPodPhase(target, 'Failed');
+  await eventually(
+    'the source holds the address again',
+    async () => (await holders()).get(ip)?.podUid === source.metadata?.uid,
+  );
+  const endpoint = await eventually('the endpoint names the source again', async () => {
+    const ep = await world.fixtures.endpoint(ns, name);
+    return ep?.status?.current.uid === source.metadata?.uid ? ep : undefined;
+  });
+  expect(endpoint.status?.current.node).toBe('node-a');
+  const records = (await world.fixtures.poolState(pool)).records;
+  expect(records.filter((r) => r.podUid === target.metadata?.uid)).toEqual([]);
+  // The VM keeps its address through all of it.
+  expect(records.filter((r) => r.pod === `${ns}/${name}`).map((r) => r.ip)).toEqual([ip]);
+}, 60_000);
+
+test('with enableKubevirtStaticIP off, launcher pods are ordinary stateless pods: a finished one loses its address', async () => {
+  await op.stop();
+  op = await startOperator(world.cluster, {
+    identity: 'kubevirt-off-op',
+    conf: { enableKubevirtStaticIP: false, gc: { intervalSeconds: 3600 } },
+  });
+  const name = uniqueName('vm');
+  const vm = await createVM(name);
+  const vmi = await createVMI(name, vm);
+  const pod = await launcher(vmi, 'node-a');
+  const off = { enableKubevirtStaticIP: false, enableStatefulSet: true };
+  const ip = bare(await world.plugin.add(pod, pool, 'eth0', { switches: off }));
+  // Keyed by the pod, owned by it, like any other pod.
+  expect((await holders()).get(ip)?.pod).toBe(`${ns}/${pod.metadata?.name}`);
+  await setPodPhase(pod, 'Succeeded');
+  await released(ip, 'finished launcher pod, VM still there');
+  expect(
+    op.find((l) => l.msg === 'addresses released' && l.object === `${ns}/${pod.metadata?.name}`)[0]?.reason,
+  ).toBe('pod-finished');
+}, 60_000);

@@ -1,0 +1,299 @@
+// Pod garbage collection on the real control plane, one test per rule: the operator runs as its
+// service account; records and endpoints are written as the CNI plugin writes them; pods are
+// created bound to a node (no kubelet runs, so phases are written by the test as a kubelet would).
+import { AppsV1Api, type CoreV1Event, type V1OwnerReference, type V1Pod } from '@kubernetes/client-node';
+import { finalizer } from '../../../api/index.js';
+import { uniqueName } from '../../harness/clients.js';
+import { eventually } from '../../harness/wait.js';
+import { bare, startOperator, startWorld, type World } from './fixtures/ipam-world.js';
+import type { OperatorProcess } from './operator-process.js';
+
+let world: World;
+let op: OperatorProcess;
+let ns: string;
+let pool: string;
+
+beforeAll(async () => {
+  world = await startWorld();
+  ns = await world.fixtures.namespace('gc');
+  pool = await world.fixtures.pool({ subnet: '198.18.10.0/24', ips: ['198.18.10.10-198.18.10.250'] });
+  op = await startOperator(world.cluster, {
+    identity: 'gc-op',
+    conf: { gc: { intervalSeconds: 3600 } },
+    args: ['--no-address-event-after=3s', '--log-level=debug'],
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await op?.stop();
+  await world?.stop();
+});
+
+interface PodOptions {
+  restartPolicy?: string;
+  grace?: number;
+  annotations?: Record<string, string>;
+  ownerReferences?: V1OwnerReference[];
+}
+
+async function createPod(name: string, o: PodOptions = {}): Promise<V1Pod> {
+  return world.fixtures.core.createNamespacedPod({
+    namespace: ns,
+    body: {
+      metadata: {
+        name,
+        ...(o.annotations ? { annotations: o.annotations } : {}),
+        ...(o.ownerReferences ? { ownerReferences: o.ownerReferences } : {}),
+      },
+      spec: {
+        nodeName: 'node-1',
+        restartPolicy: o.restartPolicy ?? 'Always',
+        terminationGracePeriodSeconds: o.grace ?? 30,
+        containers: [{ name: 'c', image: 'registry.invalid/none' }],
+      },
+    },
+  });
+}
+
+async function setPhase(pod: V1Pod, phase: string, reason?: string): Promise<void> {
+  const name = pod.metadata?.name ?? '';
+  const current = await world.fixtures.core.readNamespacedPod({ name, namespace: ns });
+  await world.fixtures.core.replaceNamespacedPodStatus({
+    name,
+    namespace: ns,
+    body: { ...current, status: { ...current.status, phase, ...(reason ? { reason } : {}) } },
+  });
+}
+
+async function holders(): Promise<Map<string, string>> {
+  const state = await world.fixtures.poolState(pool);
+  return new Map(state.records.map((r) => [r.ip, r.podUid]));
+}
+
+const releasedSoon = (ip: string, what: string) =>
+  eventually(`${ip} released (${what})`, async () => !(await holders()).has(ip), { timeoutMs: 20_000 });
+
+async function eventsOf(uid: string, reason: string): Promise<CoreV1Event[]> {
+  const list = await world.fixtures.core.listNamespacedEvent({
+    namespace: ns,
+    fieldSelector: `involvedObject.uid=${uid}`,
+  });
+  return list.items.filter((e) => e.reason === reason);
+}
+
+const gcCount = async (reason: string) => (await op.metric('spiderpool_ip_gc_counts', { reason })) ?? 0;
+
+test('a deleted pod gets its address back; its endpoint goes with it; Events say so', async () => {
+  const pod = await createPod(uniqueName('deleted'));
+  const uid = pod.metadata?.uid ?? '';
+  const ip = bare(await world.plugin.add(pod, pool));
+  const allocated = await eventually(
+    'the allocation Event',
+    async () => (await eventsOf(uid, 'AddressAllocated'))[0],
+  );
+  expect(allocated.message).toBe(
+    `Allocated ${ip}/24 from pool ${pool} for eth0 (pod ${pod.metadata?.name} on node-1)`,
+  );
+  expect(allocated.type).toBe('Normal');
+
+  const before = (await gcCount('pod-gone')) + (await gcCount('pod-terminating'));
+  await world.fixtures.deletePod(ns, pod.metadata?.name ?? '');
+  await releasedSoon(ip, 'pod deleted');
+  await eventually(
+    'the endpoint gone',
+    async () => (await world.fixtures.endpoint(ns, pod.metadata?.name ?? '')) === undefined,
+  );
+  const released = await eventually(
+    'the release Event',
+    async () => (await eventsOf(uid, 'AddressReleased'))[0],
+  );
+  // A deletion with grace 0 is seen as terminating-and-due first, or straight as gone.
+  expect([
+    `Released ${ip} from pool ${pool}: pod ${ns}/${pod.metadata?.name} with UID ${uid} is gone`,
+    expect.stringMatching(
+      new RegExp(
+        `^Released ${ip} from pool ${pool}: pod ${ns}/${pod.metadata?.name} is terminating and its grace period ended at `,
+      ),
+    ),
+  ]).toContainEqual(released.message);
+  expect((await gcCount('pod-gone')) + (await gcCount('pod-terminating'))).toBe(before + 1);
+}, 60_000);
+
+test('an evicted pod gets its address back while the Pod object stays', async () => {
+  const pod = await createPod(uniqueName('evicted'));
+  const ip = bare(await world.plugin.add(pod, pool));
+  await setPhase(pod, 'Failed', 'Evicted');
+  await releasedSoon(ip, 'evicted');
+  expect(
+    await world.fixtures.core.readNamespacedPod({ name: pod.metadata?.name ?? '', namespace: ns }),
+  ).toBeDefined();
+  expect(await gcCount('pod-evicted')).toBeGreaterThanOrEqual(1);
+}, 60_000);
+
+test('a finished Job pod (restartPolicy Never, Succeeded) gets its address back; a failed pod that restarts keeps it', async () => {
+  const job = await createPod(uniqueName('job'), { restartPolicy: 'Never' });
+  const jobIp = bare(await world.plugin.add(job, pool));
+  const restarting = await createPod(uniqueName('onfailure'), { restartPolicy: 'OnFailure' });
+  const restartingIp = bare(await world.plugin.add(restarting, pool));
+  await setPhase(restarting, 'Failed');
+  await setPhase(job, 'Succeeded');
+  await releasedSoon(jobIp, 'finished');
+  expect(await gcCount('pod-finished')).toBeGreaterThanOrEqual(1);
+  // Handled after the Failed write (same queue order would not prove it): the restarting pod's
+  // record is still held by it.
+  expect((await holders()).get(restartingIp)).toBe(restarting.metadata?.uid);
+}, 60_000);
+
+test('a terminating pod keeps its address until its deletionTimestamp (grace included once), then loses it', async () => {
+  const pod = await createPod(uniqueName('terminating'), { grace: 8 });
+  const name = pod.metadata?.name ?? '';
+  const ip = bare(await world.plugin.add(pod, pool));
+  await world.fixtures.core.deleteNamespacedPod({ name, namespace: ns, gracePeriodSeconds: 8 });
+  const terminating = await world.fixtures.core.readNamespacedPod({ name, namespace: ns });
+  const deadline = new Date(terminating.metadata?.deletionTimestamp ?? 0).getTime();
+  expect(deadline).toBeGreaterThan(Date.now());
+  // Within the grace period: judged and kept, with a new look due at the deadline.
+  const kept = await op.waitForLog(
+    'kept until the deadline',
+    (l) => l.msg === 'addresses kept until the grace period ends' && l.object === `${ns}/${name}`,
+  );
+  expect(Date.parse(kept.time)).toBeLessThan(deadline);
+  expect((await holders()).get(ip)).toBe(pod.metadata?.uid);
+  await releasedSoon(ip, 'grace period over');
+  const line = op.find((l) => l.msg === 'addresses released' && l.object === `${ns}/${name}`)[0];
+  expect(line?.reason).toBe('pod-terminating');
+  // Released at the deadline, not at deadline + grace.
+  expect(Date.parse(line?.time ?? '')).toBeGreaterThanOrEqual(deadline);
+  expect(Date.parse(line?.time ?? '')).toBeLessThan(deadline + 8000);
+  await world.fixtures.deletePod(ns, name);
+}, 60_000);
+
+test('a same-name successor with another UID keeps what it holds when its predecessor is collected', async () => {
+  const name = uniqueName('same');
+  const first = await createPod(name);
+  const firstIp = bare(await world.plugin.add(first, pool));
+  // The operator sees the deletion only after the successor exists and holds its own record.
+  op.signal('SIGSTOP');
+  try {
+    await world.fixtures.deletePod(ns, name);
+    const second = await createPod(name);
+    const secondIp = bare(await world.plugin.add(second, pool));
+    expect(secondIp).not.toBe(firstIp);
+    op.signal('SIGCONT');
+    await releasedSoon(firstIp, 'predecessor gone');
+    const now = await holders();
+    expect(now.get(secondIp)).toBe(second.metadata?.uid);
+    const endpoint = await world.fixtures.endpoint(ns, name);
+    if (endpoint) expect(endpoint.status?.current.uid).toBe(second.metadata?.uid);
+  } finally {
+    op.signal('SIGCONT');
+  }
+}, 60_000);
+
+test('a StatefulSet replica keeps its address while its ordinal is valid and loses it when scaled below it', async () => {
+  const apps = world.cluster.kc.makeApiClient(AppsV1Api);
+  const stsName = uniqueName('db');
+  const sts = await apps.createNamespacedStatefulSet({
+    namespace: ns,
+    body: {
+      metadata: { name: stsName },
+      spec: {
+        replicas: 3,
+        serviceName: stsName,
+        selector: { matchLabels: { app: stsName } },
+        template: {
+          metadata: { labels: { app: stsName } },
+          spec: { containers: [{ name: 'c', image: 'registry.invalid/none' }] },
+        },
+      },
+    },
+  });
+  const podName = `${stsName}-2`;
+  const pod = await createPod(podName, {
+    ownerReferences: [
+      {
+        apiVersion: 'apps/v1',
+        kind: 'StatefulSet',
+        name: stsName,
+        uid: sts.metadata?.uid ?? '',
+        controller: true,
+      },
+    ],
+  });
+  const ip = bare(await world.plugin.add(pod, pool));
+  await world.fixtures.deletePod(ns, podName);
+  // The replica's pod is gone but ordinal 2 is within 3 replicas: judged, and the address stays.
+  await op.waitForLog(
+    'the deleted replica judged',
+    (l) =>
+      l.msg === 'addresses kept' && l.object === `${ns}/${podName}` && String(l.cause).endsWith('DELETED'),
+  );
+  expect((await holders()).get(ip)).toBe(pod.metadata?.uid);
+  expect((await world.fixtures.endpoint(ns, podName))?.metadata.finalizers).toContain(finalizer);
+
+  const fresh = await apps.readNamespacedStatefulSet({ name: stsName, namespace: ns });
+  await apps.replaceNamespacedStatefulSet({
+    name: stsName,
+    namespace: ns,
+    body: { ...fresh, spec: { ...(fresh.spec as NonNullable<typeof fresh.spec>), replicas: 2 } },
+  });
+  await releasedSoon(ip, 'scaled below the ordinal');
+  await eventually(
+    'the replica endpoint deleted',
+    async () => (await world.fixtures.endpoint(ns, podName)) === undefined,
+  );
+  expect(await gcCount('statefulset-replica-gone')).toBeGreaterThanOrEqual(1);
+}, 60_000);
+
+test('an endpoint deleted by hand while its pod lives: the finalizer goes, the live pod keeps its address', async () => {
+  const pod = await createPod(uniqueName('handdel'));
+  const name = pod.metadata?.name ?? '';
+  const ip = bare(await world.plugin.add(pod, pool));
+  await world.fixtures.spiderpool.deleteEndpoint(ns, name);
+  await eventually('the endpoint gone', async () => (await world.fixtures.endpoint(ns, name)) === undefined);
+  expect((await holders()).get(ip)).toBe(pod.metadata?.uid);
+  expect(
+    op.find(
+      (l) => l.msg === 'endpoint deleted; its holder keeps the addresses' && l.object === `${ns}/${name}`,
+    ),
+  ).toHaveLength(1);
+  // The pod's own end still gives the address back.
+  await world.fixtures.deletePod(ns, name);
+  await releasedSoon(ip, 'pod deleted after its endpoint');
+}, 60_000);
+
+test('a pod bound to a node without addresses gets an Event that says why', async () => {
+  const narrow = await world.fixtures.pool({
+    subnet: '198.18.11.0/24',
+    ips: ['198.18.11.10-198.18.11.20'],
+    nodeName: ['node-2'],
+  });
+  const pod = await createPod(uniqueName('noaddr'), {
+    annotations: { 'ipam.spidernet.io/ippool': JSON.stringify({ ipv4: [narrow] }) },
+  });
+  const event = await eventually(
+    'the explanation Event',
+    async () => (await eventsOf(pod.metadata?.uid ?? '', 'NoUsablePool'))[0],
+    { timeoutMs: 20_000 },
+  );
+  expect(event.type).toBe('Warning');
+  expect(event.message).toBe(
+    `no address 3s after creation on node-1: pools from ipam.spidernet.io/ippool: eth0 IPv4: pool ${narrow} skipped: nodeName does not include node-1`,
+  );
+  await world.fixtures.deletePod(ns, pod.metadata?.name ?? '');
+}, 60_000);
+
+test('/metrics: pool totals, allocations and free counts, GC reclaims by reason, reconcile errors', async () => {
+  const state = await world.fixtures.poolState(pool);
+  await eventually('gauges match the pool', async () => {
+    const total = await op.metric('spiderpool_ippool_total_ip_counts', { pool });
+    const allocated = await op.metric('spiderpool_ippool_allocated_ip_counts', { pool });
+    return total === 241 && allocated === (await world.fixtures.poolState(pool)).records.length;
+  });
+  expect(await op.metric('spiderpool_ippool_free_ip_counts', { pool })).toBe(241 - state.records.length);
+  expect(await gcCount('pod-gone')).toBeGreaterThanOrEqual(1);
+  const text = await op.metrics();
+  expect(text).toContain('# TYPE spiderpool_operator_reconcile_errors_total counter');
+  expect(text).toContain('# TYPE spiderpool_ip_gc_failure_counts counter');
+  expect(text).toContain('# TYPE spiderpool_operator_webhook_request_duration_seconds histogram');
+}, 60_000);
