@@ -1,0 +1,59 @@
+// Two replicas, one leader. A pod is deleted while the leader is dead (SIGKILL, no Lease release) and
+// the follower has not taken over yet: no replica sees that deletion as an event. The follower, once it
+// leads, lists the pods (the deleted one is simply absent) and its first scan gives the address back;
+// while it was a follower it released nothing.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { uniqueName } from '../../harness/clients.js';
+import { eventually } from '../../harness/wait.js';
+import { bare, startOperator, startWorld, type World } from './fixtures/ipam-world.js';
+import type { OperatorProcess } from './operator-process.js';
+
+let world: World;
+const replicas: OperatorProcess[] = [];
+
+beforeAll(async () => {
+  world = await startWorld();
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.all(replicas.map((r) => r.stop()));
+  await world?.stop();
+});
+
+test('a pod deleted between a leader’s death and the takeover gets its address back from the new leader', async () => {
+  const ns = await world.fixtures.namespace('takeover');
+  const pool = await world.fixtures.pool({ subnet: '198.18.70.0/24', ips: ['198.18.70.10-198.18.70.19'] });
+  const conf = { gc: { intervalSeconds: 3600 } };
+  const first = await startOperator(world.cluster, { identity: 'first', conf });
+  replicas.push(first);
+  const follower = await startOperator(world.cluster, { identity: 'second', conf });
+  replicas.push(follower);
+  expect(follower.find((l) => l.msg === 'became leader')).toEqual([]);
+
+  const pod = await world.fixtures.pod({ namespace: ns, name: uniqueName('orphan'), nodeName: 'node-1' });
+  const ip = bare(await world.plugin.add(pod, pool));
+  await eventually(
+    'the leader saw the record',
+    async () => (await first.metric('spiderpool_ippool_allocated_ip_counts', { pool })) === 1,
+  );
+
+  first.signal('SIGKILL');
+  await first.exited;
+  await world.fixtures.deletePod(ns, pod.metadata?.name ?? '');
+  // The Lease (4 s) has not expired yet: nobody collects.
+  await sleep(1000);
+  expect((await world.fixtures.poolState(pool)).records.map((r) => r.ip)).toEqual([ip]);
+
+  await follower.waitForLog('the follower leads', (l) => l.msg === 'became leader', 20_000);
+  await eventually(
+    'released by the new leader',
+    async () => (await world.fixtures.poolState(pool)).records.length === 0,
+    {
+      timeoutMs: 20_000,
+    },
+  );
+  const released = follower.find(
+    (l) => l.msg === 'addresses released' && l.object === `${ns}/${pod.metadata?.name}`,
+  );
+  expect(released).toMatchObject([{ cause: 'scan', reason: 'pod-gone' }]);
+}, 90_000);
