@@ -158,6 +158,8 @@ export class SpiderpoolOperator extends HardenedOperator {
       setFinalizers: writes.setFinalizers,
       recorder: this.recorder,
       caches,
+      retryLater: (ep, delayMs) =>
+        this.enqueueAfter(controllerNames.endpoints, `${ep.metadata.namespace}/${ep.metadata.name}`, delayMs),
       log,
     });
     await this.watchResource(

@@ -36,6 +36,8 @@ export interface EndpointControllerDeps {
   setFinalizers(meta: ResourceMeta, finalizers: string[]): Promise<void>;
   recorder: EventRecorder;
   caches: () => Caches;
+  /** Hands the endpoint to the controller again later (its holder pod is not in the cache yet). */
+  retryLater: (endpoint: SpiderEndpoint, delayMs: number) => void;
   log: Logger;
   now?: () => number;
 }
@@ -80,10 +82,16 @@ export class EndpointController {
     if (this.announced.get(uid) === signature) return;
     const caches = this.deps.caches();
     const pod = caches.pods?.getByUid(current.uid) as V1Pod | undefined;
-    if (!pod) return; // not in the cache yet: the pod's own event comes, and so does this one again
+    const now = (this.deps.now ?? Date.now)();
+    if (!pod) {
+      // The pod watch may be a moment behind the endpoint watch: look again soon, while it is new.
+      const written = Date.parse(String(endpoint.metadata.creationTimestamp ?? ''));
+      if (!Number.isNaN(written) && now - written < 60_000) this.deps.retryLater(endpoint, 1000);
+      return;
+    }
     this.announced.set(uid, signature);
     const created = Date.parse(String(pod.metadata?.creationTimestamp ?? ''));
-    if (!Number.isNaN(created) && (this.deps.now ?? Date.now)() - created > announceWindowMs) return;
+    if (!Number.isNaN(created) && now - created > announceWindowMs) return;
     const targets: KubernetesObject[] = [{ apiVersion: 'v1', kind: 'Pod', metadata: pod.metadata }];
     if (endpoint.status?.ownerControllerType === 'VirtualMachineInstance') {
       const vm = caches.vms?.get(`${endpoint.metadata.namespace}/${endpoint.metadata.name}`) as
