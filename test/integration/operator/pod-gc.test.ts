@@ -172,22 +172,38 @@ test('a same-name successor with another UID keeps what it holds when its predec
   const name = uniqueName('same');
   const first = await createPod(name);
   const firstIp = bare(await world.plugin.add(first, pool));
-  // The operator sees the deletion only after the successor exists and holds its own record.
+  // The operator sees the deletion only after the successor's ADD has written its record.
   op.signal('SIGSTOP');
+  let secondIp: string | undefined;
+  let second: V1Pod | undefined;
   try {
     await world.fixtures.deletePod(ns, name);
-    const second = await createPod(name);
-    const secondIp = bare(await world.plugin.add(second, pool));
-    expect(secondIp).not.toBe(firstIp);
-    op.signal('SIGCONT');
-    await releasedSoon(firstIp, 'predecessor gone');
-    const now = await holders();
-    expect(now.get(secondIp)).toBe(second.metadata?.uid);
-    const endpoint = await world.fixtures.endpoint(ns, name);
-    if (endpoint) expect(endpoint.status?.current.uid).toBe(second.metadata?.uid);
+    second = await createPod(name);
+    const successor = second;
+    // The plugin writes the pool record first; its endpoint write is refused while the
+    // predecessor's endpoint is being deleted (the kubelet retries the ADD).
+    secondIp = await world.plugin.add(successor, pool).then(
+      (a) => bare(a),
+      async (err: unknown) => {
+        expect(String(err)).toContain('of an earlier pod is being deleted');
+        return undefined;
+      },
+    );
   } finally {
     op.signal('SIGCONT');
   }
+  const successor = second as V1Pod;
+  await releasedSoon(firstIp, 'predecessor gone');
+  // The retried ADD finds its own record: the same address, now with its endpoint.
+  const retried = await eventually('the retried ADD', () =>
+    world.plugin.add(successor, pool).then(bare, () => undefined),
+  );
+  if (secondIp) expect(retried).toBe(secondIp);
+  expect(retried).not.toBe(firstIp);
+  const now = await holders();
+  expect(now.get(retried)).toBe(successor.metadata?.uid);
+  expect([...now.values()].filter((uid) => uid === successor.metadata?.uid)).toHaveLength(1);
+  expect((await world.fixtures.endpoint(ns, name))?.status?.current.uid).toBe(successor.metadata?.uid);
 }, 60_000);
 
 test('a StatefulSet replica keeps its address while its ordinal is valid and loses it when scaled below it', async () => {

@@ -1,11 +1,13 @@
 // The pool controller on the real control plane: the finalizer, counters true to the spec and the
 // records (drift repaired), and a pool deleted while an address is allocated that stays Terminating
-// until garbage collection releases the last one, then is gone at once; its gauges go with it.
+// until garbage collection releases the last one, then is gone at once; its gauges go with it. Also:
+// a cluster without KubeVirt, then KubeVirt installed under the running operator.
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import { finalizer, group, kinds, type SpiderIPPool, version } from '../../../api/index.js';
 import { isNotFound } from '../../../kube/errors.js';
 import { readModifyWrite } from '../../../kube/optimistic.js';
 import { uniqueName } from '../../harness/clients.js';
+import { ensureKubeVirtCrds } from '../../harness/spiderpool-api.js';
 import { eventually } from '../../harness/wait.js';
 import { bare, startOperator, startWorld, type World } from './fixtures/ipam-world.js';
 import type { OperatorProcess } from './operator-process.js';
@@ -96,3 +98,18 @@ test('a pool deleted while an address is allocated stays Terminating until GC re
     async () => (await op.metric('spiderpool_ippool_total_ip_counts', { pool: name })) === undefined,
   );
 });
+
+test("without KubeVirt's CRDs the operator is ready and waits quietly; once they appear, it watches them", async () => {
+  const resource = 'virtualmachines.kubevirt.io/v1';
+  expect(await op.probe('/readyz')).toBe(200);
+  expect(
+    op.find((l) => l.msg === 'resource not served; waiting for it' && l.resource === resource),
+  ).toHaveLength(1);
+  expect(op.find((l) => l.level === 'error' && String(l.resource ?? '').includes('kubevirt.io'))).toEqual([]);
+  await ensureKubeVirtCrds(world.cluster.kc);
+  await op.waitForLog(
+    'the VM watch synced',
+    (l) => l.msg === 'cache synced' && l.resource === resource,
+    60_000,
+  );
+}, 90_000);
