@@ -221,6 +221,26 @@ test('a pool deleted while an address is allocated stays Terminating until the l
   );
 });
 
+test('a SpiderSubnet gets the finalizer and its count; deleted with no pool naming it as owner, it is gone', async () => {
+  await subnet('standalone', { subnet: '198.18.9.0/24', ips: ['198.18.9.10-198.18.9.19'] });
+  const path = { group, version, plural: kinds.subnet.plural, name: 'standalone' };
+  const counted = await eventually('the finalizer and totalIPCount', async () => {
+    const s = (await objects.getClusterCustomObject(path)) as {
+      metadata: { finalizers?: string[] };
+      status?: { totalIPCount?: number };
+    };
+    return s.metadata.finalizers?.includes(finalizer) && s.status?.totalIPCount === 10 ? s : undefined;
+  });
+  expect(counted.metadata.finalizers).toEqual([finalizer]);
+  await objects.deleteClusterCustomObject(path);
+  await eventually('the subnet gone', () =>
+    objects.getClusterCustomObject(path).then(
+      () => false,
+      (e: unknown) => isNotFound(e),
+    ),
+  );
+});
+
 test('webhook latency is in /metrics, by path, operation and outcome', async () => {
   const denied = await op.metric('spiderpool_operator_webhook_request_duration_seconds_count', {
     webhook: '/validate/spiderippools',

@@ -193,3 +193,33 @@ test('requests that are not AdmissionReview v1 are refused with the reason', () 
   ).toThrow('AdmissionReview has no request.uid');
   expect(() => parseReview(null)).toThrow('body is not a JSON object');
 });
+
+test('with enableValidatingResourcesDeletedWebhook on, a pool with allocations cannot be deleted; one without can', async () => {
+  const strict = makeReviews({
+    ipam: {
+      enableIPv4: true,
+      enableIPv6: true,
+      enableSpiderSubnet: false,
+      enableValidatingResourcesDeletedWebhook: true,
+    },
+    listPools: async () => [],
+    listSubnets: async () => [],
+  });
+  const validate = strict['/validate/spiderippools'];
+  if (!validate) throw new Error('no pool validator');
+  const records = { '198.18.0.2': { pod: 'ns/web', podUid: 'u9' } };
+  const held = { ...pool({ subnet: '198.18.0.0/24' }), status: { allocatedIPs: JSON.stringify(records) } };
+  const refused = await validate({ uid: 'd', operation: 'DELETE', oldObject: held, name: 'p1' });
+  expect(refused.status).toMatchObject({
+    code: 403,
+    message:
+      'metadata.name: Forbidden: SpiderIPPool p1 still has 1 allocated addresses (enableValidatingResourcesDeletedWebhook is on)',
+  });
+  const empty = await validate({
+    uid: 'e',
+    operation: 'DELETE',
+    oldObject: pool({ subnet: '198.18.0.0/24' }),
+    name: 'p1',
+  });
+  expect(empty.allowed).toBe(true);
+});
