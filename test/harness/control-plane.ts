@@ -79,7 +79,23 @@ export class ControlPlane {
     return this.state.tokens[user];
   }
 
+  /**
+   * Starts a control plane. Ports are picked free and then bound by the components, so another
+   * process can take one in between; a start that fails on a taken port is retried with new ports.
+   */
   static async start(opts: ControlPlaneOptions): Promise<ControlPlane> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await ControlPlane.startOnce(opts);
+      } catch (err) {
+        const portTaken = err instanceof Error && /address already in use/.test(err.message);
+        if (!portTaken || attempt >= 3) throw err;
+        opts.log?.(`a port was taken during start-up; retrying with new ports (attempt ${attempt + 1})`);
+      }
+    }
+  }
+
+  private static async startOnce(opts: ControlPlaneOptions): Promise<ControlPlane> {
     const log = opts.log ?? (() => {});
     const etcdBin = ensureBinaries('etcd', log);
     const k8sBin = ensureBinaries('k8s', log);
