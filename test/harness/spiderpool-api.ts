@@ -2,6 +2,8 @@
 // RBAC grants for the test users while the synthesized RBAC is not what a test is about.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   CoreV1Api,
@@ -33,7 +35,8 @@ import { readModifyWrite } from '../../kube/optimistic.js';
 import { RestClient } from '../../kube/rest.js';
 import { SpiderpoolApi } from '../../kube/spiderpool.js';
 import { ensureBinaries } from './binaries.js';
-import { uniqueName } from './clients.js';
+import { controlPlane, kubeConfig, uniqueName } from './clients.js';
+import { pluginBinary, type TestNode, testNode } from './cni-plugin.js';
 import { type TestUserName, testUsers } from './users.js';
 import { eventually } from './wait.js';
 
@@ -286,5 +289,42 @@ export class ClusterFixtures {
         .deleteClusterCustomObject({ group, version, plural: kinds.ippool.plural, name })
         .catch(() => undefined);
     }
+  }
+}
+
+/**
+ * What a test of the compiled plugin against the control plane sets up: the plugin built, Spiderpool's
+ * CRDs, the plugin's synthesized RBAC granted to the 'cni' user, a temporary folder for simulated
+ * nodes, and fixtures. close() undoes all of it.
+ */
+export class PluginTestbed {
+  private constructor(
+    readonly fixtures: ClusterFixtures,
+    readonly dir: string,
+    private readonly revoke: () => Promise<void>,
+  ) {}
+
+  static async start(prefix: string): Promise<PluginTestbed> {
+    pluginBinary();
+    const fixtures = new ClusterFixtures(kubeConfig('admin'));
+    await ensureSpiderpoolCrds(fixtures.admin);
+    const revoke = await grantClusterRules(fixtures.admin, 'cni', cniPolicyRules());
+    return new PluginTestbed(fixtures, mkdtempSync(join(tmpdir(), `${prefix}-`)), revoke);
+  }
+
+  /** The plugin's kubeconfig: the 'cni' user, named like the plugin's service account. */
+  get kubeconfig(): string {
+    return controlPlane().kubeconfigPath('cni');
+  }
+
+  /** A simulated node (its own node configuration, attachment records and log). */
+  node(name: string, switches: Record<string, boolean> = {}): TestNode {
+    return testNode(this.dir, `${name}-${process.pid}`, switches);
+  }
+
+  async close(): Promise<void> {
+    await this.fixtures.cleanup();
+    await this.revoke();
+    rmSync(this.dir, { recursive: true, force: true });
   }
 }

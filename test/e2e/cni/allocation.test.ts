@@ -4,41 +4,22 @@
 // route via the pool gateway, pool routes, the pod's routes annotation; clean_gateway drops the
 // default route), IPv6 and dual-stack work, two NICs of one pod come from `ipam.spidernet.io/ippools`
 // across two networks, and DEL frees the address.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
-import { controlPlane, kubeConfig } from '../../harness/clients.js';
-import {
-  netConf,
-  type ProcessOutcome,
-  pluginBinary,
-  type TestNode,
-  testNode,
-} from '../../harness/cni-plugin.js';
+import { netConf, type ProcessOutcome, type TestNode } from '../../harness/cni-plugin.js';
 import { NetworkLab, runCni } from '../../harness/netns.js';
-import {
-  ClusterFixtures,
-  cniPolicyRules,
-  ensureSpiderpoolCrds,
-  grantClusterRules,
-} from '../../harness/spiderpool-api.js';
+import { type ClusterFixtures, PluginTestbed } from '../../harness/spiderpool-api.js';
 
 const lab = new NetworkLab();
+let testbed: PluginTestbed;
 let fixtures: ClusterFixtures;
-let revoke: (() => Promise<void>) | undefined;
-let dir: string;
 let node: TestNode;
 let namespace: string;
 let master: string;
 
 beforeAll(async () => {
-  pluginBinary();
-  fixtures = new ClusterFixtures(kubeConfig('admin'));
-  await ensureSpiderpoolCrds(fixtures.admin);
-  revoke = await grantClusterRules(fixtures.admin, 'cni', cniPolicyRules());
-  dir = mkdtempSync(join(tmpdir(), 'cni-e2e-alloc-'));
-  node = testNode(dir, `e2e-node-${process.pid}`);
+  testbed = await PluginTestbed.start('cni-e2e-alloc');
+  fixtures = testbed.fixtures;
+  node = testbed.node('e2e-node');
   namespace = await fixtures.namespace('e2e');
   // macvlan's master: a veth end in the host namespace whose peer sits in a namespace of its own.
   master = (await lab.vethPair({ bNetns: await lab.netns() })).a;
@@ -46,9 +27,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await lab.cleanup();
-  await fixtures?.cleanup();
-  await revoke?.();
-  rmSync(dir, { recursive: true, force: true });
+  await testbed?.close();
 });
 
 let podCount = 0;
@@ -71,7 +50,7 @@ function config(network: Network, name: string, ipam: Record<string, unknown> = 
     network.kind === 'macvlan'
       ? { type: 'macvlan', master, mode: 'bridge' }
       : { type: 'bridge', bridge: network.bridge };
-  return netConf(node, controlPlane().kubeconfigPath('cni'), { name, cniVersion, top, ipam });
+  return netConf(node, testbed.kubeconfig, { name, cniVersion, top, ipam });
 }
 
 interface Attached {

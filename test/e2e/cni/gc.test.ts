@@ -3,37 +3,26 @@
 // with a 1.1.0 configuration: stale attachments of deleted pods are released, attachments the
 // runtime still lists are kept, a stale attachment of a live pod is kept for a later GC, another
 // network's attachments are never touched, and no list at all releases nothing.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
 import { attachmentFile } from '../../../cni/state/attachments.js';
-import { controlPlane, kubeConfig } from '../../harness/clients.js';
-import { callPlugin, netConf, pluginBinary, type TestNode, testNode } from '../../harness/cni-plugin.js';
+import { callPlugin, netConf, type TestNode } from '../../harness/cni-plugin.js';
 import { NetworkLab, runCni } from '../../harness/netns.js';
-import {
-  ClusterFixtures,
-  cniPolicyRules,
-  ensureSpiderpoolCrds,
-  grantClusterRules,
-} from '../../harness/spiderpool-api.js';
+import { type ClusterFixtures, PluginTestbed } from '../../harness/spiderpool-api.js';
 
 const lab = new NetworkLab();
+let testbed: PluginTestbed;
 let fixtures: ClusterFixtures;
-let revoke: (() => Promise<void>) | undefined;
-let dir: string;
 let node: TestNode;
 let namespace: string;
 let master: string;
 let pool: string;
 
 beforeAll(async () => {
-  pluginBinary();
-  fixtures = new ClusterFixtures(kubeConfig('admin'));
-  await ensureSpiderpoolCrds(fixtures.admin);
-  revoke = await grantClusterRules(fixtures.admin, 'cni', cniPolicyRules());
-  dir = mkdtempSync(join(tmpdir(), 'cni-e2e-gc-'));
-  node = testNode(dir, `gc-node-${process.pid}`);
+  testbed = await PluginTestbed.start('cni-e2e-gc');
+  fixtures = testbed.fixtures;
+  node = testbed.node('gc-node');
   namespace = await fixtures.namespace('gc');
   master = (await lab.vethPair({ bNetns: await lab.netns() })).a;
   pool = await fixtures.pool({ subnet: '198.18.50.0/24', ips: ['198.18.50.10-198.18.50.29'] });
@@ -41,13 +30,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await lab.cleanup();
-  await fixtures?.cleanup();
-  await revoke?.();
-  rmSync(dir, { recursive: true, force: true });
+  await testbed?.close();
 });
 
 const config = (network: string, cniVersion = '1.0.0') =>
-  netConf(node, controlPlane().kubeconfigPath('cni'), {
+  netConf(node, testbed.kubeconfig, {
     name: network,
     cniVersion,
     top: { type: 'macvlan', master, mode: 'bridge' },

@@ -4,27 +4,16 @@
 // a new launcher pod keeps the VM's address; a live-migration target on another node gets it while
 // the source still holds it, without a probe (which would see the source answer) and without taking
 // the records over; an ordinary new launcher pod in the same situation is probed and refused.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { CustomObjectsApi, type V1Pod } from '@kubernetes/client-node';
 import { kubevirtApiVersion, kubevirtGroup, kubevirtKinds, kubevirtVersion } from '../../../api/index.js';
-import { controlPlane, kubeConfig } from '../../harness/clients.js';
-import { netConf, pluginBinary, type TestNode, testNode } from '../../harness/cni-plugin.js';
+import { netConf, type TestNode } from '../../harness/cni-plugin.js';
 import { NetworkLab, runCni } from '../../harness/netns.js';
-import {
-  ClusterFixtures,
-  cniPolicyRules,
-  ensureKubeVirtCrds,
-  ensureSpiderpoolCrds,
-  grantClusterRules,
-} from '../../harness/spiderpool-api.js';
+import { type ClusterFixtures, ensureKubeVirtCrds, PluginTestbed } from '../../harness/spiderpool-api.js';
 
 const lab = new NetworkLab();
+let testbed: PluginTestbed;
 let fixtures: ClusterFixtures;
 let objects: CustomObjectsApi;
-let revoke: (() => Promise<void>) | undefined;
-let dir: string;
 let nodeA: TestNode;
 let nodeB: TestNode;
 let namespace: string;
@@ -32,15 +21,12 @@ let master: string;
 let pool: string;
 
 beforeAll(async () => {
-  pluginBinary();
-  fixtures = new ClusterFixtures(kubeConfig('admin'));
+  testbed = await PluginTestbed.start('cni-e2e-kubevirt');
+  fixtures = testbed.fixtures;
   objects = fixtures.admin.makeApiClient(CustomObjectsApi);
-  await ensureSpiderpoolCrds(fixtures.admin);
   await ensureKubeVirtCrds(fixtures.admin);
-  revoke = await grantClusterRules(fixtures.admin, 'cni', cniPolicyRules());
-  dir = mkdtempSync(join(tmpdir(), 'cni-e2e-kubevirt-'));
-  nodeA = testNode(dir, `kv-a-${process.pid}`, { enableIPConflictDetection: true });
-  nodeB = testNode(dir, `kv-b-${process.pid}`, { enableIPConflictDetection: true });
+  nodeA = testbed.node('kv-a', { enableIPConflictDetection: true });
+  nodeB = testbed.node('kv-b', { enableIPConflictDetection: true });
   namespace = await fixtures.namespace('kubevirt');
   master = (await lab.vethPair({ bNetns: await lab.netns() })).a;
   pool = await fixtures.pool({
@@ -52,9 +38,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await lab.cleanup();
-  await fixtures?.cleanup();
-  await revoke?.();
-  rmSync(dir, { recursive: true, force: true });
+  await testbed?.close();
 });
 
 const kv = (kind: keyof typeof kubevirtKinds) => ({
@@ -156,7 +140,7 @@ function cni(command: 'ADD' | 'DEL', pod: V1Pod, node: TestNode, netns: string) 
       K8S_POD_NAME: pod.metadata?.name ?? '',
       K8S_POD_UID: pod.metadata?.uid ?? '',
     },
-    config: netConf(node, controlPlane().kubeconfigPath('cni'), {
+    config: netConf(node, testbed.kubeconfig, {
       name: 'kubevirt-macvlan',
       top: { type: 'macvlan', master, mode: 'bridge' },
     }),

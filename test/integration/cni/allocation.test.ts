@@ -2,49 +2,23 @@
 // real API server as the plugin's own service account under its synthesized RBAC. Every call goes
 // through the node-local coordination exactly as in production; "nodes" are separate node
 // configurations, so each has its own leader and they race each other on the same pool.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
-import { controlPlane, kubeConfig } from '../../harness/clients.js';
-import {
-  callPlugin,
-  cniEnv,
-  netConf,
-  type ProcessOutcome,
-  pluginBinary,
-  type TestNode,
-  testNode,
-} from '../../harness/cni-plugin.js';
-import {
-  ClusterFixtures,
-  cniPolicyRules,
-  ensureSpiderpoolCrds,
-  grantClusterRules,
-} from '../../harness/spiderpool-api.js';
+import { callPlugin, cniEnv, netConf, type ProcessOutcome, type TestNode } from '../../harness/cni-plugin.js';
+import { type ClusterFixtures, PluginTestbed } from '../../harness/spiderpool-api.js';
 
+let testbed: PluginTestbed;
 let fixtures: ClusterFixtures;
-let revoke: (() => Promise<void>) | undefined;
-let dir: string;
 let nodes: TestNode[];
 let namespaces: string[];
-const cni = () => controlPlane().kubeconfigPath('cni');
 
 beforeAll(async () => {
-  pluginBinary();
-  fixtures = new ClusterFixtures(kubeConfig('admin'));
-  await ensureSpiderpoolCrds(fixtures.admin);
-  revoke = await grantClusterRules(fixtures.admin, 'cni', cniPolicyRules());
-  dir = mkdtempSync(join(tmpdir(), 'cni-alloc-'));
-  nodes = ['node-a', 'node-b', 'node-c', 'node-d'].map((n) => testNode(dir, `${n}-${process.pid}`));
+  testbed = await PluginTestbed.start('cni-alloc');
+  fixtures = testbed.fixtures;
+  nodes = ['node-a', 'node-b', 'node-c', 'node-d'].map((n) => testbed.node(n));
   namespaces = await Promise.all([1, 2, 3, 4].map(() => fixtures.namespace('alloc')));
 }, 120_000);
 
-afterAll(async () => {
-  await fixtures?.cleanup();
-  await revoke?.();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => testbed?.close());
 
 const ref = (pod: V1Pod) => ({
   namespace: pod.metadata?.namespace ?? '',
@@ -53,7 +27,7 @@ const ref = (pod: V1Pod) => ({
 });
 
 function call(command: string, node: TestNode, pod: V1Pod, opts: { ifname?: string } = {}) {
-  return callPlugin(cniEnv(command, ref(pod), opts), netConf(node, cni()));
+  return callPlugin(cniEnv(command, ref(pod), opts), netConf(node, testbed.kubeconfig));
 }
 
 const address = (out: ProcessOutcome) =>

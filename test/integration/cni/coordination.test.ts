@@ -179,7 +179,9 @@ test('followers SIGKILLed while they wait do not disturb the leader or the other
           run.child.kill('SIGKILL');
         }
       }
-      if (victims.length >= 8 || runs.every((r) => r.child.exitCode !== null)) {
+      // A process killed by a signal has no exit code, only a signal code.
+      const exited = (r: Run) => r.child.exitCode !== null || r.child.signalCode !== null;
+      if (victims.length >= 8 || runs.every(exited)) {
         clearInterval(timer);
         resolve();
       }

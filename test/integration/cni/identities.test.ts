@@ -4,50 +4,24 @@
 // launcher pod is stateless; an exhausted pool falls back to the next; a dual-stack ADD that cannot
 // get both families keeps neither; unnamed ipam.spidernet.io/ippools follow the Multus networks;
 // CHECK names what differs; a pod that is not alive gets nothing.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { AppsV1Api, PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
 import { kubevirtApiVersion, kubevirtGroup, kubevirtKinds, kubevirtVersion } from '../../../api/index.js';
-import { controlPlane, kubeConfig } from '../../harness/clients.js';
-import {
-  callPlugin,
-  cniEnv,
-  netConf,
-  type ProcessOutcome,
-  pluginBinary,
-  type TestNode,
-  testNode,
-} from '../../harness/cni-plugin.js';
-import {
-  ClusterFixtures,
-  cniPolicyRules,
-  ensureKubeVirtCrds,
-  ensureSpiderpoolCrds,
-  grantClusterRules,
-} from '../../harness/spiderpool-api.js';
+import { callPlugin, cniEnv, netConf, type ProcessOutcome, type TestNode } from '../../harness/cni-plugin.js';
+import { type ClusterFixtures, ensureKubeVirtCrds, PluginTestbed } from '../../harness/spiderpool-api.js';
 
+let testbed: PluginTestbed;
 let fixtures: ClusterFixtures;
-let revoke: (() => Promise<void>) | undefined;
-let dir: string;
 let node: TestNode;
 let namespace: string;
 
 beforeAll(async () => {
-  pluginBinary();
-  fixtures = new ClusterFixtures(kubeConfig('admin'));
-  await ensureSpiderpoolCrds(fixtures.admin);
-  revoke = await grantClusterRules(fixtures.admin, 'cni', cniPolicyRules());
-  dir = mkdtempSync(join(tmpdir(), 'cni-identities-'));
-  node = testNode(dir, `id-node-${process.pid}`);
+  testbed = await PluginTestbed.start('cni-identities');
+  fixtures = testbed.fixtures;
+  node = testbed.node('id-node');
   namespace = await fixtures.namespace('identities');
 }, 120_000);
 
-afterAll(async () => {
-  await fixtures?.cleanup();
-  await revoke?.();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => testbed?.close());
 
 const ref = (pod: V1Pod) => ({ namespace, name: pod.metadata?.name ?? '', uid: pod.metadata?.uid ?? '' });
 
@@ -58,7 +32,7 @@ function call(
 ): Promise<ProcessOutcome> {
   const n = opts.node ?? node;
   return callPlugin(cniEnv(command, ref(pod), { ifname: opts.ifname ?? 'eth0' }), {
-    ...netConf(n, controlPlane().kubeconfigPath('cni')),
+    ...netConf(n, testbed.kubeconfig),
     ...opts.config,
   });
 }
@@ -181,7 +155,7 @@ test('KubeVirt launcher pods: a VM that is going gets nothing; with enableKubevi
       msg: `VM ${namespace}/going-vm: the VMI is terminating and no VM owns it; launcher pod ${namespace}/virt-launcher-going-vm-x gets no address`,
     });
 
-    const plain = testNode(dir, `id-plain-${process.pid}`, { enableKubevirtStaticIP: false });
+    const plain = testbed.node('id-plain', { enableKubevirtStaticIP: false });
     expect(addresses(await call('ADD', launcher, { node: plain }))).toEqual(['198.18.71.10/24']);
     const endpoint = await fixtures.endpoint(namespace, 'virt-launcher-going-vm-x');
     expect(endpoint?.status?.ownerControllerType).toBe('VirtualMachineInstance');

@@ -6,41 +6,28 @@
 // pod exactly one address. The test build (fixtures/killable-plugin.ts) is the plugin's own main
 // with a stage observer armed by environment variables.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
 import { buildExecutable, repoRoot } from '../../../cni/build.js';
-import { controlPlane, kubeConfig } from '../../harness/clients.js';
-import { cniEnv, netConf, type TestNode, testNode } from '../../harness/cni-plugin.js';
-import {
-  ClusterFixtures,
-  cniPolicyRules,
-  ensureSpiderpoolCrds,
-  grantClusterRules,
-} from '../../harness/spiderpool-api.js';
+import { cniEnv, netConf, type TestNode } from '../../harness/cni-plugin.js';
+import { type ClusterFixtures, PluginTestbed } from '../../harness/spiderpool-api.js';
 
+let testbed: PluginTestbed;
 let fixtures: ClusterFixtures;
-let revoke: (() => Promise<void>) | undefined;
 let dir: string;
 let binary: string;
 let namespace: string;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'cni-kills-'));
+  testbed = await PluginTestbed.start('cni-kills');
+  fixtures = testbed.fixtures;
+  dir = testbed.dir;
   binary = join(dir, 'killable-spiderpool');
   buildExecutable(join(repoRoot, 'test', 'integration', 'cni', 'fixtures', 'killable-plugin.ts'), binary);
-  fixtures = new ClusterFixtures(kubeConfig('admin'));
-  await ensureSpiderpoolCrds(fixtures.admin);
-  revoke = await grantClusterRules(fixtures.admin, 'cni', cniPolicyRules());
   namespace = await fixtures.namespace('kills');
 }, 120_000);
 
-afterAll(async () => {
-  await fixtures?.cleanup();
-  await revoke?.();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => testbed?.close());
 
 interface Run {
   pod: V1Pod;
@@ -63,7 +50,7 @@ function start(command: string, node: TestNode, pod: V1Pod, env: Record<string, 
     stdout += d.toString();
   });
   child.stderr?.resume();
-  child.stdin?.end(JSON.stringify(netConf(node, controlPlane().kubeconfigPath('cni'))));
+  child.stdin?.end(JSON.stringify(netConf(node, testbed.kubeconfig)));
   const done = new Promise<Awaited<Run['done']>>((resolve) => {
     child.on('close', (code, signal) => {
       let address: string | undefined;
@@ -142,7 +129,7 @@ async function retryThenRelease(
 test.each(['before-pool-write', 'after-pool-write', 'after-endpoint-write'])(
   'the leader killed %s: its followers are served by the next leader, and its retry converges',
   async (stage) => {
-    const node = testNode(dir, `kill-${stage}-${process.pid}`);
+    const node = testbed.node(`kill-${stage}`);
     const pool = await fixtures.pool(
       { subnet: '198.18.30.0/24', ips: ['198.18.30.1-198.18.30.40'] },
       'kills',
@@ -160,7 +147,7 @@ test.each(['before-pool-write', 'after-pool-write', 'after-endpoint-write'])(
 );
 
 test('random processes killed at random moments of a burst leave nothing that a retry does not repair', async () => {
-  const node = testNode(dir, `kill-random-${process.pid}`);
+  const node = testbed.node('kill-random');
   const pool = await fixtures.pool({ subnet: '198.18.31.0/24', ips: ['198.18.31.1-198.18.31.60'] }, 'kills');
   const pods = await podsFor(pool, 48, 'random', node);
   const runs = pods.map((pod) => start('ADD', node, pod));
@@ -171,7 +158,7 @@ test('random processes killed at random moments of a burst leave nothing that a 
 }, 120_000);
 
 test('a DEL after the leader was killed between its pool write and its endpoint write still finds and releases the record', async () => {
-  const node = testNode(dir, `kill-alone-${process.pid}`);
+  const node = testbed.node('kill-alone');
   const pool = await fixtures.pool({ subnet: '198.18.32.0/24', ips: ['198.18.32.1-198.18.32.9'] }, 'kills');
   const [pod] = await podsFor(pool, 1, 'alone', node);
   const marker = join(dir, 'alone.killed');
