@@ -23,7 +23,10 @@ export const contentTypes = {
 } as const;
 
 export class RestClient {
-  private readonly agent = new Agent({ keepAlive: true, maxSockets: 16 });
+  private agent: Agent | undefined;
+  private agentKey = '';
+  /** Agents of earlier TLS material: their requests (long watches) finish on them; closed at close(). */
+  private readonly retired: Agent[] = [];
 
   constructor(
     readonly kubeConfig: KubeConfig,
@@ -36,6 +39,31 @@ export class RestClient {
     return cluster.server;
   }
 
+  /**
+   * applyToHTTPSOptions sets the credentials and a new, non-keep-alive agent on every call, so each
+   * request would pay a TLS handshake. Connections are reused instead through one keep-alive agent
+   * built from the same TLS material, replaced only when that material changes (rotated files).
+   */
+  private keepAliveAgent(opts: RequestOptions): Agent {
+    const tls = {
+      ca: opts.ca,
+      cert: opts.cert,
+      key: opts.key,
+      pfx: opts.pfx,
+      passphrase: opts.passphrase,
+      servername: opts.servername,
+      ...(opts.rejectUnauthorized !== undefined ? { rejectUnauthorized: opts.rejectUnauthorized } : {}),
+    };
+    const key = JSON.stringify(tls, (_, v) => (Buffer.isBuffer(v) ? v.toString('base64') : v));
+    if (!this.agent || key !== this.agentKey) {
+      if (this.agent) this.retired.push(this.agent);
+      // No socket limit: watches hold their connection for minutes and must never queue other requests.
+      this.agent = new Agent({ keepAlive: true, ...tls });
+      this.agentKey = key;
+    }
+    return this.agent;
+  }
+
   get<T>(path: string, req: RestRequest = {}): Promise<T> {
     return this.request<T>('GET', path, req);
   }
@@ -46,11 +74,11 @@ export class RestClient {
       if (value !== undefined) url.searchParams.set(key, String(value));
     const opts: RequestOptions = {
       method,
-      agent: this.agent,
       headers: { Accept: contentTypes.json },
       ...(req.signal ? { signal: req.signal } : {}),
     };
     await this.kubeConfig.applyToHTTPSOptions(opts);
+    opts.agent = this.keepAliveAgent(opts);
     const payload = req.body === undefined ? undefined : Buffer.from(JSON.stringify(req.body));
     if (payload) {
       opts.headers = {
@@ -95,6 +123,7 @@ export class RestClient {
 
   /** Closes idle keep-alive connections (for a clean exit). */
   close(): void {
-    this.agent.destroy();
+    for (const agent of [...this.retired.splice(0), this.agent]) agent?.destroy();
+    this.agent = undefined;
   }
 }
