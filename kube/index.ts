@@ -5,3 +5,4 @@ export * from './optimistic.js';
 export * from './resource.js';
 export * from './rest.js';
 export * from './spiderpool.js';
+export * from './transient.js';

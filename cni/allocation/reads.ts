@@ -1,5 +1,5 @@
 // Every API call the leader makes, with a deadline each (a hung API server must not hang the node's
-// pods), and the reads of one batch memoized: ten pods of one namespace read it once, and the pools
+// pods) and brief retries of answers that mean "not now" (429, 503; kube/transient.ts), and the reads of one batch memoized: ten pods of one namespace read it once, and the pools
 // and reserved IPs are listed once per batch. Only the leader loads this module, so only it pays for
 // @kubernetes/client-node.
 import {
@@ -24,6 +24,7 @@ import type {
 import { isConflict, isNotFound } from '../../kube/errors.js';
 import { KubeVirtApi } from '../../kube/kubevirt.js';
 import { SpiderpoolApi } from '../../kube/spiderpool.js';
+import { retryTransient } from '../../kube/transient.js';
 import { withDeadline } from '../kube-access.js';
 import { fromApiError } from './errors.js';
 
@@ -32,7 +33,7 @@ export const callTimeoutMs = 10_000;
 
 async function call<T>(what: string, work: () => Promise<T>): Promise<T> {
   try {
-    return await withDeadline(work(), callTimeoutMs, what);
+    return await withDeadline(retryTransient(work), callTimeoutMs, what);
   } catch (err) {
     throw fromApiError(err, what);
   }
@@ -40,7 +41,7 @@ async function call<T>(what: string, work: () => Promise<T>): Promise<T> {
 
 async function orUndefined<T>(what: string, work: () => Promise<T>): Promise<T | undefined> {
   try {
-    return await withDeadline(work(), callTimeoutMs, what);
+    return await withDeadline(retryTransient(work), callTimeoutMs, what);
   } catch (err) {
     if (isNotFound(err)) return undefined;
     throw fromApiError(err, what);
@@ -114,7 +115,11 @@ export class PluginApi {
   async replacePoolStatus(pool: SpiderIPPool): Promise<SpiderIPPool> {
     const what = `writing the status of spiderippool ${pool.metadata.name}`;
     try {
-      return await withDeadline(this.spiderpool.replacePoolStatus(pool), callTimeoutMs, what);
+      return await withDeadline(
+        retryTransient(() => this.spiderpool.replacePoolStatus(pool)),
+        callTimeoutMs,
+        what,
+      );
     } catch (err) {
       if (isConflict(err)) throw err;
       throw fromApiError(err, what);
@@ -137,10 +142,11 @@ export class PluginApi {
     const { namespace, name, resourceVersion } = endpoint.metadata;
     const what = `writing spiderendpoint ${namespace}/${name}`;
     try {
-      const work = resourceVersion
-        ? this.spiderpool.replaceEndpoint(endpoint)
-        : this.spiderpool.createEndpoint(endpoint);
-      return await withDeadline(work, callTimeoutMs, what);
+      const work = () =>
+        resourceVersion
+          ? this.spiderpool.replaceEndpoint(endpoint)
+          : this.spiderpool.createEndpoint(endpoint);
+      return await withDeadline(retryTransient(work), callTimeoutMs, what);
     } catch (err) {
       if (isConflict(err)) throw err;
       throw fromApiError(err, what);
@@ -154,7 +160,11 @@ export class PluginApi {
   async deleteEndpoint(namespace: string, name: string, uid: string): Promise<void> {
     const what = `deleting spiderendpoint ${namespace}/${name}`;
     try {
-      await withDeadline(this.spiderpool.deleteEndpoint(namespace, name, uid), callTimeoutMs, what);
+      await withDeadline(
+        retryTransient(() => this.spiderpool.deleteEndpoint(namespace, name, uid)),
+        callTimeoutMs,
+        what,
+      );
     } catch (err) {
       if (isNotFound(err) || isConflict(err)) return;
       throw fromApiError(err, what);
