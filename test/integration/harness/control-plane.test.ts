@@ -1,13 +1,13 @@
 // The test bed itself: behaviour that only a real API server, etcd and controller manager show.
 import {
   ApiException,
-  ApiextensionsV1Api,
   CoreV1Api,
   CustomObjectsApi,
   type V1ConfigMap,
   VersionApi,
 } from '@kubernetes/client-node';
 import { controlPlane, kubeConfig, uniqueName } from '../../harness/clients.js';
+import { createCrd } from '../../harness/crds.js';
 import { eventually } from '../../harness/wait.js';
 
 const group = 'smoke.spiderpool-ts.test';
@@ -18,37 +18,26 @@ function statusOf(err: unknown): number | undefined {
 }
 
 beforeAll(async () => {
-  const ext = kubeConfig().makeApiClient(ApiextensionsV1Api);
-  await ext
-    .createCustomResourceDefinition({
-      body: {
-        metadata: { name: `${plural}.${group}` },
-        spec: {
-          group,
-          scope: 'Namespaced',
-          names: { plural, singular: 'widget', kind: 'Widget' },
-          versions: [
-            {
-              name: 'v1',
-              served: true,
-              storage: true,
-              schema: {
-                openAPIV3Schema: {
-                  type: 'object',
-                  properties: { spec: { type: 'object', properties: { size: { type: 'integer' } } } },
-                },
-              },
+  await createCrd(kubeConfig(), {
+    metadata: { name: `${plural}.${group}` },
+    spec: {
+      group,
+      scope: 'Namespaced',
+      names: { plural, singular: 'widget', kind: 'Widget' },
+      versions: [
+        {
+          name: 'v1',
+          served: true,
+          storage: true,
+          schema: {
+            openAPIV3Schema: {
+              type: 'object',
+              properties: { spec: { type: 'object', properties: { size: { type: 'integer' } } } },
             },
-          ],
+          },
         },
-      },
-    })
-    .catch((err: unknown) => {
-      if (statusOf(err) !== 409) throw err;
-    });
-  await eventually('the Widget CRD to be established', async () => {
-    const crd = await ext.readCustomResourceDefinition({ name: `${plural}.${group}` });
-    return crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True');
+      ],
+    },
   });
 });
 

@@ -12,6 +12,7 @@ import { HardenedOperator, NotLeaderError } from '../../../operator/framework/op
 import { Logger } from '../../../operator/observability/log.js';
 import { OperatorMetrics } from '../../../operator/observability/metrics.js';
 import { kubeConfig, uniqueName } from '../../harness/clients.js';
+import { createCrd } from '../../harness/crds.js';
 import { eventually } from '../../harness/wait.js';
 
 const group = 'framework.spiderpool-ts.test';
@@ -79,46 +80,34 @@ let op: GadgetOperator;
 const metrics = new OperatorMetrics({ processMetrics: false });
 
 beforeAll(async () => {
-  const ext = kc.makeApiClient(ApiextensionsV1Api);
-  await ext
-    .createCustomResourceDefinition({
-      body: {
-        metadata: { name: `${plural}.${group}` },
-        spec: {
-          group,
-          scope: 'Namespaced',
-          names: { plural, singular: 'gadget', kind: 'Gadget' },
-          versions: [
-            {
-              name: version,
-              served: true,
-              storage: true,
-              subresources: { status: {} },
-              schema: {
-                openAPIV3Schema: {
+  await createCrd(kc, {
+    metadata: { name: `${plural}.${group}` },
+    spec: {
+      group,
+      scope: 'Namespaced',
+      names: { plural, singular: 'gadget', kind: 'Gadget' },
+      versions: [
+        {
+          name: version,
+          served: true,
+          storage: true,
+          subresources: { status: {} },
+          schema: {
+            openAPIV3Schema: {
+              type: 'object',
+              properties: {
+                spec: {
                   type: 'object',
-                  properties: {
-                    spec: {
-                      type: 'object',
-                      properties: { size: { type: 'integer' }, slow: { type: 'boolean' } },
-                    },
-                    status: { type: 'object', properties: { observed: { type: 'integer' } } },
-                  },
+                  properties: { size: { type: 'integer' }, slow: { type: 'boolean' } },
                 },
+                status: { type: 'object', properties: { observed: { type: 'integer' } } },
               },
             },
-          ],
+          },
         },
-      },
-    })
-    .catch((err: unknown) => {
-      if (apiStatus(err) !== 409) throw err;
-    });
-  await eventually('the Gadget CRD', async () =>
-    (await ext.readCustomResourceDefinition({ name: `${plural}.${group}` })).status?.conditions?.some(
-      (c) => c.type === 'Established' && c.status === 'True',
-    ),
-  );
+      ],
+    },
+  });
   await core.createNamespace({ body: { metadata: { name: namespace } } });
   op = new GadgetOperator({
     kubeConfig: kc,

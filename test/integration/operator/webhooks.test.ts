@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import { connect } from 'node:tls';
 import {
   AdmissionregistrationV1Api,
-  ApiextensionsV1Api,
   CustomObjectsApi,
   type KubernetesObject,
   KubernetesObjectApi,
@@ -18,6 +17,7 @@ import { defaultValues } from '../../../cdk8s/values/schema.js';
 import { describeApiError, isConflict } from '../../../kube/errors.js';
 import { readModifyWrite } from '../../../kube/optimistic.js';
 import { SpiderpoolApi } from '../../../kube/spiderpool.js';
+import { waitEstablished } from '../../harness/crds.js';
 import { eventually } from '../../harness/wait.js';
 import { OperatorProcess } from './operator-process.js';
 import { type PrivateCluster, startPrivateCluster, testLabel } from './private-cluster.js';
@@ -34,12 +34,7 @@ async function applyInstallation(charts: string[]): Promise<void> {
   const objects = KubernetesObjectApi.makeApiClient(cluster.kc);
   for (const chart of installationManifests(defaultValues('0.0.0')).filter((c) => charts.includes(c.chart)))
     for (const object of chart.objects) await objects.create(object as KubernetesObject);
-  const ext = cluster.kc.makeApiClient(ApiextensionsV1Api);
-  await eventually('the pool CRD established', async () =>
-    (
-      await ext.readCustomResourceDefinition({ name: `${kinds.ippool.plural}.${group}` })
-    ).status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True'),
-  );
+  await waitEstablished(cluster.kc, `${kinds.ippool.plural}.${group}`);
 }
 
 beforeAll(async () => {
