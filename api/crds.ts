@@ -37,6 +37,8 @@ export interface CrdSpec {
     schema: { openAPIV3Schema: StructuralSchema };
     subresources?: { status?: Record<string, never> };
     additionalPrinterColumns?: PrinterColumn[];
+    /** Fields a list may filter on with `fieldSelector` (GA in Kubernetes 1.32). */
+    selectableFields?: Array<{ jsonPath: string }>;
   }>;
 }
 
@@ -71,7 +73,7 @@ function rootSchema(
 function definition(
   info: KindInfo,
   schema: StructuralSchema,
-  opts: { status: boolean; columns: PrinterColumn[] },
+  opts: { status: boolean; columns: PrinterColumn[]; selectableFields?: string[] },
 ): CrdDefinition {
   return {
     name: `${info.plural}.${group}`,
@@ -94,6 +96,9 @@ function definition(
           schema: { openAPIV3Schema: schema },
           ...(opts.status ? { subresources: { status: {} } } : {}),
           additionalPrinterColumns: opts.columns,
+          ...(opts.selectableFields
+            ? { selectableFields: opts.selectableFields.map((jsonPath) => ({ jsonPath })) }
+            : {}),
         },
       ],
     },
@@ -122,12 +127,17 @@ const countColumns: PrinterColumn[] = [
   { name: 'TOTAL-IP-COUNT', type: 'integer', jsonPath: '.status.totalIPCount', description: 'totalIPCount' },
 ];
 
-/** SpiderIPPool: `kubectl get sp` prints NAME VERSION SUBNET ALLOCATED-IP-COUNT TOTAL-IP-COUNT DEFAULT. */
+/**
+ * SpiderIPPool: `kubectl get sp` prints NAME VERSION SUBNET ALLOCATED-IP-COUNT TOTAL-IP-COUNT DEFAULT.
+ * `spec.default` is selectable so the plugin can list only the cluster's default pools
+ * (`fieldSelector=spec.default=true`) instead of every pool with its large status.
+ */
 export const ippoolCrd: CrdDefinition = definition(
   kinds.ippool,
   rootSchema(kinds.ippool.kind, { spec: IPPoolSpecSchema, status: IPPoolStatusSchema }, ['spec']),
   {
     status: true,
+    selectableFields: ['.spec.default'],
     columns: [
       versionColumn,
       subnetColumn,

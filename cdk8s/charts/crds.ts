@@ -8,13 +8,16 @@ import { type CrdDefinition, spiderpoolCrds } from '../../api/index.js';
 import { componentLabels } from './labels.js';
 import { networkAttachmentDefinitionCrd } from './multus-crd.js';
 
+type CrdVersion = CrdDefinition['spec']['versions'][number];
+
 /**
- * The L1 CRD construct, with the schema set after serialisation: the construct's typed props
- * (Kubernetes 1.27) know neither the CEL rules' `reason` and `fieldPath` (1.28) nor our wire
- * spelling, and its toJson re-serialises every prop through them (a JSON patch would be dropped).
+ * The L1 CRD construct, with what its typed props (Kubernetes 1.27) do not know set after
+ * serialisation: the schema (the CEL rules' `reason` and `fieldPath` are 1.28, and our wire spelling)
+ * and `selectableFields` (1.32). Its toJson re-serialises every prop through those types, silently
+ * dropping unknown fields, so a JSON patch or extra props would be lost.
  */
 export class SpiderCrd extends k8s.KubeCustomResourceDefinition {
-  private readonly schemas: CrdDefinition['spec']['versions'][number]['schema'][];
+  private readonly restored: Pick<CrdVersion, 'schema' | 'selectableFields'>[];
 
   constructor(scope: Construct, def: CrdDefinition) {
     super(scope, def.name, {
@@ -23,17 +26,24 @@ export class SpiderCrd extends k8s.KubeCustomResourceDefinition {
         group: def.spec.group,
         scope: def.spec.scope,
         names: def.spec.names,
-        versions: def.spec.versions.map(({ schema: _schema, ...version }) => version),
+        versions: def.spec.versions.map(
+          ({ schema: _schema, selectableFields: _fields, ...version }) => version,
+        ),
       },
     });
-    this.schemas = def.spec.versions.map((v) => v.schema);
+    this.restored = def.spec.versions.map(({ schema, selectableFields }) => ({
+      schema,
+      ...(selectableFields ? { selectableFields } : {}),
+    }));
   }
 
   override toJson(): Record<string, unknown> {
     const json = super.toJson() as { spec: { versions: Array<Record<string, unknown>> } };
-    this.schemas.forEach((schema, i) => {
+    this.restored.forEach(({ schema, selectableFields }, i) => {
       const version = json.spec.versions[i];
-      if (version) version.schema = structuredClone(schema);
+      if (!version) return;
+      version.schema = structuredClone(schema);
+      if (selectableFields) version.selectableFields = structuredClone(selectableFields);
     });
     return json;
   }
