@@ -1,5 +1,5 @@
 // Typed reads and writes of the spiderpool.spidernet.io/v2beta1 resources.
-import type { CustomObjectsApi } from '@kubernetes/client-node';
+import { type CustomObjectsApi, setHeaderOptions, type V1ObjectMeta } from '@kubernetes/client-node';
 import {
   apiVersion,
   group,
@@ -16,6 +16,20 @@ interface List<T> {
   metadata?: { resourceVersion?: string; continue?: string };
 }
 
+/** One item of a metadata-only list: the object's metadata without its spec and status. */
+export interface PartialObjectMetadata {
+  apiVersion?: string;
+  kind?: string;
+  metadata: V1ObjectMeta;
+}
+
+/**
+ * Asks for a PartialObjectMetadataList (names, labels, resourceVersions, no spec or status); a server
+ * that cannot convert answers the full list instead, which carries the same metadata.
+ */
+export const metadataListAccept =
+  'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1, application/json';
+
 const pools = { group, version, plural: kinds.ippool.plural };
 const endpoints = { group, version, plural: kinds.endpoint.plural };
 const reservedIPs = { group, version, plural: kinds.reservedip.plural };
@@ -28,8 +42,19 @@ export class SpiderpoolApi {
     return this.objects.getClusterCustomObject({ ...pools, name }) as Promise<SpiderIPPool>;
   }
 
-  listPools(labelSelector?: string): Promise<List<SpiderIPPool>> {
-    return this.objects.listClusterCustomObject({ ...pools, labelSelector }) as Promise<List<SpiderIPPool>>;
+  /** `fieldSelector` may name `spec.default`, the CRD's selectable field (Kubernetes 1.32+). */
+  listPools(labelSelector?: string, fieldSelector?: string): Promise<List<SpiderIPPool>> {
+    return this.objects.listClusterCustomObject({ ...pools, labelSelector, fieldSelector }) as Promise<
+      List<SpiderIPPool>
+    >;
+  }
+
+  /** Every pool's metadata only: the names without the statuses, which hold one record per address. */
+  listPoolMetadata(): Promise<List<PartialObjectMetadata>> {
+    return this.objects.listClusterCustomObject(
+      { ...pools },
+      setHeaderOptions('Accept', metadataListAccept),
+    ) as Promise<List<PartialObjectMetadata>>;
   }
 
   /** PUT /status guarded by the resourceVersion in `pool.metadata`: 409 when someone wrote in between. */
