@@ -100,8 +100,11 @@ function storedFamilies(entry: IPAllocationDetail): PlannedNic['families'] {
   return out;
 }
 
-/** The endpoint entry of `ifname`, when the endpoint may serve this pod at all. */
-function servingEntries(endpoint: SpiderEndpoint | undefined, identity: Identity): IPAllocationDetail[] {
+/** The endpoint's entries, when the endpoint may serve this pod at all. */
+export function servingEntries(
+  endpoint: SpiderEndpoint | undefined,
+  identity: Identity,
+): IPAllocationDetail[] {
   const current = endpoint?.status?.current;
   if (!endpoint || !current || endpoint.metadata.deletionTimestamp) return [];
   // A stateless pod is served only from its own endpoint; one of an earlier pod of the same name is stale.

@@ -1,7 +1,8 @@
 // The node-local leader's batch: every request of the plugin processes waiting on this node (ADDs and
 // releases) is served with one set of reads, one guarded write per pool and round, and one write per
 // SpiderEndpoint. The order is what keeps a process killed at any point harmless:
-//   1. reads (pods, their owners, namespaces, endpoints, every pool, reserved IPs, KubeVirt objects);
+//   1. reads (pods, their owners, namespaces, endpoints, the pools the requests need by name, reserved
+//      IPs, KubeVirt objects; see pool-needs.ts for which pools);
 //   2. decisions by ipam/ (identity, reuse from the endpoint, candidates, filters, order);
 //   3. pool writes in rounds, each pool once per round with readModifyWrite (a 409 reads that pool
 //      again and decides again for the requests it concerns); a want whose pool is exhausted moves
@@ -44,8 +45,15 @@ import {
 import { type EndpointChange, endpointAfterAdd, endpointAfterRelease } from './endpoint-plan.js';
 import { asCniError } from './errors.js';
 import { decidePool } from './pool-decision.js';
+import { addNeeds, noPools, releasePools } from './pool-needs.js';
 import { BatchReads, PluginApi } from './reads.js';
-import { planRelease, type ReleasePlan, releaseSubject, type SubjectReads } from './release-plan.js';
+import {
+  planRelease,
+  type ReleasePlan,
+  releaseSubject,
+  type SubjectReads,
+  subjectNeedsRecords,
+} from './release-plan.js';
 import type {
   AddAnswer,
   AddRequest,
@@ -152,21 +160,23 @@ class Batch {
 
   /**
    * Starts the reads every request is likely to need, all at once, so a batch waits for one round
-   * trip instead of a chain: the pools and reserved IPs, and per request its pod, its namespace and
-   * the endpoint named after it (the identity's name unless the pod is a VM's launcher). Each read is
-   * memoized, so the requests' own reads pick these up; a failed prefetch fails only the requests
-   * that need it, there.
+   * trip instead of a chain: the reserved IPs, and per request its pod, its namespace, the endpoint
+   * named after it (the identity's name unless the pod is a VM's launcher) and the pools its
+   * attachment record names. Which other pools a request needs is known once its pod, namespace and
+   * endpoint are. Each read is memoized, so the requests' own reads pick these up; a failed prefetch
+   * fails only the requests that need it, there.
    */
   private prefetch(): void {
     const quiet = (read: Promise<unknown>) => {
       read.catch(() => undefined);
     };
-    quiet(this.reads.pools());
     if (this.requests.some((r) => r.verb === 'ADD')) quiet(this.reads.reservedIPs());
-    for (const { pod, verb } of this.requests) {
+    for (const request of this.requests) {
+      const { pod, verb } = request;
       quiet(this.reads.pod(pod.namespace, pod.name));
       quiet(this.reads.endpoint(pod.namespace, pod.name));
       if (verb === 'ADD') quiet(this.reads.namespace(pod.namespace));
+      else for (const name of request.pools ?? []) quiet(this.reads.pool(name));
     }
   }
 
@@ -199,6 +209,8 @@ class Batch {
       size: this.requests.length,
       failed: this.answers.filter((a) => a && !a.ok).length,
       ...this.stats,
+      poolsRead: [...this.reads.pools().keys()].sort(),
+      poolReads: this.reads.poolStats,
       ms: Math.round(performance.now() - started),
     });
     return this.answers.map(
@@ -210,24 +222,44 @@ class Batch {
 
   private async prepareAdd(request: AddRequest): Promise<PreparedAdd> {
     const { namespace, name } = request.pod;
-    const [pod, pools] = await Promise.all([this.reads.pod(namespace, name), this.reads.pools()]);
+    const pod = await this.reads.pod(namespace, name);
     if (!pod) throw new CniError(ErrorCode.podNotServed, `pod ${namespace}/${name} not found`);
-    const needs = filterInputsNeeded(pools);
     const identity = identityOf(pod, request.switches);
     const lookup = topControllerLookup(pod.metadata ?? {});
     const marks = migrationMarks(pod);
     const vm = identity.kind === 'kubevirt-vm';
-    const [intermediate, ns, nodeLabels, endpoint, vmi, migration] = await Promise.all([
+    const namesPools = podNamesPools(pod);
+    // The pools depend on the endpoint and the namespace (both usually prefetched); the identity's
+    // other reads go on meanwhile.
+    const poolsRead = Promise.all([
+      this.reads.endpoint(namespace, identity.name),
+      namesPools ? undefined : this.reads.namespace(namespace),
+    ]).then(([endpoint, ns]) =>
+      this.reads.poolsFor(
+        addNeeds({
+          request,
+          pod,
+          identity,
+          ...(ns ? { namespace: ns } : {}),
+          ...(endpoint ? { endpoint } : {}),
+        }),
+      ),
+    );
+    const [pools, intermediate, endpoint, vmi, migration] = await Promise.all([
+      poolsRead,
       !identity.static && lookup
         ? lookup.kind === 'ReplicaSet'
           ? this.reads.replicaSet(namespace, lookup.name)
           : this.reads.job(namespace, lookup.name)
         : undefined,
-      !podNamesPools(pod) || needs.namespaceLabels ? this.reads.namespace(namespace) : undefined,
-      needs.nodeLabels ? this.reads.nodeLabels(this.opts.nodeName) : undefined,
       this.reads.endpoint(namespace, identity.name),
       vm ? this.reads.vmi(namespace, identity.name) : undefined,
       vm && marks?.migrationJobName ? this.reads.migration(namespace, marks.migrationJobName) : undefined,
+    ]);
+    const needs = filterInputsNeeded(pools);
+    const [ns, nodeLabels] = await Promise.all([
+      !namesPools || needs.namespaceLabels ? this.reads.namespace(namespace) : undefined,
+      needs.nodeLabels ? this.reads.nodeLabels(this.opts.nodeName) : undefined,
     ]);
     const input: AddInput = { request, nodeName: this.opts.nodeName, pod, pools };
     if (intermediate) input.intermediate = intermediate;
@@ -245,8 +277,17 @@ class Batch {
 
   private async prepareRelease(request: ReleaseRequest): Promise<PreparedRelease> {
     const { namespace, name } = request.pod;
-    const [pod, pools] = await Promise.all([this.reads.pod(namespace, name), this.reads.pools()]);
-    const decision = releaseSubject(request, pod, (uid) => this.recordsOf(pools, uid));
+    const [pod, podEndpoint] = await Promise.all([
+      this.reads.pod(namespace, name),
+      this.reads.endpoint(namespace, name),
+    ]);
+    const podUid = request.pod.uid ?? pod?.metadata?.uid;
+    // A gone pod's identity may have to be told from its records, before its endpoint is known.
+    const early =
+      podUid && subjectNeedsRecords(request, pod)
+        ? await this.releasePoolsRead(request, podUid, [podEndpoint])
+        : undefined;
+    const decision = releaseSubject(request, pod, (uid) => this.recordsOf(early?.pools ?? [], uid));
     if ('keep' in decision) return { kind: 'release', request, plan: { kind: 'keep', ...decision.keep } };
     const subject = decision.subject;
     const vm = subject.kind === 'kubevirt-vm';
@@ -258,6 +299,9 @@ class Batch {
         ? this.reads.statefulSet(namespace, sts)
         : undefined,
     ]);
+    // The pools that hold the records: a scan above found them all; otherwise those the endpoints
+    // and the attachment record name (or a scan when they say nothing).
+    if (!early?.scanned) await this.releasePoolsRead(request, subject.podUid, [podEndpoint, endpoint]);
     const reads: SubjectReads = {};
     if (endpoint) reads.endpoint = endpoint;
     if (statefulSet) reads.statefulSet = statefulSet;
@@ -267,6 +311,24 @@ class Batch {
       if (vmObject) reads.vm = vmObject;
     }
     return { kind: 'release', request, plan: planRelease(request, subject, reads) };
+  }
+
+  /** Reads the pools a release's records may be in (see releasePools); a scan keeps only those naming the UID. */
+  private async releasePoolsRead(
+    request: ReleaseRequest,
+    podUid: string,
+    endpoints: (SpiderEndpoint | undefined)[],
+  ): Promise<{ pools: SpiderIPPool[]; scanned: boolean }> {
+    const where = releasePools(request, podUid, endpoints);
+    if (where.kind === 'named')
+      return { pools: await this.reads.poolsFor({ ...noPools, names: where.names }), scanned: false };
+    this.opts.log.info('reading every pool for a release', {
+      pod: `${request.pod.namespace}/${request.pod.name}`,
+      why: where.reason,
+    });
+    // The records are JSON naming the UID, so a pool without the UID's text holds none of its records.
+    const pools = await this.reads.scanPools((pool) => pool.status?.allocatedIPs?.includes(podUid) ?? false);
+    return { pools, scanned: true };
   }
 
   private recordsCache = new Map<string, PoolRecord[]>();
@@ -295,8 +357,8 @@ class Batch {
   private async loadPoolContext(): Promise<void> {
     const busy = this.prepared.some((p) => p && (p.kind === 'release' || p.plan.kind === 'allocate'));
     if (!busy) return;
-    const [pools, reserved] = await Promise.all([this.reads.pools(), this.reads.reservedIPs()]);
-    this.snapshots = new Map(pools.map((p) => [p.metadata.name ?? '', p]));
+    const reserved = await this.reads.reservedIPs();
+    this.snapshots = new Map(this.reads.pools());
     for (const family of [4, 6] as const) this.reservedByFamily.set(family, reservedSet(reserved, family));
   }
 
@@ -615,6 +677,7 @@ class Batch {
         source: plan.kind === 'migration-source' ? 'migration-source' : plan.source,
         probe: plan.kind === 'allocate' && plan.probe,
         releasable: network.ips.map((ip) => ip.ip).filter((ip) => !plan.identity.static || fresh.has(ip)),
+        pools: [...new Set((networks.get(i) ?? []).flatMap((n) => n.ips.map((ip) => ip.pool)))],
       };
       this.answers[i] = { ok: true, value: answer };
     });

@@ -1,6 +1,10 @@
 // Every API call the leader makes, with a deadline each (a hung API server must not hang the node's
-// pods) and brief retries of answers that mean "not now" (429, 503; kube/transient.ts), and the reads of one batch memoized: ten pods of one namespace read it once, and the pools
-// and reserved IPs are listed once per batch. Only the leader loads this module, so only it pays for
+// pods) and brief retries of answers that mean "not now" (429, 503; kube/transient.ts), and the reads
+// of one batch memoized: ten pods of one namespace read it once, a pool is read once however many
+// requests need it, and the reserved IPs are listed once per batch. Pools are read by name (GET),
+// never listed whole: their statuses hold one record per allocated address. Wildcards list the
+// names only (a metadata-only list), Spiderpool's rule 5 lists the pools with spec.default through
+// the CRD's selectable field. Only the leader loads this module, so only it pays for
 // @kubernetes/client-node.
 import {
   AppsV1Api,
@@ -21,15 +25,25 @@ import type {
   VirtualMachineInstance,
   VirtualMachineInstanceMigration,
 } from '../../api/index.js';
-import { isConflict, isNotFound } from '../../kube/errors.js';
+import { apiStatus, describeApiError, isConflict, isNotFound } from '../../kube/errors.js';
 import { KubeVirtApi } from '../../kube/kubevirt.js';
 import { SpiderpoolApi } from '../../kube/spiderpool.js';
 import { retryTransient } from '../../kube/transient.js';
 import { withDeadline } from '../kube-access.js';
+import { CniError, ErrorCode } from '../protocol/errors.js';
 import { fromApiError } from './errors.js';
+import { type PoolNeeds, poolsMatching } from './pool-needs.js';
 
 /** Each API call's own limit. */
 export const callTimeoutMs = 10_000;
+
+/** Spiderpool's rule 5: the pools with spec.default (a selectable field of the CRD since 1.32). */
+export const defaultPoolSelector = 'spec.default=true';
+
+/** The message of a field selector the API server refused: the CRD predates selectableFields. */
+export function unselectable(what: string, err: unknown): string {
+  return `${what}: ${describeApiError(err)}: the SpiderIPPool CRD must declare spec.default a selectable field (this project's crds/, Kubernetes 1.32 or newer)`;
+}
 
 async function call<T>(what: string, work: () => Promise<T>): Promise<T> {
   try {
@@ -102,9 +116,26 @@ export class PluginApi {
     );
   }
 
-  async pools(): Promise<SpiderIPPool[]> {
-    const list = await call('listing spiderippools', () => this.spiderpool.listPools());
-    return list.items;
+  /** Every pool's name, from a metadata-only list (no spec, no status). */
+  async poolNames(): Promise<string[]> {
+    const list = await call('listing the names of spiderippools', () => this.spiderpool.listPoolMetadata());
+    return list.items.flatMap((item) => (item.metadata.name ? [item.metadata.name] : []));
+  }
+
+  /** The pools with spec.default, selected by the API server (the CRD's selectable field). */
+  async defaultPools(): Promise<SpiderIPPool[]> {
+    const what = `listing spiderippools with fieldSelector ${defaultPoolSelector}`;
+    try {
+      const list = await withDeadline(
+        retryTransient(() => this.spiderpool.listPools(undefined, defaultPoolSelector)),
+        callTimeoutMs,
+        what,
+      );
+      return list.items;
+    } catch (err) {
+      if (apiStatus(err) === 400) throw new CniError(ErrorCode.apiFailure, unselectable(what, err));
+      throw fromApiError(err, what);
+    }
   }
 
   pool(name: string): Promise<SpiderIPPool | undefined> {
@@ -188,6 +219,9 @@ export class PluginApi {
   }
 }
 
+/** How many pools a scan reads at a time. */
+export const scanConcurrency = 4;
+
 /** The reads of one batch, each made once however many requests need it. */
 export class BatchReads {
   private readonly memo = new Map<string, Promise<unknown>>();
@@ -227,8 +261,85 @@ export class BatchReads {
     return this.once(`sts/${namespace}/${name}`, () => this.api.statefulSet(namespace, name));
   }
 
-  pools() {
-    return this.once('pools', () => this.api.pools());
+  /** Each pool object read in this batch, the first one read of each name (so every request sees one). */
+  private readonly poolsRead = new Map<string, SpiderIPPool>();
+  /** What this batch read of the pools, for its log line. */
+  readonly poolStats = { gets: 0, nameLists: 0, defaultLists: 0, scanned: 0 };
+
+  private adopt(pool: SpiderIPPool): SpiderIPPool {
+    const name = pool.metadata.name ?? '';
+    const known = this.poolsRead.get(name);
+    if (known) return known;
+    this.poolsRead.set(name, pool);
+    return pool;
+  }
+
+  /** One pool by name; undefined when it does not exist. */
+  pool(name: string): Promise<SpiderIPPool | undefined> {
+    return this.once(`pool/${name}`, async () => {
+      this.poolStats.gets++;
+      const pool = await this.api.pool(name);
+      return pool ? this.adopt(pool) : undefined;
+    });
+  }
+
+  poolNames(): Promise<string[]> {
+    return this.once('pool-names', () => {
+      this.poolStats.nameLists++;
+      return this.api.poolNames();
+    });
+  }
+
+  defaultPools(): Promise<SpiderIPPool[]> {
+    return this.once('default-pools', async () => {
+      this.poolStats.defaultLists++;
+      return (await this.api.defaultPools()).map((p) => this.adopt(p));
+    });
+  }
+
+  /** The pools `needs` names, matches or selects, each once; pools that do not exist are left out. */
+  async poolsFor(needs: PoolNeeds): Promise<SpiderIPPool[]> {
+    const matched = async () =>
+      needs.patterns.length === 0
+        ? []
+        : Promise.all(poolsMatching(needs.patterns, await this.poolNames()).map((n) => this.pool(n)));
+    const [named, wild, defaults] = await Promise.all([
+      Promise.all(needs.names.map((n) => this.pool(n))),
+      matched(),
+      needs.defaults ? this.defaultPools() : [],
+    ]);
+    const out = new Map<string, SpiderIPPool>();
+    for (const pool of [...named, ...wild, ...defaults]) if (pool) out.set(pool.metadata.name ?? '', pool);
+    return [...out.values()];
+  }
+
+  /**
+   * Every pool that `keep` accepts, read one by one (a few at a time) after a metadata-only list:
+   * the pools it does not keep are dropped at once, so memory holds a few pools at a time instead of
+   * one list of them all. For the rare release that cannot tell where its records are.
+   */
+  async scanPools(keep: (pool: SpiderIPPool) => boolean): Promise<SpiderIPPool[]> {
+    const names = await this.poolNames();
+    const kept: SpiderIPPool[] = [];
+    let next = 0;
+    const worker = async () => {
+      for (let i = next++; i < names.length; i = next++) {
+        const name = names[i] as string;
+        let pool = this.poolsRead.get(name);
+        if (!pool) {
+          this.poolStats.scanned++;
+          pool = await this.api.pool(name);
+        }
+        if (pool && keep(pool)) kept.push(this.adopt(pool));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(scanConcurrency, names.length) }, worker));
+    return kept;
+  }
+
+  /** Every pool this batch has read, by name. */
+  pools(): ReadonlyMap<string, SpiderIPPool> {
+    return this.poolsRead;
   }
 
   reservedIPs() {

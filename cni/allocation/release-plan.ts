@@ -41,6 +41,16 @@ export type SubjectDecision =
   | { subject: ReleaseSubject };
 
 /**
+ * Whether releaseSubject needs the records of the pod UID: only for a pod that is gone (or another
+ * pod of its name) and that no answered attachment record names the identity of.
+ */
+export function subjectNeedsRecords(request: ReleaseRequest, pod: V1Pod | undefined): boolean {
+  const podUid = request.pod.uid ?? pod?.metadata?.uid;
+  if (!podUid || request.identity) return false;
+  return pod?.metadata?.uid !== podUid;
+}
+
+/**
  * Step 1: whose addresses, or why none go. `pod` is the pod read by name (any UID); `recordsOf`
  * lists the records a pod UID holds in any pool.
  */

@@ -45,6 +45,10 @@ export interface ReleaseRequest {
   ips?: string[];
   /** The identity an earlier ADD answered with (from the attachment record), for a pod that is gone. */
   identity?: { key: string; static: boolean };
+  /** The interface of the call (CNI_IFNAME of a DEL, the attachment's of GC, the probed one). */
+  ifname?: string;
+  /** The pools the answered ADD of this attachment named (its record): where its records are. */
+  pools?: string[];
   switches: Switches;
 }
 
@@ -69,6 +73,8 @@ export interface AddAnswer {
   probe: boolean;
   /** Bare addresses a conflict may release (all of a stateless pod's; only new ones of a static identity). */
   releasable: string[];
+  /** The pools of the addresses of every NIC this ADD planned, for a later release to read. */
+  pools: string[];
 }
 
 /** Why a release gave nothing back. */

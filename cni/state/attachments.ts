@@ -26,6 +26,8 @@ export const AttachmentRecordSchema = Type.Object({
   identity: Type.Optional(Type.Object({ key: Type.String(), static: Type.Boolean() })),
   /** Addresses with prefix length, from the answer. */
   addresses: Type.Optional(Type.Array(Type.String())),
+  /** The pools of the pod's addresses, from the answer: where a release finds its records. */
+  pools: Type.Optional(Type.Array(Type.String())),
   /** When the record was last written (ISO 8601). */
   time: Type.String(),
 });

@@ -37,6 +37,7 @@ export async function add(ctx: VerbContext): Promise<CniResult> {
     state: 'added',
     identity: { key: answer.identity.key, static: answer.identity.static },
     addresses: answer.result.ips.map((ip) => ip.address),
+    pools: answer.pools,
     time: new Date().toISOString(),
   });
   if (shouldProbeForConflicts(answer.probe, answer.source === 'migration-source')) {
@@ -73,6 +74,8 @@ async function probe(ctx: VerbContext, request: AddRequest, answer: AddAnswer, n
       nic: request.ifname,
       ips: releasable,
       identity: { key: answer.identity.key, static: answer.identity.static },
+      ifname: request.ifname,
+      pools: answer.pools,
       switches: request.switches,
     });
     released = out.released;

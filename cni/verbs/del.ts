@@ -34,6 +34,8 @@ export async function del(ctx: VerbContext): Promise<undefined> {
     reason: 'DEL',
     pod: { namespace, name, ...(uid ? { uid } : {}) },
     ...(samePod?.identity && samePod.pod.uid === uid ? { identity: samePod.identity } : {}),
+    ifname,
+    ...(samePod?.pools?.length && samePod.pod.uid === uid ? { pools: samePod.pools } : {}),
     switches: switchesOf(ctx),
   });
   removeAttachment(config.stateDir, containerId, ifname);

@@ -42,6 +42,8 @@ export async function gc(ctx: VerbContext): Promise<undefined> {
         pod: record.pod,
         nic: record.ifname,
         ...(record.identity ? { identity: record.identity } : {}),
+        ifname: record.ifname,
+        ...(record.pools?.length ? { pools: record.pools } : {}),
         switches,
       });
       return { record, answer };

@@ -10,31 +10,11 @@ import {
   resultOf,
   wantsOf,
 } from '../../../cni/allocation/add-plan.js';
-import type { AddRequest } from '../../../cni/allocation/requests.js';
 import { IpamError } from '../../../ipam/errors.js';
 import { pool } from '../ipam/helpers.js';
-import { cniFailure } from './helpers.js';
+import { addRequest, cniFailure, switches } from './helpers.js';
 
-const switches = {
-  enableIPv4: true,
-  enableIPv6: true,
-  enableStatefulSet: true,
-  enableKubevirtStaticIP: true,
-  enableIPConflictDetection: false,
-};
-
-const request = (over: Partial<AddRequest> = {}): AddRequest => ({
-  verb: 'ADD',
-  pod: { namespace: 'ns', name: 'p1', uid: 'u1' },
-  ifname: 'eth0',
-  containerId: 'c1',
-  network: 'net',
-  defaultIPv4Pools: [],
-  defaultIPv6Pools: [],
-  cleanGateway: false,
-  switches,
-  ...over,
-});
+const request = addRequest;
 
 function pod(
   over: {

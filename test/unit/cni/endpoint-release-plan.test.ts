@@ -8,7 +8,7 @@ import type { ReleaseRequest } from '../../../cni/allocation/requests.js';
 import type { Identity } from '../../../ipam/identity/identity.js';
 import type { NicNetwork } from '../../../ipam/network/nic-network.js';
 import type { PoolRecord } from '../../../ipam/records/codec.js';
-import { cniFailure } from './helpers.js';
+import { cniFailure, switches } from './helpers.js';
 
 const stateless: Identity = {
   namespace: 'ns',
@@ -188,13 +188,6 @@ describe('endpointAfterRelease', () => {
 });
 
 describe('releaseSubject and planRelease', () => {
-  const switches = {
-    enableIPv4: true,
-    enableIPv6: true,
-    enableStatefulSet: true,
-    enableKubevirtStaticIP: true,
-    enableIPConflictDetection: false,
-  };
   const del = (name: string, uid?: string, over: Partial<ReleaseRequest> = {}): ReleaseRequest => ({
     verb: 'RELEASE',
     reason: 'DEL',
