@@ -7,39 +7,20 @@
 // `node -e 0` in interleaved rounds.
 // Usage: npm run bench:cni-alloc [-- --adds 1000 --concurrency 1,16,64 --rounds 20 --logs <dir>]
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { KubeConfig } from '@kubernetes/client-node';
 import { buildExecutable, pluginExecutable } from '../cni/build.js';
-import { formatValue, parseIP } from '../ipam/address/ip.js';
-import { cniEnv, netConf, runProcess, testNode } from '../test/harness/cni-plugin.js';
 import {
   ClusterFixtures,
   cniPolicyRules,
   ensureSpiderpoolCrds,
   grantClusterRules,
 } from '../test/harness/spiderpool-api.js';
+import { addRun } from './cni-adds.js';
 import { benchControlPlane, median, percentile, runBench } from './harness.js';
-
-interface Level {
-  concurrency: number;
-  wallMs: number;
-  latencies: number[];
-  failures: string[];
-  duplicates: number;
-  records: number;
-  batches: number;
-  poolWrites: number;
-  conflicts: number;
-}
-
-/** A pool of exactly `size` addresses from 198.18.0.1 on (a /16 holds up to 65534). */
-function poolSpec(size: number) {
-  const first = parseIP('198.18.0.1', 4).value;
-  return { subnet: '198.18.0.0/16', ips: [`198.18.0.1-${formatValue(4, first + BigInt(size) - 1n)}`] };
-}
 
 function coldStart(rounds: number): { node: number; plugin: number } {
   const time = (file: string, args: string[], env: Record<string, string>, input: string) => {
@@ -59,83 +40,6 @@ function coldStart(rounds: number): { node: number; plugin: number } {
     plugin.push(b);
   }
   return { node: median(node), plugin: median(plugin) };
-}
-
-/** Sums the leaders' `batch` log lines of one run. */
-function batchStats(logFile: string): Pick<Level, 'batches' | 'poolWrites' | 'conflicts'> {
-  const out = { batches: 0, poolWrites: 0, conflicts: 0 };
-  for (const line of readFileSync(logFile, 'utf8').split('\n')) {
-    if (!line.includes('"msg":"batch"')) continue;
-    const entry = JSON.parse(line) as { poolWrites: number; conflicts: number };
-    out.batches++;
-    out.poolWrites += entry.poolWrites;
-    out.conflicts += entry.conflicts;
-  }
-  return out;
-}
-
-async function level(
-  fixtures: ClusterFixtures,
-  kubeconfig: string,
-  work: string,
-  adds: number,
-  concurrency: number,
-): Promise<Level> {
-  const node = testNode(work, `bench-c${concurrency}`);
-  const pool = await fixtures.pool(poolSpec(adds), `bench-c${concurrency}`);
-  const namespace = await fixtures.namespace(`bench-c${concurrency}`);
-  const pods: V1Pod[] = [];
-  for (let start = 0; start < adds; start += 50) {
-    const chunk = Array.from({ length: Math.min(50, adds - start) }, (_, k) => start + k);
-    pods.push(
-      ...(await Promise.all(
-        chunk.map((i) =>
-          fixtures.pod({
-            namespace,
-            name: `p${i}`,
-            nodeName: node.name,
-            annotations: { 'ipam.spidernet.io/ippool': JSON.stringify({ ipv4: [pool] }) },
-          }),
-        ),
-      )),
-    );
-  }
-  const config = JSON.stringify(netConf(node, kubeconfig, { ipam: { log_level: 'info' } }));
-  const latencies: number[] = [];
-  const failures: string[] = [];
-  const addresses: string[] = [];
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      for (let i = next++; i < adds; i = next++) {
-        const pod = pods[i] as V1Pod;
-        const ref = { namespace, name: pod.metadata?.name ?? '', uid: pod.metadata?.uid ?? '' };
-        const t = performance.now();
-        const out = await runProcess(
-          pluginExecutable,
-          [],
-          { PATH: process.env.PATH, ...cniEnv('ADD', ref) },
-          config,
-        );
-        latencies.push(performance.now() - t);
-        const address = (out.json?.ips as Array<{ address: string }> | undefined)?.[0]?.address;
-        if (out.code === 0 && address) addresses.push(address);
-        else failures.push(out.stdout.trim() || `exit ${out.code ?? out.signal}`);
-      }
-    }),
-  );
-  const wallMs = performance.now() - started;
-  const state = await fixtures.poolState(pool);
-  return {
-    concurrency,
-    wallMs,
-    latencies,
-    failures,
-    duplicates: addresses.length - new Set(addresses).size,
-    records: state.records.length,
-    ...batchStats(node.logFile),
-  };
 }
 
 async function main(): Promise<void> {
@@ -185,7 +89,7 @@ async function main(): Promise<void> {
     );
     let baseRate: number | undefined;
     for (const c of levels) {
-      const r = await level(fixtures, cp.kubeconfigPath('cni'), work, adds, c);
+      const r = await addRun(fixtures, cp.kubeconfigPath('cni'), work, adds, c);
       const rate = adds / (r.wallMs / 1000);
       baseRate ??= rate;
       console.log(
