@@ -1,0 +1,102 @@
+// `gc.enabled: false` on the real control plane: the pod rules and the scan give nothing back, while
+// an endpoint that is deleted (here by the garbage collector, with its Pod) still releases what its
+// finalizer holds, so the books stay true. The operator's own counters prove it handled each pod
+// event before the test looks at the records.
+import type { V1Pod } from '@kubernetes/client-node';
+import { uniqueName } from '../../harness/clients.js';
+import { eventually } from '../../harness/wait.js';
+import { bare, startOperator, startWorld, type World } from './fixtures/ipam-world.js';
+import type { OperatorProcess } from './operator-process.js';
+
+let world: World;
+let op: OperatorProcess;
+let ns: string;
+let pool: string;
+
+beforeAll(async () => {
+  world = await startWorld();
+  ns = await world.fixtures.namespace('nogc');
+  pool = await world.fixtures.pool({ subnet: '198.18.11.0/24', ips: ['198.18.11.10-198.18.11.50'] });
+  op = await startOperator(world.cluster, {
+    identity: 'nogc-op',
+    // The scan would run every second if it were scheduled at all.
+    conf: { gc: { enabled: false, intervalSeconds: 1 } },
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await op?.stop();
+  await world?.stop();
+});
+
+async function createPod(name: string, restartPolicy = 'Always'): Promise<V1Pod> {
+  return world.fixtures.core.createNamespacedPod({
+    namespace: ns,
+    body: {
+      metadata: { name },
+      spec: {
+        nodeName: 'node-1',
+        restartPolicy,
+        containers: [{ name: 'c', image: 'registry.invalid/none' }],
+      },
+    },
+  });
+}
+
+async function setPhase(pod: V1Pod, phase: string, reason?: string): Promise<void> {
+  const name = pod.metadata?.name ?? '';
+  const current = await world.fixtures.core.readNamespacedPod({ name, namespace: ns });
+  await world.fixtures.core.replaceNamespacedPodStatus({
+    name,
+    namespace: ns,
+    body: { ...current, status: { ...current.status, phase, ...(reason ? { reason } : {}) } },
+  });
+}
+
+async function holders(): Promise<Map<string, string>> {
+  const state = await world.fixtures.poolState(pool);
+  return new Map(state.records.map((r) => [r.ip, r.podUid]));
+}
+
+const podEventsHandled = async () =>
+  (await op.metric('spiderpool_operator_reconcile_total', { controller: 'pods', result: 'success' })) ?? 0;
+
+test('finished and evicted pods keep their addresses, and no scan runs', async () => {
+  const job = await createPod(uniqueName('job'), 'Never');
+  const evicted = await createPod(uniqueName('evicted'));
+  const jobIp = bare(await world.plugin.add(job, pool));
+  const evictedIp = bare(await world.plugin.add(evicted, pool));
+  const before = await podEventsHandled();
+  await setPhase(job, 'Succeeded');
+  await setPhase(evicted, 'Failed', 'Evicted');
+  // Both phase changes were handled by the pod controller (with GC on, either one releases).
+  await eventually('both pod updates handled', async () => (await podEventsHandled()) >= before + 2);
+  // Two scan intervals pass too.
+  await new Promise((resolve) => setTimeout(resolve, 2500));
+  const held = await holders();
+  expect(held.get(jobIp)).toBe(job.metadata?.uid);
+  expect(held.get(evictedIp)).toBe(evicted.metadata?.uid);
+  expect(await op.metric('spiderpool_ip_gc_counts')).toBeUndefined();
+  expect(await op.metric('spiderpool_operator_reconcile_total', { controller: 'gc-scan' })).toBeUndefined();
+}, 90_000);
+
+test("a deleted pod's endpoint, deleted with it by the garbage collector, still gives its address back", async () => {
+  const pod = await createPod(uniqueName('deleted'));
+  const name = pod.metadata?.name ?? '';
+  const ip = bare(await world.plugin.add(pod, pool));
+  await world.fixtures.deletePod(ns, name);
+  await eventually(
+    'the endpoint gone with its Pod',
+    async () => (await world.fixtures.endpoint(ns, name)) === undefined,
+    {
+      timeoutMs: 60_000,
+    },
+  );
+  expect((await holders()).has(ip)).toBe(false);
+  const line = await op.waitForLog(
+    'the release logged',
+    (l) => l.msg === 'addresses released' && l.object === `${ns}/${name}`,
+  );
+  // Released by the endpoint's finalizer, not by a pod rule.
+  expect(line.cause).toBe('endpoint deleted');
+}, 90_000);
