@@ -15,6 +15,17 @@ export const NodeConfigSchema = Type.Object({
   enableIPConflictDetection: Type.Optional(Type.Boolean()),
   /** The Kubernetes node this file belongs to (the installer's SPIDERPOOL_NODE_NAME). */
   nodeName: Type.Optional(Type.String({ minLength: 1 })),
+  /**
+   * The namespace of a pool's bare `multusName` entries and of a default network named without one:
+   * Spiderpool's own (the installer's SPIDERPOOL_NAMESPACE, the DaemonSet's namespace).
+   */
+  multusNamespace: Type.Optional(Type.String({ minLength: 1 })),
+  /**
+   * Multus's cluster default network (`[ns/]name`), the network of eth0 for pods without a
+   * `v1.multus-cni.io/default-network` annotation: conf.yml `clusterNetwork`, Spiderpool's
+   * MULTUS_CLUSTER_NETWORK. Without it such pods match no pool that sets `multusName`.
+   */
+  clusterNetwork: Type.Optional(Type.String({ minLength: 1 })),
 });
 
 export type NodeConfigFile = Static<typeof NodeConfigSchema>;
@@ -28,7 +39,8 @@ export const nodeSwitches = [
   'enableIPConflictDetection',
 ] as const;
 
-export type NodeConfig = Required<NodeConfigFile>;
+export type NodeConfig = Required<Omit<NodeConfigFile, 'clusterNetwork'>> &
+  Pick<NodeConfigFile, 'clusterNetwork'>;
 
 /** Spiderpool's chart defaults. */
 export const nodeConfigDefaults: Omit<NodeConfig, 'nodeName'> = {
@@ -37,6 +49,7 @@ export const nodeConfigDefaults: Omit<NodeConfig, 'nodeName'> = {
   enableStatefulSet: true,
   enableKubevirtStaticIP: true,
   enableIPConflictDetection: false,
+  multusNamespace: 'kube-system',
 };
 
 /** Parses the file's text; `source` names the file in errors. */
@@ -59,6 +72,8 @@ export function parseNodeConfig(text: string, source: string, fallbackNodeName =
     const v = file[key];
     if (v !== undefined) config[key] = v;
   }
+  if (file.multusNamespace) config.multusNamespace = file.multusNamespace;
+  if (file.clusterNetwork) config.clusterNetwork = file.clusterNetwork;
   return config;
 }
 

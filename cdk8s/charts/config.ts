@@ -17,6 +17,8 @@ export interface SpiderpoolConf {
   enableKubevirtStaticIP: boolean;
   enableIPConflictDetection: boolean;
   gc: { enabled: boolean; intervalSeconds: number };
+  /** Multus's cluster default network, when one is set (Spiderpool's key). */
+  clusterNetwork?: string;
   /** Present when the webhook serves from a user-provided kubernetes.io/tls Secret (else self-managed). */
   webhook?: { tlsSecretName: string };
 }
@@ -26,6 +28,7 @@ export function spiderpoolConf(values: Values): SpiderpoolConf {
   return {
     ...switches,
     gc: { ...gc },
+    ...(values.multus.clusterNetwork ? { clusterNetwork: values.multus.clusterNetwork } : {}),
     ...(values.webhook.tlsSecretName ? { webhook: { tlsSecretName: values.webhook.tlsSecretName } } : {}),
   };
 }

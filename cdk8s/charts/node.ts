@@ -75,6 +75,8 @@ export class NodeChart extends Chart {
         SPIDERPOOL_NODE_CONFIG: kplus.EnvValue.fromValue(`${nodePaths.configDir}/${objectNames.configKey}`),
         NODE_NAME: nodeName,
         SPIDERPOOL_NODE_NAME: nodeName,
+        // Bare multusName entries and default networks are in Spiderpool's (Multus's) namespace.
+        SPIDERPOOL_NAMESPACE: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAMESPACE),
       },
       resources: resources(values.node.resources),
       securityContext: {

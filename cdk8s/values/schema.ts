@@ -110,6 +110,13 @@ export const ValuesSchema = Type.Object(
       {
         /** Install Multus' NetworkAttachmentDefinition CRD (skip when Multus already did). */
         installCRD: Type.Boolean(),
+        /**
+         * Multus's cluster default network (`[namespace/]name`; a bare name is in this release's
+         * namespace): eth0's network for pods without `v1.multus-cni.io/default-network`, which a
+         * pool's `multusName` is matched against. Spiderpool's `multus.multusCNI.defaultCniCRName`;
+         * written to conf.yml as `clusterNetwork`. Empty: such pods match no pool with `multusName`.
+         */
+        clusterNetwork: Type.String(),
         networkAttachmentDefinitions: Type.Array(NetworkSchema),
       },
       closed,
@@ -156,6 +163,6 @@ export function defaultValues(version: string): Values {
       ipv4Gateway: '',
       ipv6Gateway: '',
     },
-    multus: { installCRD: true, networkAttachmentDefinitions: [] },
+    multus: { installCRD: true, clusterNetwork: '', networkAttachmentDefinitions: [] },
   };
 }

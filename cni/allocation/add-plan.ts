@@ -24,12 +24,11 @@ import type { CniResult } from '../protocol/result.js';
 import type { AddRequest, IdentitySummary } from './requests.js';
 import type { Held, Want } from './wants.js';
 
-/** Multus names without a namespace are in Spiderpool's namespace (MULTUS_CLUSTER_NETWORK is not set). */
-export const multusSettings: MultusSettings = { multusNamespace: 'kube-system' };
-
 export interface AddInput {
   request: AddRequest;
   nodeName: string;
+  /** How NICs map to Multus networks (a pool's `multusName`). */
+  multus: MultusSettings;
   pod: V1Pod;
   /** The pod's Namespace, read when the pod names no pools or a pool has namespaceAffinity. */
   namespace?: V1Namespace;
@@ -184,7 +183,7 @@ export function planAdd(input: AddInput): AddPlan {
       nodeName: input.nodeName,
       ...(input.nodeLabels ? { nodeLabels: input.nodeLabels } : {}),
       ...(input.namespace ? { namespaceLabels: input.namespace.metadata?.labels ?? {} } : {}),
-      multus: multusSettings,
+      multus: input.multus,
     },
   );
   const nics = planned.map((p) => ({

@@ -23,6 +23,7 @@ import { identityOf } from '../../ipam/identity/identity.js';
 import { migrationMarks } from '../../ipam/identity/migration.js';
 import { topControllerLookup } from '../../ipam/identity/owners.js';
 import { vmIdentityValidity } from '../../ipam/identity/validity.js';
+import type { MultusSettings } from '../../ipam/multus/networks.js';
 import type { NicNetwork } from '../../ipam/network/nic-network.js';
 import { poolFamily, reservedSet } from '../../ipam/pool/space.js';
 import type { IntervalSet } from '../../ipam/ranges/intervals.js';
@@ -77,6 +78,8 @@ export function observeStages(observer: (stage: Stage, batchSize: number) => voi
 export interface LeaderOptions {
   kubeconfigPath: string;
   nodeName: string;
+  /** Multus's namespace and cluster default network, from the node configuration. */
+  multus: MultusSettings;
   log: Logger;
   /** How long the writes of one batch may keep retrying conflicts. */
   writeDeadlineMs?: number;
@@ -261,7 +264,7 @@ class Batch {
       !namesPools || needs.namespaceLabels ? this.reads.namespace(namespace) : undefined,
       needs.nodeLabels ? this.reads.nodeLabels(this.opts.nodeName) : undefined,
     ]);
-    const input: AddInput = { request, nodeName: this.opts.nodeName, pod, pools };
+    const input: AddInput = { request, nodeName: this.opts.nodeName, multus: this.opts.multus, pod, pools };
     if (intermediate) input.intermediate = intermediate;
     if (ns) input.namespace = ns;
     if (nodeLabels) input.nodeLabels = nodeLabels;

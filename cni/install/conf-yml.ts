@@ -1,10 +1,15 @@
 // Spiderpool's ConfigMap `spiderpool-conf` (key conf.yml, YAML with many keys for the agent and the
 // controller) → the node configuration the plugin reads (config.json): only the keys the plugin
-// uses, each checked, plus the node's name.
+// uses, each checked, plus the node's name and Spiderpool's namespace (Multus's, for bare names).
 import { parse } from 'yaml';
 import { type NodeConfigFile, nodeSwitches } from '../node-config.js';
 
-export function convertConfYml(text: string, source: string, nodeName?: string): NodeConfigFile {
+export function convertConfYml(
+  text: string,
+  source: string,
+  nodeName?: string,
+  multusNamespace?: string,
+): NodeConfigFile {
   let doc: unknown;
   try {
     doc = parse(text);
@@ -23,6 +28,15 @@ export function convertConfYml(text: string, source: string, nodeName?: string):
     }
     out[key] = value;
   }
+  const clusterNetwork = values.clusterNetwork;
+  if (clusterNetwork !== undefined && clusterNetwork !== null && clusterNetwork !== '') {
+    if (typeof clusterNetwork !== 'string')
+      throw new Error(
+        `${source}: clusterNetwork: expected [namespace/]name, got ${JSON.stringify(clusterNetwork)}`,
+      );
+    out.clusterNetwork = clusterNetwork;
+  }
   if (nodeName) out.nodeName = nodeName;
+  if (multusNamespace) out.multusNamespace = multusNamespace;
   return out;
 }

@@ -36,6 +36,8 @@ export interface InstallSettings {
   /** conf.yml of the ConfigMap; without it config.json holds Spiderpool's defaults. */
   nodeConfigFile?: string;
   nodeName: string;
+  /** Spiderpool's namespace (SPIDERPOOL_NAMESPACE): where bare Multus network names are. */
+  namespace?: string;
   watchIntervalMs: number;
 }
 
@@ -65,6 +67,7 @@ export function installSettings(env: Record<string, string | undefined>): Instal
     server: serverUrl(host, port),
     ...(env.SPIDERPOOL_NODE_CONFIG ? { nodeConfigFile: env.SPIDERPOOL_NODE_CONFIG } : {}),
     nodeName: env.SPIDERPOOL_NODE_NAME || hostname(),
+    ...(env.SPIDERPOOL_NAMESPACE ? { namespace: env.SPIDERPOOL_NAMESPACE } : {}),
     watchIntervalMs: Number(interval),
   };
 }
@@ -83,8 +86,13 @@ export function desiredFiles(s: InstallSettings): Record<string, { data: string;
   if (token === '') throw new Error(`service-account token ${s.tokenFile}: empty`);
   const ca = readRequired(s.caFile, 'CA certificate');
   const nodeConfig = s.nodeConfigFile
-    ? convertConfYml(readRequired(s.nodeConfigFile, 'node configuration'), s.nodeConfigFile, s.nodeName)
-    : { nodeName: s.nodeName };
+    ? convertConfYml(
+        readRequired(s.nodeConfigFile, 'node configuration'),
+        s.nodeConfigFile,
+        s.nodeName,
+        s.namespace,
+      )
+    : { nodeName: s.nodeName, ...(s.namespace ? { multusNamespace: s.namespace } : {}) };
   return {
     [installFiles.ca]: { data: ca, mode: 0o644 },
     [installFiles.kubeconfig]: {

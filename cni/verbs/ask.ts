@@ -25,7 +25,13 @@ function leaderFor(ctx: VerbContext, nodeName: string): BatchHandler<PluginReque
     handler = async (requests) => {
       if (!loaded) {
         const { batchHandler } = await import('../allocation/leader.js');
-        loaded = batchHandler({ kubeconfigPath: ctx.config.kubeconfigPath, nodeName, log: ctx.log });
+        const { multusNamespace, clusterNetwork } = ctx.nodeConfig();
+        loaded = batchHandler({
+          kubeconfigPath: ctx.config.kubeconfigPath,
+          nodeName,
+          multus: { multusNamespace, ...(clusterNetwork ? { clusterDefaultNetwork: clusterNetwork } : {}) },
+          log: ctx.log,
+        });
       }
       return loaded(requests);
     };

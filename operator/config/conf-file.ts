@@ -62,6 +62,8 @@ export interface IpamSettings {
   gcIntervalSeconds: number;
   /** Name of a user-provided webhook TLS Secret, when conf.yml names one. */
   webhookTlsSecret?: string;
+  /** Multus's cluster default network (`clusterNetwork`), eth0's network for pods that name none. */
+  clusterNetwork?: string;
 }
 
 /** Spiderpool's chart defaults (its values.yaml), and its 600 s full-scan period. */
@@ -109,5 +111,6 @@ export function parseConfFile(text: string, source: string): IpamSettings {
     gcEnabled: conf.gc?.enabled ?? defaultIpamSettings.gcEnabled,
     gcIntervalSeconds: conf.gc?.intervalSeconds ?? defaultIpamSettings.gcIntervalSeconds,
     ...(conf.webhook?.tlsSecretName ? { webhookTlsSecret: conf.webhook.tlsSecretName } : {}),
+    ...(conf.clusterNetwork ? { clusterNetwork: conf.clusterNetwork } : {}),
   };
 }

@@ -118,7 +118,12 @@ export class NoAddressExplainer {
       enableIPv6: this.deps.settings.enableIPv6,
       nodeName: node,
       ...(nodeLabels ? { nodeLabels } : {}),
-      multus: { multusNamespace: this.deps.multusNamespace },
+      multus: {
+        multusNamespace: this.deps.multusNamespace,
+        ...(this.deps.settings.clusterNetwork
+          ? { clusterDefaultNetwork: this.deps.settings.clusterNetwork }
+          : {}),
+      },
       reserved: (family: Family) => reservedSet(reserved, family),
     });
     this.done.add(uid);

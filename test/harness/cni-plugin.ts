@@ -95,11 +95,15 @@ export interface TestNode {
 }
 
 /** Writes a node configuration (config.json) for `name` under `dir`. */
-export function testNode(dir: string, name: string, switches: Record<string, boolean> = {}): TestNode {
+export function testNode(
+  dir: string,
+  name: string,
+  settings: Record<string, boolean | string> = {},
+): TestNode {
   const root = join(dir, name);
   mkdirSync(root, { recursive: true });
   const nodeConfigPath = join(root, 'config.json');
-  writeFileSync(nodeConfigPath, JSON.stringify({ nodeName: name, ...switches }));
+  writeFileSync(nodeConfigPath, JSON.stringify({ nodeName: name, ...settings }));
   return { name, nodeConfigPath, stateDir: join(root, 'state'), logFile: join(root, 'spiderpool.log') };
 }
 

@@ -318,8 +318,8 @@ export class PluginTestbed {
   }
 
   /** A simulated node (its own node configuration, attachment records and log). */
-  node(name: string, switches: Record<string, boolean> = {}): TestNode {
-    return testNode(this.dir, `${name}-${process.pid}`, switches);
+  node(name: string, settings: Record<string, boolean | string> = {}): TestNode {
+    return testNode(this.dir, `${name}-${process.pid}`, settings);
   }
 
   async close(): Promise<void> {

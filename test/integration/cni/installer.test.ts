@@ -84,12 +84,12 @@ test('install copies the executable and writes kubeconfig, CA and config.json th
   writeToken(controlPlane().token('cni'));
   writeFileSync(
     join(root, 'conf.yml'),
-    'enableIPv6: false\nenableIPConflictDetection: true\nipamUnixSocketPath: /x\n',
+    'enableIPv6: false\nenableIPConflictDetection: true\nipamUnixSocketPath: /x\nclusterNetwork: macvlan-ens192\n',
   );
   const out = await runProcess(
     pluginBinary(),
     ['install'],
-    environment({ SPIDERPOOL_NODE_CONFIG: join(root, 'conf.yml') }),
+    environment({ SPIDERPOOL_NODE_CONFIG: join(root, 'conf.yml'), SPIDERPOOL_NAMESPACE: 'spiderpool' }),
   );
   expect(out.stderr).toBe('');
   expect(out.code).toBe(0);
@@ -109,7 +109,9 @@ test('install copies the executable and writes kubeconfig, CA and config.json th
   expect(JSON.parse(readFileSync(join(root, 'conf', 'config.json'), 'utf8'))).toEqual({
     enableIPv6: false,
     enableIPConflictDetection: true,
+    clusterNetwork: 'macvlan-ens192',
     nodeName: 'node-7',
+    multusNamespace: 'spiderpool',
   });
 
   // The installed copy is the plugin: STATUS through the written kubeconfig reaches the API server.

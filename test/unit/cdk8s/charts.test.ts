@@ -210,7 +210,9 @@ describe('ConfigMap spiderpool-conf', () => {
       'ipam.enableKubevirtStaticIP=false',
       'ipam.gc.intervalSeconds=30',
       'webhook.tlsSecretName=my-tls',
+      'multus.clusterNetwork=kube-system/macvlan-ens192',
     ]);
+    expect(changed.clusterNetwork).toBe('kube-system/macvlan-ens192');
     expect(changed.enableKubevirtStaticIP).toBe(false);
     expect(changed.gc.intervalSeconds).toBe(30);
     expect(changed.webhook).toEqual({ tlsSecretName: 'my-tls' });
@@ -244,6 +246,7 @@ describe('node DaemonSet spiderpool-node', () => {
       SPIDERPOOL_NODE_CONFIG: '/etc/spiderpool/conf.yml',
       NODE_NAME: { fieldRef: { fieldPath: 'spec.nodeName' } },
       SPIDERPOOL_NODE_NAME: { fieldRef: { fieldPath: 'spec.nodeName' } },
+      SPIDERPOOL_NAMESPACE: { fieldRef: { fieldPath: 'metadata.namespace' } },
     });
   });
 

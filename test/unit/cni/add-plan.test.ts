@@ -53,6 +53,7 @@ const byName = new Map(pools.map((p) => [p.metadata.name ?? '', p]));
 const input = (over: Partial<AddInput> = {}): AddInput => ({
   request: request(),
   nodeName: 'node1',
+  multus: { multusNamespace: 'kube-system' },
   pod: pod({
     annotations: { 'ipam.spidernet.io/ippool': JSON.stringify({ ipv4: ['v4b', 'v4a'], ipv6: ['v6a'] }) },
   }),
@@ -270,6 +271,49 @@ describe('planAdd', () => {
       }),
     );
     expect(plain).toMatchObject({ nics: [{ families: [{ family: 4, pools: ['v4a', 'v4b'] }] }] });
+  });
+});
+
+describe("planAdd and Multus: a pool's multusName against the node configuration's networks", () => {
+  const mv = pool('mv', { subnet: '10.3.0.0/24', ips: ['10.3.0.10-10.3.0.20'], multusName: ['macvlan'] });
+  const naming = pod({ annotations: { 'ipam.spidernet.io/ippool': JSON.stringify({ ipv4: ['mv'] }) } });
+  const plan =
+    (multus: AddInput['multus'], p = naming) =>
+    () =>
+      planAdd(input({ pod: p, pools: [mv], multus }));
+
+  test("a bare multusName is in Spiderpool's namespace, and the cluster default network names eth0's", () => {
+    expect(plan({ multusNamespace: 'spiderpool', clusterDefaultNetwork: 'macvlan' })()).toMatchObject({
+      nics: [{ nic: 'eth0', families: [{ family: 4, pools: ['mv'] }] }],
+    });
+    expect(
+      plan({ multusNamespace: 'spiderpool', clusterDefaultNetwork: 'spiderpool/macvlan' })(),
+    ).toMatchObject({
+      nics: [{ families: [{ pools: ['mv'] }] }],
+    });
+  });
+
+  test('another namespace, or no cluster default network, leaves the pool out, saying why', () => {
+    expect(plan({ multusNamespace: 'kube-system', clusterDefaultNetwork: 'spiderpool/macvlan' })).toThrow(
+      'multusName does not include spiderpool/macvlan',
+    );
+    expect(plan({ multusNamespace: 'spiderpool' })).toThrow(
+      /multusName cannot be checked: eth0 uses the cluster default network and none is set/,
+    );
+  });
+
+  test("the pod's default-network annotation wins over the cluster default network", () => {
+    const annotated = pod({
+      annotations: {
+        'ipam.spidernet.io/ippool': JSON.stringify({ ipv4: ['mv'] }),
+        'v1.multus-cni.io/default-network': 'macvlan',
+      },
+    });
+    expect(
+      plan({ multusNamespace: 'spiderpool', clusterDefaultNetwork: 'other' }, annotated)(),
+    ).toMatchObject({
+      nics: [{ families: [{ pools: ['mv'] }] }],
+    });
   });
 });
 

@@ -57,6 +57,16 @@ test("conf.yml keeps only the plugin's switches, each a boolean", () => {
     nodeName: 'node-1',
   });
   expect(convertConfYml('', 'conf.yml')).toEqual({});
+  // Multus's cluster default network (Spiderpool's conf.yml key) and Spiderpool's namespace.
+  expect(convertConfYml('clusterNetwork: kube-system/macvlan', 'conf.yml', 'n', 'spiderpool')).toEqual({
+    clusterNetwork: 'kube-system/macvlan',
+    nodeName: 'n',
+    multusNamespace: 'spiderpool',
+  });
+  expect(convertConfYml('clusterNetwork: ""', 'conf.yml')).toEqual({});
+  expect(() => convertConfYml('clusterNetwork: 5', 'conf.yml')).toThrow(
+    'conf.yml: clusterNetwork: expected [namespace/]name, got 5',
+  );
   expect(() => convertConfYml('enableIPv6: "no"', '/etc/conf.yml')).toThrow(
     '/etc/conf.yml: enableIPv6: expected true or false, got "no"',
   );
@@ -81,6 +91,14 @@ test('settings come from the environment; bad values name the variable', () => {
     watchIntervalMs: 1000,
   });
   expect(s.nodeConfigFile).toBeUndefined();
+  expect(s.namespace).toBeUndefined();
+  expect(
+    installSettings({
+      KUBERNETES_SERVICE_HOST: 'h',
+      KUBERNETES_SERVICE_PORT: '1',
+      SPIDERPOOL_NAMESPACE: 'spiderpool',
+    }).namespace,
+  ).toBe('spiderpool');
   expect(() => installSettings({ KUBERNETES_SERVICE_PORT: '443' })).toThrow(
     /^KUBERNETES_SERVICE_HOST: missing/,
   );

@@ -11,6 +11,7 @@ test("a missing file means Spiderpool's defaults and this host's name", () => {
     enableStatefulSet: true,
     enableKubevirtStaticIP: true,
     enableIPConflictDetection: false,
+    multusNamespace: 'kube-system',
   });
 });
 
@@ -26,6 +27,19 @@ test('values in the file win over the defaults; unknown keys are ignored', () =>
     enableKubevirtStaticIP: false,
     nodeName: 'n1',
   });
+});
+
+test("Multus's namespace and cluster default network come from the file when it has them", () => {
+  const c = parseNodeConfig(
+    JSON.stringify({ multusNamespace: 'spiderpool', clusterNetwork: 'kube-system/macvlan-ens192' }),
+    'f',
+    'n1',
+  );
+  expect(c).toMatchObject({ multusNamespace: 'spiderpool', clusterNetwork: 'kube-system/macvlan-ens192' });
+  expect(parseNodeConfig('{}', 'f', 'n1').clusterNetwork).toBeUndefined();
+  expect(() => parseNodeConfig('{"multusNamespace": ""}', '/etc/x.json')).toThrow(
+    /node configuration \/etc\/x.json: multusNamespace/,
+  );
 });
 
 test('a bad value is code 101 naming the file and the key', () => {

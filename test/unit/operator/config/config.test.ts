@@ -99,7 +99,9 @@ test("conf.yml: Spiderpool's keys apply, unused ones are accepted, the rest are 
     enableKubevirtStaticIP: false,
     gcEnabled: false,
     gcIntervalSeconds: 30,
+    clusterNetwork: 'macvlan',
   });
+  expect(parseConfFile('enableIPv4: true', 'conf.yml').clusterNetwork).toBeUndefined();
   expect(() => parseConfFile('enableIPV4: true', 'conf.yml')).toThrow("conf.yml: unknown key 'enableIPV4'");
   expect(() => parseConfFile('enableIPv4: "yes"', 'conf.yml')).toThrow(
     'conf.yml: enableIPv4: expected boolean, got "yes"',
