@@ -5,7 +5,15 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { uniqueName } from '../../harness/clients.js';
 import { eventually } from '../../harness/wait.js';
-import { bare, startOperator, startWorld, type World } from './fixtures/ipam-world.js';
+import {
+  bare,
+  createBoundPod,
+  poolHolders,
+  setPodPhase,
+  startOperator,
+  startWorld,
+  type World,
+} from './fixtures/ipam-world.js';
 import type { OperatorProcess } from './operator-process.js';
 
 let world: World;
@@ -29,34 +37,10 @@ afterAll(async () => {
   await world?.stop();
 });
 
-async function createPod(name: string, restartPolicy = 'Always'): Promise<V1Pod> {
-  return world.fixtures.core.createNamespacedPod({
-    namespace: ns,
-    body: {
-      metadata: { name },
-      spec: {
-        nodeName: 'node-1',
-        restartPolicy,
-        containers: [{ name: 'c', image: 'registry.invalid/none' }],
-      },
-    },
-  });
-}
-
-async function setPhase(pod: V1Pod, phase: string, reason?: string): Promise<void> {
-  const name = pod.metadata?.name ?? '';
-  const current = await world.fixtures.core.readNamespacedPod({ name, namespace: ns });
-  await world.fixtures.core.replaceNamespacedPodStatus({
-    name,
-    namespace: ns,
-    body: { ...current, status: { ...current.status, phase, ...(reason ? { reason } : {}) } },
-  });
-}
-
-async function holders(): Promise<Map<string, string>> {
-  const state = await world.fixtures.poolState(pool);
-  return new Map(state.records.map((r) => [r.ip, r.podUid]));
-}
+const createPod = (name: string, restartPolicy = 'Always') =>
+  createBoundPod(world, ns, name, { restartPolicy });
+const setPhase = (pod: V1Pod, phase: string, reason?: string) => setPodPhase(world, pod, phase, reason);
+const holders = () => poolHolders(world, pool);
 
 const podEventsHandled = async () =>
   (await op.metric('spiderpool_operator_reconcile_total', { controller: 'pods', result: 'success' })) ?? 0;

@@ -1,11 +1,20 @@
 // Pod garbage collection on the real control plane, one test per rule: the operator runs as its
 // service account; records and endpoints are written as the CNI plugin writes them; pods are
 // created bound to a node (no kubelet runs, so phases are written by the test as a kubelet would).
-import { AppsV1Api, type CoreV1Event, type V1OwnerReference, type V1Pod } from '@kubernetes/client-node';
+import { AppsV1Api, type CoreV1Event, type V1Pod } from '@kubernetes/client-node';
 import { finalizer } from '../../../api/index.js';
 import { uniqueName } from '../../harness/clients.js';
 import { eventually } from '../../harness/wait.js';
-import { bare, startOperator, startWorld, type World } from './fixtures/ipam-world.js';
+import {
+  bare,
+  createBoundPod,
+  poolHolders,
+  setPodPhase,
+  startOperator,
+  startWorld,
+  type TestPodOptions,
+  type World,
+} from './fixtures/ipam-world.js';
 import type { OperatorProcess } from './operator-process.js';
 
 let world: World;
@@ -29,46 +38,9 @@ afterAll(async () => {
   await world?.stop();
 });
 
-interface PodOptions {
-  restartPolicy?: string;
-  grace?: number;
-  annotations?: Record<string, string>;
-  ownerReferences?: V1OwnerReference[];
-}
-
-async function createPod(name: string, o: PodOptions = {}): Promise<V1Pod> {
-  return world.fixtures.core.createNamespacedPod({
-    namespace: ns,
-    body: {
-      metadata: {
-        name,
-        ...(o.annotations ? { annotations: o.annotations } : {}),
-        ...(o.ownerReferences ? { ownerReferences: o.ownerReferences } : {}),
-      },
-      spec: {
-        nodeName: 'node-1',
-        restartPolicy: o.restartPolicy ?? 'Always',
-        terminationGracePeriodSeconds: o.grace ?? 30,
-        containers: [{ name: 'c', image: 'registry.invalid/none' }],
-      },
-    },
-  });
-}
-
-async function setPhase(pod: V1Pod, phase: string, reason?: string): Promise<void> {
-  const name = pod.metadata?.name ?? '';
-  const current = await world.fixtures.core.readNamespacedPod({ name, namespace: ns });
-  await world.fixtures.core.replaceNamespacedPodStatus({
-    name,
-    namespace: ns,
-    body: { ...current, status: { ...current.status, phase, ...(reason ? { reason } : {}) } },
-  });
-}
-
-async function holders(): Promise<Map<string, string>> {
-  const state = await world.fixtures.poolState(pool);
-  return new Map(state.records.map((r) => [r.ip, r.podUid]));
-}
+const createPod = (name: string, o: TestPodOptions = {}) => createBoundPod(world, ns, name, o);
+const setPhase = (pod: V1Pod, phase: string, reason?: string) => setPodPhase(world, pod, phase, reason);
+const holders = () => poolHolders(world, pool);
 
 const releasedSoon = (ip: string, what: string) =>
   eventually(`${ip} released (${what})`, async () => !(await holders()).has(ip), { timeoutMs: 20_000 });
