@@ -125,17 +125,14 @@ export class PluginApi {
   /** The pools with spec.default, selected by the API server (the CRD's selectable field). */
   async defaultPools(): Promise<SpiderIPPool[]> {
     const what = `listing spiderippools with fieldSelector ${defaultPoolSelector}`;
-    try {
-      const list = await withDeadline(
-        retryTransient(() => this.spiderpool.listPools(undefined, defaultPoolSelector)),
-        callTimeoutMs,
-        what,
-      );
-      return list.items;
-    } catch (err) {
-      if (apiStatus(err) === 400) throw new CniError(ErrorCode.apiFailure, unselectable(what, err));
-      throw fromApiError(err, what);
-    }
+    const list = await call(what, () =>
+      this.spiderpool.listPools(undefined, defaultPoolSelector).catch((err: unknown) => {
+        // A 400 here means the CRD does not declare the selectable field; say so.
+        if (apiStatus(err) === 400) throw new CniError(ErrorCode.apiFailure, unselectable(what, err));
+        throw err;
+      }),
+    );
+    return list.items;
   }
 
   pool(name: string): Promise<SpiderIPPool | undefined> {
