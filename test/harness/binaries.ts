@@ -15,7 +15,7 @@ const modulesRoot = join(repoRoot, 'test', 'infra', 'go');
 interface ToolModule {
   /** Folder under test/infra/go. */
   dir: string;
-  /** Go package path -> binary name (`go build -o dir/` names it after the last path element). */
+  /** Go package path -> the name its binary gets in the cache folder. */
   packages: Record<string, string>;
   ldflags?: (version: string) => string;
 }
@@ -65,6 +65,16 @@ export function binaryDir(name: ToolModuleName): string {
   return join(cacheRoot(), 'bin', `${name}-${moduleVersion(name)}-${hash.digest('hex').slice(0, 12)}`);
 }
 
+/**
+ * The file name `go build -o dir/` gives a main package's binary: the last element of its import
+ * path that is not a major-version suffix (go.etcd.io/etcd/server/v3 -> server).
+ */
+export function goBinaryName(pkg: string): string {
+  const parts = pkg.split('/').filter((p) => p !== '' && p !== '.');
+  const last = parts.at(-1) ?? pkg;
+  return /^v\d+$/.test(last) && parts.length > 1 ? (parts.at(-2) as string) : last;
+}
+
 function isComplete(name: ToolModuleName, dir: string): boolean {
   const mod: ToolModule = toolModules[name];
   return Object.values(mod.packages).every((bin) => existsSync(join(dir, bin)));
@@ -99,6 +109,14 @@ export function ensureBinaries(name: ToolModuleName, log: (line: string) => void
     throw new Error(
       `go build of ${name} failed (exit ${result.status ?? result.signal}); see the output above`,
     );
+  }
+  for (const [pkg, bin] of Object.entries(mod.packages)) {
+    const built = goBinaryName(pkg);
+    if (built !== bin) renameSync(join(tmp, built), join(tmp, bin));
+  }
+  if (!isComplete(name, tmp)) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw new Error(`go build of ${name} did not produce ${Object.values(mod.packages).join(', ')}`);
   }
   if (!isComplete(name, dir)) {
     rmSync(dir, { recursive: true, force: true });
