@@ -65,6 +65,8 @@ export class Reflector {
   private synced = false;
   private loop?: Promise<void>;
   private current?: AbortController;
+  /** Ends the pending watchOnce(), whether its request is open or still waiting for an answer. */
+  private endWatch?: () => void;
   private listing?: AbortController;
   private wake?: () => void;
   private readonly backoff: Backoff;
@@ -101,7 +103,7 @@ export class Reflector {
   /** Closes the watch and resolves when the loop has ended. */
   async stop(): Promise<void> {
     this.stopped = true;
-    this.current?.abort();
+    this.endWatch?.();
     this.listing?.abort();
     this.wake?.();
     await this.loop;
@@ -203,6 +205,7 @@ export class Reflector {
   private watchOnce(): Promise<WatchEnd> {
     const [lo, hi] = this.opts.watchTimeoutSeconds ?? [300, 600];
     const timeoutSeconds = Math.round(lo + Math.random() * (hi - lo));
+    if (this.stopped) return Promise.resolve({ kind: 'stopped' });
     return new Promise<WatchEnd>((resolve) => {
       let settled = false;
       const timers: NodeJS.Timeout[] = [];
@@ -212,8 +215,13 @@ export class Reflector {
         for (const t of timers) clearTimeout(t);
         this.current?.abort();
         this.current = undefined;
+        this.endWatch = undefined;
         resolve(end);
       };
+      // stop() may come before the request is answered: no AbortController exists yet then, and
+      // the watch that opens afterwards would run for its whole timeout. Settling here makes the
+      // answer below abort it instead.
+      this.endWatch = () => finish({ kind: 'stopped' });
       // The server ends each watch after timeoutSeconds; a connection that outlives that by far is
       // dead in a way TCP has not noticed (a frozen peer), so drop it. Likewise a request that got
       // no response headers in 30 s (a peer that accepts nothing, a blackholed route).

@@ -4,6 +4,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { CoordinationV1Api } from '@kubernetes/client-node';
 import { buildExecutable } from '../../../cni/build.js';
 import { operatorEntry } from '../../../operator/build-paths.js';
@@ -64,6 +65,8 @@ test('it leads, is ready, serves metrics, and on SIGTERM releases the Lease and 
     out += c.toString();
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // A failure shows what the operator said: its log is the only witness of where it stood.
+  const withLog = (err: unknown) => new Error(`${(err as Error).message}\noperator output:\n${out}`);
   try {
     const lines = () =>
       out
@@ -77,10 +80,18 @@ test('it leads, is ready, serves metrics, and on SIGTERM releases the Lease and 
     expect(await (await fetch(`http://127.0.0.1:${metrics}/metrics`)).text()).toContain(
       'spiderpool_operator_leader 1',
     );
+  } catch (err) {
+    throw withLog(err);
   } finally {
     child.kill('SIGTERM');
   }
-  expect(await exited).toBe(0);
+  // A shutdown that hangs is a failure of its own, not a test timeout without a word.
+  const code = await Promise.race([exited, sleep(15_000).then(() => 'still running' as const)]);
+  if (code === 'still running') {
+    child.kill('SIGKILL');
+    throw withLog(new Error('the operator had not exited 15 s after SIGTERM'));
+  }
+  expect(code).toBe(0);
   const lease = await cluster.kc
     .makeApiClient(CoordinationV1Api)
     .readNamespacedLease({ name: 'spiderpool-operator', namespace: 'kube-system' });
