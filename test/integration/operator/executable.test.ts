@@ -86,7 +86,10 @@ test('it leads, is ready, serves metrics, and on SIGTERM releases the Lease and 
     child.kill('SIGTERM');
   }
   // A shutdown that hangs is a failure of its own, not a test timeout without a word.
-  const code = await Promise.race([exited, sleep(15_000).then(() => 'still running' as const)]);
+  const code = await Promise.race([
+    exited,
+    sleep(15_000, undefined, { ref: false }).then(() => 'still running' as const),
+  ]);
   if (code === 'still running') {
     child.kill('SIGKILL');
     throw withLog(new Error('the operator had not exited 15 s after SIGTERM'));

@@ -29,7 +29,10 @@ function reflector(hooks: { onSynced?: () => void } = {}): Reflector {
 
 /** Resolves with how stop() ended: 'stopped', or 'hung' when it was still waiting after `ms`. */
 async function stopWithin(r: Reflector, ms: number): Promise<'stopped' | 'hung'> {
-  return Promise.race([r.stop().then(() => 'stopped' as const), sleep(ms).then(() => 'hung' as const)]);
+  return Promise.race([
+    r.stop().then(() => 'stopped' as const),
+    sleep(ms, undefined, { ref: false }).then(() => 'hung' as const),
+  ]);
 }
 
 // Without an end to the pending watch, the loop would follow a watch opened after stop() for its
