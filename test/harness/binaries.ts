@@ -67,12 +67,13 @@ export function binaryDir(name: ToolModuleName): string {
 
 /**
  * The file name `go build -o dir/` gives a main package's binary: the last element of its import
- * path that is not a major-version suffix (go.etcd.io/etcd/server/v3 -> server).
+ * path that is not a major-version suffix v2, v3, ... (go.etcd.io/etcd/server/v3 -> server; v0 and v1
+ * are never suffixes, as in cmd/go's DefaultExecName).
  */
 export function goBinaryName(pkg: string): string {
   const parts = pkg.split('/').filter((p) => p !== '' && p !== '.');
   const last = parts.at(-1) ?? pkg;
-  return /^v\d+$/.test(last) && parts.length > 1 ? (parts.at(-2) as string) : last;
+  return /^v(?!0)(?!1$)\d+$/.test(last) && parts.length > 1 ? (parts.at(-2) as string) : last;
 }
 
 function isComplete(name: ToolModuleName, dir: string): boolean {

@@ -6,6 +6,8 @@ test.each([
   ['./crdgen', 'crdgen'],
   ['example.com/tool/v12', 'tool'],
   ['example.com/v2tool', 'v2tool'],
+  ['example.com/tool/v1', 'v1'],
+  ['example.com/tool/v0', 'v0'],
 ])('go build -o dir/ names the binary of %s %s', (pkg, name) => {
   expect(goBinaryName(pkg)).toBe(name);
 });
