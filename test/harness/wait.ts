@@ -25,3 +25,14 @@ export async function eventually<T>(
     await sleep(intervalMs);
   }
 }
+
+export const timedOut: unique symbol = Symbol('timed out');
+
+/**
+ * What `promise` resolves to, or `timedOut` when it has not settled after `ms`: for a wait that
+ * must fail with its own message rather than hang until jest's test timeout. The timer does not
+ * keep the process alive.
+ */
+export function within<T>(promise: Promise<T>, ms: number): Promise<T | typeof timedOut> {
+  return Promise.race([promise, sleep(ms, timedOut, { ref: false })]);
+}

@@ -4,11 +4,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { CoordinationV1Api } from '@kubernetes/client-node';
 import { buildExecutable } from '../../../cni/build.js';
 import { operatorEntry } from '../../../operator/build-paths.js';
-import { eventually } from '../../harness/wait.js';
+import { eventually, timedOut, within } from '../../harness/wait.js';
 import { installOperatorRbac, type PrivateCluster, startPrivateCluster } from './private-cluster.js';
 
 let dir: string;
@@ -86,11 +85,8 @@ test('it leads, is ready, serves metrics, and on SIGTERM releases the Lease and 
     child.kill('SIGTERM');
   }
   // A shutdown that hangs is a failure of its own, not a test timeout without a word.
-  const code = await Promise.race([
-    exited,
-    sleep(15_000, undefined, { ref: false }).then(() => 'still running' as const),
-  ]);
-  if (code === 'still running') {
+  const code = await within(exited, 15_000);
+  if (code === timedOut) {
     child.kill('SIGKILL');
     throw withLog(new Error('the operator had not exited 15 s after SIGTERM'));
   }

@@ -5,7 +5,7 @@ import { CoreV1Api } from '@kubernetes/client-node';
 import { RestClient } from '../../../kube/rest.js';
 import { Reflector } from '../../../operator/framework/reflector.js';
 import { kubeConfig, uniqueName } from '../../harness/clients.js';
-import { eventually } from '../../harness/wait.js';
+import { eventually, timedOut, within } from '../../harness/wait.js';
 
 const kc = kubeConfig('admin');
 const rest = new RestClient(kc);
@@ -27,12 +27,9 @@ function reflector(hooks: { onSynced?: () => void } = {}): Reflector {
   );
 }
 
-/** Resolves with how stop() ended: 'stopped', or 'hung' when it was still waiting after `ms`. */
+/** How stop() ended: 'stopped', or 'hung' when it was still waiting after `ms`. */
 async function stopWithin(r: Reflector, ms: number): Promise<'stopped' | 'hung'> {
-  return Promise.race([
-    r.stop().then(() => 'stopped' as const),
-    sleep(ms, undefined, { ref: false }).then(() => 'hung' as const),
-  ]);
+  return (await within(r.stop(), ms)) === timedOut ? 'hung' : 'stopped';
 }
 
 // Without an end to the pending watch, the loop would follow a watch opened after stop() for its
