@@ -167,7 +167,11 @@ test('the finalizer is added, status is written, and deletion runs the delete ac
   // it never runs for another object, and the object is gone only after it ran.
   expect(op.finalized[0]).toBe('g1');
   expect(new Set(op.finalized)).toEqual(new Set(['g1']));
-  expect(op.seen.some((e) => e.type === ResourceEventType.Deleted && e.meta.name === 'g1')).toBe(true);
+  // The watch delivers the Deleted event after the object is gone from storage, so the GET's 404 can
+  // come first: wait for the event instead of assuming the order.
+  await eventually('the Deleted event of g1', () =>
+    op.seen.some((e) => e.type === ResourceEventType.Deleted && e.meta.name === 'g1'),
+  );
   // Listed items carry kind/apiVersion like watch events, so ResourceMeta is complete.
   expect(op.seen[0]?.meta).toMatchObject({ id: `${plural}.${group}/${version}`, kind: 'Gadget', namespace });
 });
