@@ -3,7 +3,7 @@
 // Each tools module under test/infra/go/<name> pins its versions in a committed go.mod/go.sum. The
 // binaries are built once with the Go toolchain and cached outside the repository, keyed by a hash
 // of go.mod+go.sum, so a version bump rebuilds and an unchanged module never does.
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -37,6 +37,7 @@ export const toolModules = {
       'k8s.io/kubernetes/cmd/kube-apiserver': 'kube-apiserver',
       'k8s.io/kubernetes/cmd/kube-controller-manager': 'kube-controller-manager',
       'k8s.io/kubernetes/cmd/kube-scheduler': 'kube-scheduler',
+      'k8s.io/kubernetes/cmd/kubectl': 'kubectl',
     },
     ldflags: k8sVersionFlags,
   },
@@ -127,4 +128,32 @@ export function ensureBinaries(name: ToolModuleName, log: (line: string) => void
   }
   log(`built ${name} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   return dir;
+}
+
+/** `major.minor` of a Kubernetes version string such as v1.34.2 or v1.32.4-dispatcher. */
+export function minorOf(version: string): string | undefined {
+  return /^v?(\d+\.\d+)\./.exec(version.trim())?.[1];
+}
+
+function kubectlOnPath(): string | undefined {
+  try {
+    const out = execFileSync('kubectl', ['version', '--client', '-o', 'json'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    return (JSON.parse(out) as { clientVersion?: { gitVersion?: string } }).clientVersion?.gitVersion;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The kubectl the tests run: one on PATH when it has the API server's minor version (kubectl
+ * supports one minor of skew either way, and the tests check printed columns that change between
+ * minors), else the one built from the test bed's own Kubernetes module.
+ */
+export function kubectlBinary(log: (line: string) => void = () => {}): string {
+  const onPath = kubectlOnPath();
+  if (onPath && minorOf(onPath) === minorOf(moduleVersion('k8s'))) return 'kubectl';
+  return join(ensureBinaries('k8s', log), 'kubectl');
 }

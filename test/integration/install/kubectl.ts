@@ -5,8 +5,10 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { group, kinds } from '../../../api/index.js';
+import { kubectlBinary } from '../../harness/binaries.js';
 
 const run = promisify(execFile);
+let binary: string | undefined;
 
 export interface KubectlResult {
   stdout: string;
@@ -16,7 +18,8 @@ export interface KubectlResult {
 /** Runs kubectl; rejects with kubectl's stderr in the message when it exits non-zero. */
 export async function kubectl(kubeconfig: string, args: string[]): Promise<KubectlResult> {
   try {
-    return await run('kubectl', ['--kubeconfig', kubeconfig, ...args], { maxBuffer: 16 << 20 });
+    binary ??= kubectlBinary();
+    return await run(binary, ['--kubeconfig', kubeconfig, ...args], { maxBuffer: 16 << 20 });
   } catch (err) {
     const e = err as { stderr?: string; message: string };
     throw new Error(`kubectl ${args.join(' ')}: ${e.stderr?.trim() || e.message}`);

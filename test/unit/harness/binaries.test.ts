@@ -1,4 +1,4 @@
-import { goBinaryName } from '../../harness/binaries.js';
+import { goBinaryName, minorOf } from '../../harness/binaries.js';
 
 test.each([
   ['go.etcd.io/etcd/server/v3', 'server'],
@@ -10,4 +10,14 @@ test.each([
   ['example.com/tool/v0', 'v0'],
 ])('go build -o dir/ names the binary of %s %s', (pkg, name) => {
   expect(goBinaryName(pkg)).toBe(name);
+});
+
+test.each([
+  ['v1.34.2', '1.34'],
+  ['v1.32.4-dispatcher', '1.32'],
+  ['1.35.0', '1.35'],
+  ['v1', undefined],
+  ['', undefined],
+])('the minor version of %s is %s', (version, minor) => {
+  expect(minorOf(version)).toBe(minor);
 });

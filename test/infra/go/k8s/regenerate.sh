@@ -19,5 +19,6 @@ go_line=$(awk '$1 == "go" { print $2; exit }' "$modfile")
 go mod edit -go="$go_line"
 go get -tool "k8s.io/kubernetes/cmd/kube-apiserver@${version}" \
   "k8s.io/kubernetes/cmd/kube-controller-manager@${version}" \
-  "k8s.io/kubernetes/cmd/kube-scheduler@${version}"
+  "k8s.io/kubernetes/cmd/kube-scheduler@${version}" \
+  "k8s.io/kubernetes/cmd/kubectl@${version}"
 echo "$version" > VERSION
