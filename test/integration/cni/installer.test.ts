@@ -192,7 +192,10 @@ test('--watch rewrites the kubeconfig when the token rotates and config.json whe
       await new Promise((r) => setImmediate(r));
     }
   })();
-  for (let i = 0; i < 10; i++) {
+  // At least ten rotations, and as many more as it takes for the reader to overlap them a hundred
+  // times: on a loaded machine the reader gets fewer turns per rotation.
+  const rotateUntil = Date.now() + 30_000;
+  for (let i = 0; i < 10 || (reads <= 100 && Date.now() < rotateUntil); i++) {
     writeToken(controlPlane().token(i % 2 ? 'nobody' : 'cni'));
     await new Promise((r) => setTimeout(r, 70));
   }
