@@ -5,7 +5,7 @@ import { Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import type { Construct } from 'constructs';
 import { stringify } from 'yaml';
-import { objectNames } from '../defaults.js';
+import { objectNames } from '../../api/install/names.js';
 import type { Values } from '../values/schema.js';
 import { componentLabels } from './labels.js';
 

@@ -10,7 +10,7 @@
 import { ApiObject, Chart, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import type { Construct } from 'constructs';
-import { imageCommands, nodePaths, objectNames } from '../defaults.js';
+import { imageCommands, nodePaths, objectNames } from '../../api/install/names.js';
 import type { Values } from '../values/schema.js';
 import { componentLabels, nodeSelectorLabels } from './labels.js';
 import { dropAddressLabel, resources, volumeMount } from './workload.js';

@@ -2,7 +2,7 @@
 // that turns an unknown key or a bad value into an error naming the key. Key names follow
 // Spiderpool's Helm chart where it has one (ipam.*, clusterDefaultPool.*).
 import { type Static, Type } from '@sinclair/typebox';
-import { installDefaults } from '../defaults.js';
+import { installDefaults } from '../../api/install/names.js';
 
 const closed = { additionalProperties: false } as const;
 const dnsLabel = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';

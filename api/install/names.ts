@@ -1,6 +1,7 @@
-// Names of the installed objects that other parts rely on (RBAC subjects, the plugin's kubeconfig
-// location). The test harness issues tokens for exactly these service accounts, so the synthesized
-// RBAC is what the tests exercise.
+// The installation's names and paths, which the charts (cdk8s/) write and the executables (operator/,
+// cni/) rely on at run time: RBAC subjects, object names, ports, the plugin's files. Here, below both,
+// so the runtime does not import the manifest generator. The test harness issues tokens for exactly
+// these service accounts, so the synthesized RBAC is what the tests exercise.
 export const installDefaults = {
   namespace: 'kube-system',
   operatorServiceAccount: 'spiderpool-operator',
