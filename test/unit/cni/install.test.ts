@@ -134,22 +134,3 @@ test('atomic writes leave no temporary file and rewrite only changed content', (
     rmSync(dir, { recursive: true, force: true });
   }
 });
-
-test('the server of a kubeconfig is read without the client library, with errors naming the file', async () => {
-  const { kubeconfigServer } = await import('../../../cni/kubeconfig.js');
-  const dir = mkdtempSync(join(tmpdir(), 'kubeconfig-'));
-  try {
-    const path = join(dir, 'k');
-    writeFileSync(path, renderKubeconfig({ server: 'https://[fd00::1]:6443', caFile: '/ca', token: 't' }));
-    expect(kubeconfigServer(path)).toBe('https://[fd00::1]:6443');
-    writeFileSync(path, 'current-context: nowhere\n');
-    expect(() => kubeconfigServer(path)).toThrow(
-      `kubeconfig ${path}: no server for the current context "nowhere"`,
-    );
-    expect(() => kubeconfigServer(join(dir, 'missing'))).toThrow(
-      `kubeconfig ${join(dir, 'missing')}: ENOENT`,
-    );
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
