@@ -4,7 +4,7 @@
 // duplicate addresses, and the leaders' own counts from their `batch` log lines.
 import { readFileSync } from 'node:fs';
 import type { V1Pod } from '@kubernetes/client-node';
-import { pluginExecutable } from '../cni/build.js';
+import { pluginExecutable } from '../build/executables.js';
 import { formatValue, parseIP } from '../ipam/address/ip.js';
 import { cniEnv, netConf, runProcess, testNode } from '../test/harness/cni-plugin.js';
 import type { ClusterFixtures } from '../test/harness/spiderpool-api.js';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import { buildExecutable, repoRoot } from '../cni/build.js';
+import { buildExecutable, repoRoot } from '../build/executables.js';
 import { benchControlPlane, median, percentile, runBench } from './harness.js';
 
 type Mode = 'naive' | 'coordinated';

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
-import { buildExecutable, pluginExecutable } from '../cni/build.js';
+import { buildExecutable, pluginExecutable } from '../build/executables.js';
 import { formatValue, parseIP } from '../ipam/address/ip.js';
 import {
   ClusterFixtures,

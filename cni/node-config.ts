@@ -4,15 +4,14 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { type Static, Type } from '@sinclair/typebox';
+import { ChartIpamSchema, confYmlDefaults, pluginSwitches } from '../api/install/conf-yml.js';
+import { installDefaults } from '../api/install/names.js';
 import { CniError, ErrorCode } from './protocol/errors.js';
 import { schemaProblems } from './protocol/validate.js';
 
 export const NodeConfigSchema = Type.Object({
-  enableIPv4: Type.Optional(Type.Boolean()),
-  enableIPv6: Type.Optional(Type.Boolean()),
-  enableStatefulSet: Type.Optional(Type.Boolean()),
-  enableKubevirtStaticIP: Type.Optional(Type.Boolean()),
-  enableIPConflictDetection: Type.Optional(Type.Boolean()),
+  /** conf.yml's switches that the plugin uses, as conf.yml's schema types them. */
+  ...Type.Partial(Type.Pick(ChartIpamSchema, pluginSwitches)).properties,
   /** The Kubernetes node this file belongs to (the installer's SPIDERPOOL_NODE_NAME). */
   nodeName: Type.Optional(Type.String({ minLength: 1 })),
   /**
@@ -30,26 +29,17 @@ export const NodeConfigSchema = Type.Object({
 
 export type NodeConfigFile = Static<typeof NodeConfigSchema>;
 
-/** The switches that come from Spiderpool's ConfigMap, in the order the installer writes them. */
-export const nodeSwitches = [
-  'enableIPv4',
-  'enableIPv6',
-  'enableStatefulSet',
-  'enableKubevirtStaticIP',
-  'enableIPConflictDetection',
-] as const;
-
 export type NodeConfig = Required<Omit<NodeConfigFile, 'clusterNetwork'>> &
   Pick<NodeConfigFile, 'clusterNetwork'>;
 
-/** Spiderpool's chart defaults. */
+/** conf.yml's defaults for the switches; Multus's namespace is the installation's by default. */
 export const nodeConfigDefaults: Omit<NodeConfig, 'nodeName'> = {
-  enableIPv4: true,
-  enableIPv6: true,
-  enableStatefulSet: true,
-  enableKubevirtStaticIP: true,
-  enableIPConflictDetection: false,
-  multusNamespace: 'kube-system',
+  enableIPv4: confYmlDefaults.enableIPv4,
+  enableIPv6: confYmlDefaults.enableIPv6,
+  enableStatefulSet: confYmlDefaults.enableStatefulSet,
+  enableKubevirtStaticIP: confYmlDefaults.enableKubevirtStaticIP,
+  enableIPConflictDetection: confYmlDefaults.enableIPConflictDetection,
+  multusNamespace: installDefaults.namespace,
 };
 
 /** Parses the file's text; `source` names the file in errors. */
@@ -68,7 +58,7 @@ export function parseNodeConfig(text: string, source: string, fallbackNodeName =
   if (problems) throw new CniError(ErrorCode.invalidNodeConfig, `node configuration ${source}: ${problems}`);
   const file = value as NodeConfigFile;
   const config: NodeConfig = { ...nodeConfigDefaults, nodeName: file.nodeName ?? fallbackNodeName };
-  for (const key of nodeSwitches) {
+  for (const key of pluginSwitches) {
     const v = file[key];
     if (v !== undefined) config[key] = v;
   }

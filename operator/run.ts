@@ -4,7 +4,7 @@
 import { isIPv6 } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { group, kinds, type SpiderIPPool, type SpiderSubnet, version } from '../api/index.js';
-import { objectNames } from '../cdk8s/defaults.js';
+import { objectNames } from '../api/install/names.js';
 import { loadKubeConfig } from '../kube/client.js';
 import { resourcePath } from '../kube/resource.js';
 import { RestClient } from '../kube/rest.js';
@@ -22,7 +22,7 @@ import { makeReviews } from './webhook/handlers.js';
 import { WebhookServer } from './webhook/server.js';
 import { type CertBundle, CertificateSource } from './webhook/tls-secret.js';
 
-// The names are the installation's (cdk8s/defaults.ts), so RBAC resourceNames and manifests match.
+// The names are the installation's (api/install/names.ts), so RBAC resourceNames and manifests match.
 export const leaseName = objectNames.leaderLease;
 export const webhookServiceName = objectNames.webhookService;
 export const webhookSecretName = objectNames.webhookTlsSecret;

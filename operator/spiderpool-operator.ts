@@ -3,6 +3,7 @@
 // let ipam/ decide, and write through kube/-style guarded calls.
 
 import { group, kinds, kubevirtGroup, kubevirtKinds, kubevirtVersion, version } from '../api/index.js';
+import { installDefaults } from '../api/install/names.js';
 import { slimPod } from '../ipam/gc/pod.js';
 import type { IpamSettings } from './config/index.js';
 import { ClusterIO } from './controllers/cluster-io.js';
@@ -219,7 +220,7 @@ export class SpiderpoolOperator extends HardenedOperator {
       caches,
       recorder: this.recorder,
       settings,
-      multusNamespace: this.opts.installNamespace ?? 'kube-system',
+      multusNamespace: this.opts.installNamespace ?? installDefaults.namespace,
       afterMs: this.opts.noAddressAfterMs ?? 30_000,
       recheck: recheckPod,
       log,

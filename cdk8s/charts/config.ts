@@ -5,23 +5,13 @@ import { Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import type { Construct } from 'constructs';
 import { stringify } from 'yaml';
-import { objectNames } from '../defaults.js';
+import type { ConfYml } from '../../api/install/conf-yml.js';
+import { objectNames } from '../../api/install/names.js';
 import type { Values } from '../values/schema.js';
 import { componentLabels } from './labels.js';
 
-/** The content of `conf.yml`. */
-export interface SpiderpoolConf {
-  enableIPv4: boolean;
-  enableIPv6: boolean;
-  enableStatefulSet: boolean;
-  enableKubevirtStaticIP: boolean;
-  enableIPConflictDetection: boolean;
-  gc: { enabled: boolean; intervalSeconds: number };
-  /** Multus's cluster default network, when one is set (Spiderpool's key). */
-  clusterNetwork?: string;
-  /** Present when the webhook serves from a user-provided kubernetes.io/tls Secret (else self-managed). */
-  webhook?: { tlsSecretName: string };
-}
+/** The content of `conf.yml`, the installation's contract (api/install/conf-yml.ts). */
+export type SpiderpoolConf = ConfYml;
 
 export function spiderpoolConf(values: Values): SpiderpoolConf {
   const { gc, ...switches } = values.ipam;

@@ -5,7 +5,7 @@
 import { ApiObject, Chart } from 'cdk8s';
 import type { Construct } from 'constructs';
 import { apiVersion, kinds, type SpiderIPPool } from '../../api/index.js';
-import { nodePaths } from '../defaults.js';
+import { nodePaths } from '../../api/install/names.js';
 import type { NetworkValues, Values } from '../values/schema.js';
 import { componentLabels } from './labels.js';
 import { nadGroup, nadVersion } from './multus-crd.js';

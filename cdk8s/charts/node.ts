@@ -10,16 +10,10 @@
 import { ApiObject, Chart, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import type { Construct } from 'constructs';
-import { imageCommands, nodePaths, objectNames } from '../defaults.js';
+import { imageCommands, nodeMounts, nodePaths, objectNames } from '../../api/install/names.js';
 import type { Values } from '../values/schema.js';
 import { componentLabels, nodeSelectorLabels } from './labels.js';
 import { dropAddressLabel, resources, volumeMount } from './workload.js';
-
-/** Mount points of the host folders inside the container. */
-export const nodeMounts = {
-  cniBinDir: '/host/opt/cni/bin',
-  cniConfDir: `/host${nodePaths.hostCniConfDir}`,
-} as const;
 
 /** The token lives an hour; the kubelet replaces it after 80% of that. */
 export const tokenExpirationSeconds = 3600;
@@ -68,7 +62,7 @@ export class NodeChart extends Chart {
       command: [imageCommands.plugin, 'install', '--watch'],
       envVariables: {
         SPIDERPOOL_CNI_BIN_DIR: kplus.EnvValue.fromValue(nodeMounts.cniBinDir),
-        SPIDERPOOL_CONFIG_DIR: kplus.EnvValue.fromValue(`/host${nodePaths.hostPluginConfigDir}`),
+        SPIDERPOOL_CONFIG_DIR: kplus.EnvValue.fromValue(nodeMounts.pluginConfigDir),
         SPIDERPOOL_HOST_CONFIG_DIR: kplus.EnvValue.fromValue(nodePaths.hostPluginConfigDir),
         SPIDERPOOL_TOKEN_FILE: kplus.EnvValue.fromValue(`${nodePaths.tokenDir}/token`),
         SPIDERPOOL_CA_FILE: kplus.EnvValue.fromValue(`${nodePaths.tokenDir}/ca.crt`),

@@ -3,7 +3,7 @@
 import { ApiObject, Chart, Duration, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import type { Construct } from 'constructs';
-import { imageCommands, nodePaths, objectNames, operatorPorts } from '../defaults.js';
+import { imageCommands, nodePaths, objectNames, operatorPorts } from '../../api/install/names.js';
 import type { Values } from '../values/schema.js';
 import { componentLabels, operatorSelectorLabels } from './labels.js';
 import { dropAddressLabel, resources, volumeMount } from './workload.js';

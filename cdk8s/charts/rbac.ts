@@ -7,7 +7,7 @@ import { Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import type { Construct } from 'constructs';
 import { group, kinds, kubevirtGroup, kubevirtKinds } from '../../api/index.js';
-import { installDefaults, objectNames } from '../defaults.js';
+import { installDefaults, objectNames } from '../../api/install/names.js';
 import type { Values } from '../values/schema.js';
 import { componentLabels } from './labels.js';
 

@@ -7,7 +7,7 @@ import { Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import type { Construct } from 'constructs';
 import { group, kinds, version } from '../../api/index.js';
-import { objectNames } from '../defaults.js';
+import { objectNames } from '../../api/install/names.js';
 import type { Values } from '../values/schema.js';
 import { componentLabels } from './labels.js';
 

@@ -2,7 +2,8 @@
 // that turns an unknown key or a bad value into an error naming the key. Key names follow
 // Spiderpool's Helm chart where it has one (ipam.*, clusterDefaultPool.*).
 import { type Static, Type } from '@sinclair/typebox';
-import { installDefaults } from '../defaults.js';
+import { ChartIpamSchema, confYmlDefaults } from '../../api/install/conf-yml.js';
+import { installDefaults } from '../../api/install/names.js';
 
 const closed = { additionalProperties: false } as const;
 const dnsLabel = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
@@ -50,24 +51,8 @@ export const ValuesSchema = Type.Object(
       },
       closed,
     ),
-    ipam: Type.Object(
-      {
-        enableIPv4: Type.Boolean(),
-        enableIPv6: Type.Boolean(),
-        enableStatefulSet: Type.Boolean(),
-        enableKubevirtStaticIP: Type.Boolean(),
-        enableIPConflictDetection: Type.Boolean(),
-        gc: Type.Object(
-          {
-            enabled: Type.Boolean(),
-            /** Period of the operator's full scan (Spiderpool: ipam.gc.gcAll.intervalInSecond, 600). */
-            intervalSeconds: Type.Integer({ minimum: 10, maximum: 86400 }),
-          },
-          closed,
-        ),
-      },
-      closed,
-    ),
+    /** Spiderpool's switches and the GC settings, written to conf.yml as they are. */
+    ipam: ChartIpamSchema,
     operator: Type.Object(
       {
         replicas: Type.Integer({ minimum: 1, maximum: 10 }),
@@ -134,12 +119,12 @@ export function defaultValues(version: string): Values {
     namespace: installDefaults.namespace,
     image: { repository: 'ghcr.io/spiderpool-ts/spiderpool-ts', tag: version, pullPolicy: 'IfNotPresent' },
     ipam: {
-      enableIPv4: true,
-      enableIPv6: true,
-      enableStatefulSet: true,
-      enableKubevirtStaticIP: true,
-      enableIPConflictDetection: false,
-      gc: { enabled: true, intervalSeconds: 600 },
+      enableIPv4: confYmlDefaults.enableIPv4,
+      enableIPv6: confYmlDefaults.enableIPv6,
+      enableStatefulSet: confYmlDefaults.enableStatefulSet,
+      enableKubevirtStaticIP: confYmlDefaults.enableKubevirtStaticIP,
+      enableIPConflictDetection: confYmlDefaults.enableIPConflictDetection,
+      gc: { ...confYmlDefaults.gc },
     },
     operator: {
       replicas: 2,

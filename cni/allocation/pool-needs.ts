@@ -2,16 +2,17 @@
 // record per allocated address, so listing every pool on every ADD or DEL would move megabytes that
 // the request never looks at. Pure: the pod, its namespace, its endpoint and the request in; pool
 // names, wildcard patterns and whether Spiderpool's rule 5 (pools with spec.default) applies out.
-// The rules mirror ipam's selectCandidates, which still decides with the pools it is given; a list
-// that cannot be parsed needs no pools here, because selectCandidates fails on it before it looks
-// at any pool (with the same message as ever).
+// Which rule applies and what it names is ipam's selectionRule, the first half of selectCandidates;
+// a rule that cannot be decided (a malformed annotation) needs no pools here, because
+// selectCandidates fails on it before it looks at any pool.
 import type { V1Namespace, V1Pod } from '@kubernetes/client-node';
-import { annotations, type SpiderEndpoint } from '../../api/index.js';
+import type { SpiderEndpoint } from '../../api/index.js';
 import {
-  parseIPPoolAnnotation,
-  parseIPPoolsAnnotation,
-  parseNamespaceDefaultPools,
-} from '../../ipam/candidates/annotations.js';
+  enabledLists,
+  type FamilyLists,
+  type SelectionRule,
+  selectionRule,
+} from '../../ipam/candidates/candidates.js';
 import { compileWildcard, hasWildcard } from '../../ipam/candidates/wildcard.js';
 import type { Identity } from '../../ipam/identity/identity.js';
 import { servingEntries } from './add-plan.js';
@@ -28,23 +29,30 @@ export interface PoolNeeds {
 
 export const noPools: PoolNeeds = { names: [], patterns: [], defaults: false };
 
-interface FamilyLists {
-  ipv4?: readonly string[];
-  ipv6?: readonly string[];
-}
+type Switches = { enableIPv4: boolean; enableIPv6: boolean };
 
 /** The entries of the enabled families' lists, split into names and patterns, each once. */
-function needsOf(lists: readonly FamilyLists[], enableIPv4: boolean, enableIPv6: boolean): PoolNeeds {
+function needsOf(lists: readonly FamilyLists[], enabled: Switches): PoolNeeds {
   const names = new Set<string>();
   const patterns = new Set<string>();
   for (const list of lists) {
-    const entries = [...(enableIPv4 ? (list.ipv4 ?? []) : []), ...(enableIPv6 ? (list.ipv6 ?? []) : [])];
-    for (const entry of entries) {
-      if (typeof entry !== 'string' || entry === '') continue;
-      (hasWildcard(entry) ? patterns : names).add(entry);
+    for (const [, , entries] of enabledLists(list, enabled)) {
+      for (const entry of entries) {
+        if (typeof entry !== 'string' || entry === '') continue;
+        (hasWildcard(entry) ? patterns : names).add(entry);
+      }
     }
   }
   return { names: [...names], patterns: [...patterns], defaults: false };
+}
+
+/** The pools a rule may choose from: those its lists name, or the spec.default ones under rule 5. */
+function ruleNeeds(rule: SelectionRule, enabled: Switches): PoolNeeds {
+  if (rule.source === 'cluster-default') return { ...noPools, defaults: true };
+  return needsOf(
+    rule.nics.map((n) => n.lists),
+    enabled,
+  );
 }
 
 /** Merges needs, each name and pattern once. */
@@ -67,6 +75,8 @@ export function endpointPools(endpoint: SpiderEndpoint | undefined): string[] {
 }
 
 export interface SelectionInput {
+  /** CNI_IFNAME of the request. */
+  ifName: string;
   pod: V1Pod;
   /** The pod's Namespace, when it was read (selection needs it only when the pod names no pools). */
   namespace?: V1Namespace;
@@ -76,45 +86,34 @@ export interface SelectionInput {
   enableIPv6: boolean;
 }
 
-/**
- * The pools candidate selection may look at, by the first of Spiderpool's rules that says anything:
- * pod `ipam.spidernet.io/ippools` (every item, every NIC), pod `ipam.spidernet.io/ippool`, namespace
- * defaults, the CNI configuration's defaults, else the pools with spec.default.
- */
+/** The pools candidate selection may look at: those the applying rule of selectionRule names. */
 export function selectionNeeds(input: SelectionInput): PoolNeeds {
-  const { enableIPv4, enableIPv6 } = input;
-  const podAnnotations = input.pod.metadata?.annotations ?? {};
-  const ippools = podAnnotations[annotations.ippools];
-  const ippool = podAnnotations[annotations.ippool];
+  let rule: SelectionRule;
   try {
-    if (ippools !== undefined) return needsOf(parseIPPoolsAnnotation(ippools), enableIPv4, enableIPv6);
-    if (ippool !== undefined) return needsOf([parseIPPoolAnnotation(ippool)], enableIPv4, enableIPv6);
-    if (!input.namespace) return noPools;
-    const nsAnnotations = input.namespace.metadata?.annotations ?? {};
-    const nsV4 = nsAnnotations[annotations.defaultIPv4Pool];
-    const nsV6 = nsAnnotations[annotations.defaultIPv6Pool];
-    const ns: FamilyLists = {
-      ...(nsV4 !== undefined ? { ipv4: parseNamespaceDefaultPools(annotations.defaultIPv4Pool, nsV4) } : {}),
-      ...(nsV6 !== undefined ? { ipv6: parseNamespaceDefaultPools(annotations.defaultIPv6Pool, nsV6) } : {}),
-    };
-    if ((ns.ipv4?.length ?? 0) + (ns.ipv6?.length ?? 0) > 0) return needsOf([ns], enableIPv4, enableIPv6);
+    rule = selectionRule({
+      ifName: input.ifName,
+      pod: input.pod,
+      ...(input.namespace ? { namespace: input.namespace } : {}),
+      cniConfig: {
+        defaultIPv4IPPool: [...input.defaultIPv4Pools],
+        defaultIPv6IPPool: [...input.defaultIPv6Pools],
+      },
+    });
   } catch {
     return noPools;
   }
-  return clusterDefaultNeeds(input);
+  return ruleNeeds(rule, input);
 }
 
-export type DefaultsInput = Omit<SelectionInput, 'pod' | 'namespace'>;
+export type DefaultsInput = Omit<SelectionInput, 'ifName' | 'pod' | 'namespace'>;
 
 /**
  * Rules 4 and 5 alone, what a pod that names no pools in a namespace without defaults gets (and what
  * STATUS judges): the CNI configuration's default pools, else the pools with spec.default.
  */
 export function clusterDefaultNeeds(input: DefaultsInput): PoolNeeds {
-  const cni: FamilyLists = { ipv4: input.defaultIPv4Pools, ipv6: input.defaultIPv6Pools };
-  if (input.defaultIPv4Pools.length + input.defaultIPv6Pools.length > 0)
-    return needsOf([cni], input.enableIPv4, input.enableIPv6);
-  return { ...noPools, defaults: true };
+  const bare: V1Pod = { metadata: {} };
+  return selectionNeeds({ ...input, ifName: 'eth0', pod: bare, namespace: { metadata: {} } });
 }
 
 export interface AddNeedsInput {
@@ -135,6 +134,7 @@ export function addNeeds(input: AddNeedsInput): PoolNeeds {
   const served = servingEntries(endpoint, input.identity).some((e) => e.interface === request.ifname);
   if (served) return stored;
   const selection = selectionNeeds({
+    ifName: request.ifname,
     pod: input.pod,
     ...(input.namespace ? { namespace: input.namespace } : {}),
     defaultIPv4Pools: request.defaultIPv4Pools,

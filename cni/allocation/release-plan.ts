@@ -4,17 +4,17 @@
 // released pod's UID ever go. The pod may be gone already: then its UID comes from CNI_ARGS or the
 // attachment record, and its identity from the records in the pools (their `pod` field) or from the
 // attachment record. Pure: two steps, because which objects to read next depends on the first.
-import type { V1Pod, V1StatefulSet } from '@kubernetes/client-node';
-import type { SpiderEndpoint, VirtualMachine, VirtualMachineInstance } from '../../api/index.js';
+import type { V1Pod } from '@kubernetes/client-node';
 import type { ReleaseRequest as PoolReleaseRequest } from '../../ipam/allocation/release.js';
 import { identityOf } from '../../ipam/identity/identity.js';
 import { controllerOf } from '../../ipam/identity/owners.js';
 import {
+  type IdentityObjects,
+  identityKindFromObjects,
   podAliveness,
   statefulSetOrdinal,
-  statefulSetPodValidity,
+  staticIdentityValidity,
   type Validity,
-  vmIdentityValidity,
 } from '../../ipam/identity/validity.js';
 import type { PoolRecord } from '../../ipam/records/codec.js';
 import type { ReleasedFromEndpoint } from './endpoint-plan.js';
@@ -113,12 +113,7 @@ export function releaseSubject(
 }
 
 /** The identity-dependent reads a subject needs. */
-export interface SubjectReads {
-  endpoint?: SpiderEndpoint;
-  vmi?: VirtualMachineInstance;
-  vm?: VirtualMachine;
-  statefulSet?: V1StatefulSet;
-}
+export type SubjectReads = IdentityObjects;
 
 export type ReleasePlan =
   | { kind: 'keep'; because: KeptBecause; reason: string }
@@ -133,22 +128,19 @@ export type ReleasePlan =
       reason: string;
     };
 
-function staticValidity(subject: ReleaseSubject, reads: SubjectReads): Validity | undefined {
-  switch (subject.kind) {
-    case 'kubevirt-vm':
-      return vmIdentityValidity(reads.vmi, reads.vm);
-    case 'statefulset':
-      return statefulSetPodValidity(subject.podName, reads.statefulSet);
-    case 'statefulset-or-stateless': {
-      // The pod is gone and left no identity behind: its endpoint says what it was; without one, a
-      // StatefulSet that would still count this pod among its replicas keeps the addresses.
-      const type = reads.endpoint?.status?.ownerControllerType;
-      if (type !== undefined && type !== 'StatefulSet') return undefined;
-      return statefulSetPodValidity(subject.podName, reads.statefulSet);
-    }
-    default:
-      return undefined;
-  }
+/** The static identity's validity (undefined for a stateless one), by ipam's one rule. */
+function staticValidity(
+  request: ReleaseRequest,
+  subject: ReleaseSubject,
+  reads: SubjectReads,
+): Validity | undefined {
+  // A pod that is gone and left no identity behind: its endpoint or a StatefulSet that would still
+  // count it among its replicas says what it was.
+  const kind =
+    subject.kind === 'statefulset-or-stateless'
+      ? identityKindFromObjects(subject.name, reads, request.switches)
+      : subject.kind;
+  return kind === 'stateless' ? undefined : staticIdentityValidity(kind, subject.podName, reads);
 }
 
 /** Step 2: what to release and what becomes of the endpoint. */
@@ -157,7 +149,7 @@ export function planRelease(
   subject: ReleaseSubject,
   reads: SubjectReads,
 ): ReleasePlan {
-  const validity = staticValidity(subject, reads);
+  const validity = staticValidity(request, subject, reads);
   if (validity?.valid && request.reason !== 'conflict') {
     const reason = `${subject.namespace}/${subject.name} keeps its addresses: ${validity.reason}`;
     return { kind: 'keep', because: 'identity-valid', reason };

@@ -15,16 +15,10 @@ import {
 import { hostname } from 'node:os';
 import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { nodeMounts, nodePaths, pluginFiles } from '../../api/install/names.js';
 import { replaceIfChanged } from './atomic.js';
 import { convertConfYml } from './conf-yml.js';
 import { renderKubeconfig, serverUrl } from './kubeconfig.js';
-
-export const installFiles = {
-  binary: 'spiderpool',
-  kubeconfig: 'spiderpool.kubeconfig',
-  ca: 'ca.crt',
-  config: 'config.json',
-};
 
 export interface InstallSettings {
   binDir: string;
@@ -57,11 +51,10 @@ export function installSettings(env: Record<string, string | undefined>): Instal
       `SPIDERPOOL_WATCH_INTERVAL_MS: ${JSON.stringify(interval)} is not a number of milliseconds ≥ 10`,
     );
   }
-  const configDir = env.SPIDERPOOL_CONFIG_DIR ?? '/host/etc/cni/net.d/spiderpool.d';
   return {
-    binDir: env.SPIDERPOOL_CNI_BIN_DIR ?? '/host/opt/cni/bin',
-    configDir,
-    hostConfigDir: env.SPIDERPOOL_HOST_CONFIG_DIR ?? '/etc/cni/net.d/spiderpool.d',
+    binDir: env.SPIDERPOOL_CNI_BIN_DIR ?? nodeMounts.cniBinDir,
+    configDir: env.SPIDERPOOL_CONFIG_DIR ?? nodeMounts.pluginConfigDir,
+    hostConfigDir: env.SPIDERPOOL_HOST_CONFIG_DIR ?? nodePaths.hostPluginConfigDir,
     tokenFile: env.SPIDERPOOL_TOKEN_FILE ?? join(serviceAccountDir, 'token'),
     caFile: env.SPIDERPOOL_CA_FILE ?? join(serviceAccountDir, 'ca.crt'),
     server: serverUrl(host, port),
@@ -94,12 +87,12 @@ export function desiredFiles(s: InstallSettings): Record<string, { data: string;
       )
     : { nodeName: s.nodeName, ...(s.namespace ? { multusNamespace: s.namespace } : {}) };
   return {
-    [installFiles.ca]: { data: ca, mode: 0o644 },
-    [installFiles.kubeconfig]: {
-      data: renderKubeconfig({ server: s.server, caFile: join(s.hostConfigDir, installFiles.ca), token }),
+    [pluginFiles.ca]: { data: ca, mode: 0o644 },
+    [pluginFiles.kubeconfig]: {
+      data: renderKubeconfig({ server: s.server, caFile: join(s.hostConfigDir, pluginFiles.ca), token }),
       mode: 0o600,
     },
-    [installFiles.config]: { data: `${JSON.stringify(nodeConfig, null, 2)}\n`, mode: 0o644 },
+    [pluginFiles.config]: { data: `${JSON.stringify(nodeConfig, null, 2)}\n`, mode: 0o644 },
   };
 }
 
@@ -129,8 +122,8 @@ export function ownExecutable(): string {
 
 export function installBinary(s: InstallSettings, source: string, log: (line: string) => void): void {
   mkdirSync(s.binDir, { recursive: true });
-  const target = join(s.binDir, installFiles.binary);
-  const temp = join(s.binDir, `.${installFiles.binary}.tmp-${process.pid}`);
+  const target = join(s.binDir, pluginFiles.binary);
+  const temp = join(s.binDir, `.${pluginFiles.binary}.tmp-${process.pid}`);
   copyFileSync(source, temp);
   chmodSync(temp, 0o755);
   const fd = openSync(temp, 'r');

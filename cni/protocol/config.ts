@@ -2,6 +2,7 @@
 // under `kubernetes.kubeconfig` (inside `ipam` as Whereabouts spells it, or at the top as Calico
 // does). Unknown keys are allowed: the main plugin's own keys (master, mode, bridge...) arrive too.
 import { type Static, Type } from '@sinclair/typebox';
+import { nodePaths } from '../../api/install/names.js';
 import type { Verb } from './env.js';
 import { CniError, ErrorCode } from './errors.js';
 import { type CniResult, parseResult } from './result.js';
@@ -9,8 +10,8 @@ import { schemaProblems } from './validate.js';
 import { type CniVersion, compareVersions, minimumVersionFor, requireSupportedVersion } from './versions.js';
 
 export const defaults = {
-  kubeconfig: '/etc/cni/net.d/spiderpool.d/spiderpool.kubeconfig',
-  nodeConfig: '/etc/cni/net.d/spiderpool.d/config.json',
+  kubeconfig: nodePaths.hostPluginKubeconfig,
+  nodeConfig: nodePaths.hostPluginNodeConfig,
   /** Node-local attachment records, one folder per network. */
   stateDir: '/var/lib/cni/spiderpool',
   logFilePath: '/var/log/spidernet/spiderpool.log',

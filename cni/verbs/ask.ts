@@ -24,7 +24,7 @@ function leaderFor(ctx: VerbContext, nodeName: string): BatchHandler<PluginReque
     let loaded: BatchHandler<PluginRequest, PluginAnswer> | undefined;
     handler = async (requests) => {
       if (!loaded) {
-        const { batchHandler } = await import('../allocation/leader.js');
+        const { batchHandler } = await import('../allocation/batch.js');
         const { multusNamespace, clusterNetwork } = ctx.nodeConfig();
         loaded = batchHandler({
           kubeconfigPath: ctx.config.kubeconfigPath,

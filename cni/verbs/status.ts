@@ -8,6 +8,7 @@ import { group, kinds } from '../../api/constants.js';
 import type { SpiderIPPool, SpiderReservedIP } from '../../api/index.js';
 import { apiStatus, describeApiError, isNotFound } from '../../kube/errors.js';
 import { SpiderpoolApi } from '../../kube/spiderpool.js';
+import { retryTransient } from '../../kube/transient.js';
 import { defaultPoolProblems } from '../allocation/default-pools.js';
 import { clusterDefaultNeeds, poolsMatching } from '../allocation/pool-needs.js';
 import { defaultPoolSelector, unselectable } from '../allocation/reads.js';
@@ -45,7 +46,10 @@ export async function status(ctx: VerbContext): Promise<undefined> {
   const api = new SpiderpoolApi(kubeConfig.makeApiClient(CustomObjectsApi));
   const ask = async <T>(what: string, plural: string, work: () => Promise<T>): Promise<T> => {
     try {
-      return await withDeadline(work(), statusDeadlineMs, `${what} at ${server}`);
+      // A 429 or 503 (a resource's watch cache still filling, API Priority and Fairness) is retried
+      // within the deadline, so STATUS reports only an answer that lasts.
+      const retried = retryTransient(work, { budgetMs: statusDeadlineMs - 1_000 });
+      return await withDeadline(retried, statusDeadlineMs, `${what} at ${server}`);
     } catch (err) {
       throw new CniError(ErrorCode.notAvailable, reason(err, server, path, plural));
     }

@@ -9,10 +9,14 @@
 //     a launcher pod;
 //   - only the holder's own records (its pod UID) are ever released, so a same-name successor keeps
 //     what it holds.
-import type { V1Pod, V1StatefulSet } from '@kubernetes/client-node';
-import type { SpiderEndpoint, VirtualMachine, VirtualMachineInstance } from '../../api/index.js';
+import type { V1Pod } from '@kubernetes/client-node';
 import { type IdentityKind, type IdentitySwitches, identityOf } from '../identity/identity.js';
-import { statefulSetOrdinal, statefulSetPodValidity, vmIdentityValidity } from '../identity/validity.js';
+import {
+  type IdentityObjects,
+  identityKindFromObjects,
+  type StaticKind,
+  staticIdentityValidity,
+} from '../identity/validity.js';
 import { graceDeadlineMs } from './pod.js';
 
 /** The metric label of a reclaim: which rule gave the addresses back. */
@@ -59,18 +63,11 @@ export interface Owner {
 }
 
 /** What the caller knows about the identity's world, from caches or from fresh reads. */
-export interface OwnerFacts {
+export interface OwnerFacts extends IdentityObjects {
   /** Finds a pod by UID (undefined: no such pod exists). */
   podByUid: (uid: string) => V1Pod | undefined;
   /** The pod named like the identity, whatever its UID (stateless and StatefulSet identities). */
   named?: V1Pod;
-  /** The identity's SpiderEndpoint. */
-  endpoint?: SpiderEndpoint;
-  /** The VMI and VM named like the identity; only read when KubeVirt static IPs are on. */
-  vmi?: VirtualMachineInstance;
-  vm?: VirtualMachine;
-  /** The StatefulSet the identity's pod name points at, when that could be one. */
-  statefulSet?: V1StatefulSet;
 }
 
 export interface GcContext {
@@ -82,7 +79,7 @@ const ownerKey = (o: Owner) => `${o.namespace}/${o.name}`;
 
 /**
  * What kind of identity an owner is when its holder pod is not there to say: a same-name pod of the
- * same identity, then the endpoint's owner type, then the KubeVirt and StatefulSet objects.
+ * same identity, then what the objects say (identityKindFromObjects).
  */
 export function ownerKind(owner: Owner, facts: OwnerFacts, switches: IdentitySwitches): IdentityKind {
   const named = facts.named;
@@ -94,30 +91,15 @@ export function ownerKind(owner: Owner, facts: OwnerFacts, switches: IdentitySwi
       // a pod without the fields an identity needs says nothing
     }
   }
-  const type = facts.endpoint?.status?.ownerControllerType;
-  if (type === 'VirtualMachineInstance') return switches.enableKubevirtStaticIP ? 'kubevirt-vm' : 'stateless';
-  if (type === 'StatefulSet') return switches.enableStatefulSet ? 'statefulset' : 'stateless';
-  if (type !== undefined) return 'stateless';
-  if (switches.enableKubevirtStaticIP && (facts.vmi || facts.vm)) return 'kubevirt-vm';
-  const sts = facts.statefulSet;
-  if (
-    switches.enableStatefulSet &&
-    sts?.metadata?.name !== undefined &&
-    statefulSetOrdinal(owner.name)?.statefulSet === sts.metadata.name
-  )
-    return 'statefulset';
-  return 'stateless';
+  return identityKindFromObjects(owner.name, facts, switches);
 }
 
-function staticVerdict(kind: 'kubevirt-vm' | 'statefulset', podName: string, facts: OwnerFacts): Verdict {
-  if (kind === 'kubevirt-vm') {
-    const v = vmIdentityValidity(facts.vmi, facts.vm);
-    if (v.valid) return { release: false, reason: `the VM keeps its addresses: ${v.reason}` };
-    return { release: true, reason: v.reason, gcReason: 'vm-gone', confirm: true };
-  }
-  const v = statefulSetPodValidity(podName, facts.statefulSet);
-  if (v.valid) return { release: false, reason: `the StatefulSet replica keeps its addresses: ${v.reason}` };
-  return { release: true, reason: v.reason, gcReason: 'statefulset-replica-gone', confirm: true };
+function staticVerdict(kind: StaticKind, podName: string, facts: OwnerFacts): Verdict {
+  const v = staticIdentityValidity(kind, podName, facts);
+  const who = kind === 'kubevirt-vm' ? 'the VM' : 'the StatefulSet replica';
+  if (v.valid) return { release: false, reason: `${who} keeps its addresses: ${v.reason}` };
+  const gcReason = kind === 'kubevirt-vm' ? 'vm-gone' : 'statefulset-replica-gone';
+  return { release: true, reason: v.reason, gcReason, confirm: true };
 }
 
 function finished(pod: V1Pod): boolean {

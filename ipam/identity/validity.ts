@@ -1,7 +1,8 @@
 // When a static identity is gone and its addresses may be released. These are decisions on objects
 // the caller has read (or found absent); the reads, and what to do on an API error, are theirs.
 import type { V1Pod, V1StatefulSet } from '@kubernetes/client-node';
-import type { VirtualMachine, VirtualMachineInstance } from '../../api/index.js';
+import type { SpiderEndpoint, VirtualMachine, VirtualMachineInstance } from '../../api/index.js';
+import type { IdentityKind, IdentitySwitches } from './identity.js';
 import { controllerOf, isKubeVirtVMRef } from './owners.js';
 
 export interface Validity {
@@ -74,4 +75,57 @@ export function podAliveness(pod: V1Pod): Validity {
   if (phase === 'Succeeded' && restart !== 'Always') return { valid: false, reason: 'the pod has succeeded' };
   if (phase === 'Failed' && restart === 'Never') return { valid: false, reason: 'the pod has failed' };
   return { valid: true, reason: 'the pod is alive' };
+}
+
+/** The objects that tell whether a static identity is still there, as the caller read them. */
+export interface IdentityObjects {
+  /** The identity's SpiderEndpoint. */
+  endpoint?: SpiderEndpoint;
+  /** The VMI and VM named like the identity. */
+  vmi?: VirtualMachineInstance;
+  vm?: VirtualMachine;
+  /** The StatefulSet the identity's pod name points at, when that could be one. */
+  statefulSet?: V1StatefulSet;
+}
+
+export type StaticKind = Exclude<IdentityKind, 'stateless'>;
+
+/**
+ * The one rule for whether a static identity still holds its addresses, used by the plugin's
+ * release plan and the operator's GC alike: a VM identity by its VMI and VM, a StatefulSet pod by
+ * its StatefulSet and ordinal.
+ */
+export function staticIdentityValidity(
+  kind: StaticKind,
+  podName: string,
+  objects: IdentityObjects,
+): Validity {
+  return kind === 'kubevirt-vm'
+    ? vmIdentityValidity(objects.vmi, objects.vm)
+    : statefulSetPodValidity(podName, objects.statefulSet);
+}
+
+/**
+ * What kind of identity `name` (the records' identity name) is when no pod of it is there to say:
+ * the endpoint's owner type, then the KubeVirt objects, then a StatefulSet whose replica the name
+ * would be. The switches that are off make the identity stateless, as identityOf does.
+ */
+export function identityKindFromObjects(
+  name: string,
+  objects: IdentityObjects,
+  switches: IdentitySwitches,
+): IdentityKind {
+  const type = objects.endpoint?.status?.ownerControllerType;
+  if (type === 'VirtualMachineInstance') return switches.enableKubevirtStaticIP ? 'kubevirt-vm' : 'stateless';
+  if (type === 'StatefulSet') return switches.enableStatefulSet ? 'statefulset' : 'stateless';
+  if (type !== undefined) return 'stateless';
+  if (switches.enableKubevirtStaticIP && (objects.vmi || objects.vm)) return 'kubevirt-vm';
+  const sts = objects.statefulSet;
+  if (
+    switches.enableStatefulSet &&
+    sts?.metadata?.name !== undefined &&
+    statefulSetOrdinal(name)?.statefulSet === sts.metadata.name
+  )
+    return 'statefulset';
+  return 'stateless';
 }

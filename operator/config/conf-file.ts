@@ -1,53 +1,7 @@
-// Spiderpool's conf.yml (ConfigMap `spiderpool-conf`, key `conf.yml`), as the operator reads it.
-// Spiderpool's own keys are accepted so its ConfigMaps apply unchanged, including the ones this
-// implementation does not use; any other key is refused as a likely typo.
-import { type Static, Type } from '@sinclair/typebox';
-import { Value, ValueErrorType } from '@sinclair/typebox/value';
-import { parse } from 'yaml';
-
-const Bool = Type.Boolean();
-
-export const ConfFileSchema = Type.Object(
-  {
-    enableIPv4: Type.Optional(Bool),
-    enableIPv6: Type.Optional(Bool),
-    enableStatefulSet: Type.Optional(Bool),
-    enableKubevirtStaticIP: Type.Optional(Bool),
-    enableIPConflictDetection: Type.Optional(Bool),
-    enableGatewayDetection: Type.Optional(Bool),
-    enableCleanOutdatedEndpoint: Type.Optional(Bool),
-    enableSpiderSubnet: Type.Optional(Bool),
-    enableAutoPoolForApplication: Type.Optional(Bool),
-    enableValidatingResourcesDeletedWebhook: Type.Optional(Bool),
-    tuneSysctlConfig: Type.Optional(Bool),
-    clusterSubnetDefaultFlexibleIPNumber: Type.Optional(Type.Integer({ minimum: 0 })),
-    ipamUnixSocketPath: Type.Optional(Type.String()),
-    iaasNetworkProvider: Type.Optional(Type.String()),
-    clusterNetwork: Type.Optional(Type.String()),
-    podResourceInject: Type.Optional(Type.Unknown()),
-    agent: Type.Optional(Type.Unknown()),
-    /** A user-provided webhook TLS Secret (this implementation; the flag --webhook-tls-secret wins). */
-    webhook: Type.Optional(
-      Type.Object(
-        { tlsSecretName: Type.Optional(Type.String({ minLength: 1 })) },
-        { additionalProperties: false },
-      ),
-    ),
-    /** Garbage collection (this implementation): the switch and the period of the full scan. */
-    gc: Type.Optional(
-      Type.Object(
-        {
-          enabled: Type.Optional(Bool),
-          intervalSeconds: Type.Optional(Type.Integer({ minimum: 1 })),
-        },
-        { additionalProperties: false },
-      ),
-    ),
-  },
-  { additionalProperties: false },
-);
-
-export type ConfFile = Static<typeof ConfFileSchema>;
+// conf.yml as the operator uses it: the installation's contract (api/install/conf-yml.ts) read and
+// its defaults applied.
+import { confYmlDefaults } from '../../api/install/conf-yml.js';
+import { readConfYml } from '../../api/install/read-conf-yml.js';
 
 export interface IpamSettings {
   enableIPv4: boolean;
@@ -66,37 +20,22 @@ export interface IpamSettings {
   clusterNetwork?: string;
 }
 
-/** Spiderpool's chart defaults (its values.yaml), and its 600 s full-scan period. */
+/** conf.yml's defaults (Spiderpool's chart defaults), as settings. */
 export const defaultIpamSettings: IpamSettings = {
-  enableIPv4: true,
-  enableIPv6: true,
-  enableStatefulSet: true,
-  enableKubevirtStaticIP: true,
-  enableIPConflictDetection: false,
-  enableValidatingResourcesDeletedWebhook: false,
-  enableSpiderSubnet: false,
-  gcEnabled: true,
-  gcIntervalSeconds: 600,
+  enableIPv4: confYmlDefaults.enableIPv4,
+  enableIPv6: confYmlDefaults.enableIPv6,
+  enableStatefulSet: confYmlDefaults.enableStatefulSet,
+  enableKubevirtStaticIP: confYmlDefaults.enableKubevirtStaticIP,
+  enableIPConflictDetection: confYmlDefaults.enableIPConflictDetection,
+  enableValidatingResourcesDeletedWebhook: confYmlDefaults.enableValidatingResourcesDeletedWebhook,
+  enableSpiderSubnet: confYmlDefaults.enableSpiderSubnet,
+  gcEnabled: confYmlDefaults.gc.enabled,
+  gcIntervalSeconds: confYmlDefaults.gc.intervalSeconds,
 };
 
 /** Parses and validates conf.yml text; `source` names the file in errors. */
 export function parseConfFile(text: string, source: string): IpamSettings {
-  let doc: unknown;
-  try {
-    doc = parse(text) ?? {};
-  } catch (err) {
-    throw new Error(`${source}: not valid YAML: ${(err as Error).message}`);
-  }
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc))
-    throw new Error(`${source}: expected a mapping of settings, got ${JSON.stringify(doc)}`);
-  const first = Value.Errors(ConfFileSchema, doc).First();
-  if (first) {
-    const key = first.path.replace(/^\//, '').replaceAll('/', '.');
-    if (first.type === ValueErrorType.ObjectAdditionalProperties)
-      throw new Error(`${source}: unknown key '${key}'`);
-    throw new Error(`${source}: ${key}: ${first.message.toLowerCase()}, got ${JSON.stringify(first.value)}`);
-  }
-  const conf = doc as ConfFile;
+  const conf = readConfYml(text, source);
   return {
     enableIPv4: conf.enableIPv4 ?? defaultIpamSettings.enableIPv4,
     enableIPv6: conf.enableIPv6 ?? defaultIpamSettings.enableIPv6,

@@ -1,6 +1,6 @@
 // Command-line flags of `spiderpool-operator`, parsed without I/O. Every mistake is an error that
 // names the flag and the value.
-import { operatorPorts } from '../../cdk8s/defaults.js';
+import { operatorPorts } from '../../api/install/names.js';
 import { isLogLevel, type LogLevel } from '../observability/log.js';
 
 export interface Flags {

@@ -1,5 +1,5 @@
 // The operator's whole configuration: flags, environment (POD_NAME, POD_NAMESPACE) and conf.yml.
-import { installDefaults } from '../../cdk8s/defaults.js';
+import { installDefaults } from '../../api/install/names.js';
 import { defaultIpamSettings, type IpamSettings, parseConfFile } from './conf-file.js';
 import { type Flags, parseFlags } from './flags.js';
 

@@ -1,7 +1,7 @@
 // The caBundle (and, for tests, a URL instead of the Service) in the two webhook configurations
 // named `spiderpool-operator`. Their manifests come from the installation; the operator only fills
 // in what it alone knows.
-import { objectNames } from '../../cdk8s/defaults.js';
+import { objectNames } from '../../api/install/names.js';
 
 export const webhookConfigurationName = objectNames.webhookConfiguration;
 

@@ -14,16 +14,14 @@ import { poolFamily } from '../../ipam/pool/space.js';
 import { decodeRecords } from '../../ipam/records/codec.js';
 import {
   type Defaults,
-  describeFieldError,
-  type FieldError,
   poolDefaults,
   reservedIPDefaults,
   subnetObjectDefaults,
-  validatePool,
-  validatePoolUpdate,
-  validateReservedIP,
-  validateSubnet,
-} from '../../ipam/validation/index.js';
+} from '../../ipam/validation/defaults.js';
+import { describeFieldError, type FieldError } from '../../ipam/validation/field-error.js';
+import { validatePool, validatePoolUpdate } from '../../ipam/validation/pool.js';
+import { validateReservedIP } from '../../ipam/validation/reserved-ip.js';
+import { validateSubnet } from '../../ipam/validation/subnet.js';
 import type { IpamSettings } from '../config/index.js';
 import {
   type AdmissionRequest,

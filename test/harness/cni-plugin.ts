@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { buildExecutable, pluginExecutable, repoRoot } from '../../cni/build.js';
+import { buildExecutable, pluginExecutable, repoRoot } from '../../build/executables.js';
 
 const sourceDirs = ['cni', 'kube', 'api', 'ipam'];
 const sourceFiles = ['package-lock.json'];

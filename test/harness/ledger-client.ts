@@ -17,7 +17,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { V1ConfigMap } from '@kubernetes/client-node';
 import { type Answer, coordinate, settled } from '../../cni/coordination/coordinate.js';
 import { scopeName } from '../../cni/coordination/scope.js';
-import { kubeconfigServer } from '../../cni/kubeconfig.js';
 
 type CrashPoint = 'before-read' | 'after-read' | 'after-write' | 'after-answer';
 
@@ -98,7 +97,9 @@ async function main(): Promise<void> {
   } else {
     let lastBatch: string[] = [];
     const coordinated = await coordinate<string, number>(entry, {
-      name: scopeName(need('LEDGER_NODE'), kubeconfigServer(kubeconfig), name),
+      // The kubeconfig's path stands for its API server (each test cluster has its own file), as the
+      // plugin names its scope by its kubeconfig without parsing it.
+      name: scopeName(need('LEDGER_NODE'), kubeconfig, name),
       ...(process.env.LEDGER_IDLE_MS ? { idleMs: Number(process.env.LEDGER_IDLE_MS) } : {}),
       ...(process.env.LEDGER_MAX_LEAD_MS ? { maxLeadMs: Number(process.env.LEDGER_MAX_LEAD_MS) } : {}),
       handleBatch: async (entries): Promise<Answer<number>[]> => {

@@ -5,7 +5,7 @@
 // RBAC bindings to ServiceAccount subjects apply to them unchanged and the synthesized RBAC is what
 // the tests exercise.
 import { randomBytes } from 'node:crypto';
-import { installDefaults } from '../../cdk8s/defaults.js';
+import { installDefaults } from '../../api/install/names.js';
 
 export interface TestUser {
   /** User name the API server authenticates. */

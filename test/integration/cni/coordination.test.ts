@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api } from '@kubernetes/client-node';
-import { buildExecutable, repoRoot } from '../../../cni/build.js';
+import { buildExecutable, repoRoot } from '../../../build/executables.js';
 import { controlPlane, kubeConfig, uniqueName } from '../../harness/clients.js';
 
 let workDir: string;

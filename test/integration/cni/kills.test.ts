@@ -8,7 +8,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
-import { buildExecutable, repoRoot } from '../../../cni/build.js';
+import { buildExecutable, repoRoot } from '../../../build/executables.js';
 import { cniEnv, netConf, type TestNode } from '../../harness/cni-plugin.js';
 import { type ClusterFixtures, PluginTestbed } from '../../harness/spiderpool-api.js';
 

@@ -5,8 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoordinationV1Api } from '@kubernetes/client-node';
-import { buildExecutable } from '../../../cni/build.js';
-import { operatorEntry } from '../../../operator/build-paths.js';
+import { buildExecutable, operatorEntry } from '../../../build/executables.js';
 import { eventually, timedOut, within } from '../../harness/wait.js';
 import { installOperatorRbac, type PrivateCluster, startPrivateCluster } from './private-cluster.js';
 

@@ -11,8 +11,8 @@ import {
   RbacAuthorizationV1Api,
   type V1ConfigMap,
 } from '@kubernetes/client-node';
+import { installDefaults } from '../../../api/install/names.js';
 import { installationManifests } from '../../../cdk8s/app.js';
-import { installDefaults } from '../../../cdk8s/defaults.js';
 import { defaultValues } from '../../../cdk8s/values/schema.js';
 import { isNotFound } from '../../../kube/errors.js';
 import { kubeConfig } from '../../harness/clients.js';

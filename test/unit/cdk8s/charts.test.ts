@@ -1,8 +1,8 @@
 // The synthesized objects, field by field: what the API server, the kubelet and the other parts
 // (installer, operator, plugin) rely on.
 import { parse } from 'yaml';
+import { installDefaults } from '../../../api/install/names.js';
 import { installationManifests } from '../../../cdk8s/app.js';
-import { installDefaults } from '../../../cdk8s/defaults.js';
 import { resolveValues } from '../../../cdk8s/values/resolve.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: assertions walk synthesized manifests as untyped JSON

@@ -86,8 +86,8 @@ describe('--set', () => {
     ['nope=1', 'unknown key nope'],
     ['ipam.gc.intervalSeconds=soon', 'ipam.gc.intervalSeconds must be an integer, not "soon"'],
     [
-      'ipam.gc.intervalSeconds=1',
-      'ipam.gc.intervalSeconds: expected integer to be greater or equal to 10, got 1',
+      'ipam.gc.intervalSeconds=0',
+      'ipam.gc.intervalSeconds: expected integer to be greater or equal to 1, got 0',
     ],
     ['operator.replicas=0', 'operator.replicas: expected integer to be greater or equal to 1, got 0'],
     [

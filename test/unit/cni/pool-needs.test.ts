@@ -66,7 +66,13 @@ function endpoint(uid: string, entries: { nic: string; v4?: string; v6?: string 
   } as SpiderEndpoint;
 }
 
-const defaults = { defaultIPv4Pools: [], defaultIPv6Pools: [], enableIPv4: true, enableIPv6: true };
+const defaults = {
+  ifName: 'eth0',
+  defaultIPv4Pools: [],
+  defaultIPv6Pools: [],
+  enableIPv4: true,
+  enableIPv6: true,
+};
 const sorted = (n: { names: string[]; patterns: string[]; defaults: boolean }) => ({
   names: [...n.names].sort(),
   patterns: [...n.patterns].sort(),

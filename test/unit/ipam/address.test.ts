@@ -1,17 +1,13 @@
 import fc from 'fast-check';
 import { Address6 } from 'ip-address';
 import {
-  canonicalIP,
   cidrContains,
   cidrSize,
   formatCIDR,
-  formatIP,
-  ipFamily,
-  parseCanonical,
   parseCanonicalCIDR,
   parseCIDR,
-  parseIP,
-} from '../../../ipam/address/index.js';
+} from '../../../ipam/address/cidr.js';
+import { canonicalIP, formatIP, ipFamily, parseCanonical, parseIP } from '../../../ipam/address/ip.js';
 import { IpamError } from '../../../ipam/errors.js';
 import { ipamErrorOf } from './helpers.js';
 

@@ -2,23 +2,14 @@
 // random sequences of batches, checked against a plain model after every step.
 import fc from 'fast-check';
 import type { SpiderIPPool } from '../../../api/index.js';
-import { type Family, formatValue, parseCIDR, parseIP } from '../../../ipam/address/index.js';
-import {
-  type AllocationRequest,
-  allocate,
-  type ReleaseRequest,
-  release,
-} from '../../../ipam/allocation/index.js';
-import { maxStatusCount } from '../../../ipam/pool/index.js';
-import {
-  contains,
-  count,
-  type IntervalSet,
-  normalize,
-  parseRanges,
-  subtract,
-} from '../../../ipam/ranges/index.js';
-import { decodeRecords } from '../../../ipam/records/index.js';
+import { parseCIDR } from '../../../ipam/address/cidr.js';
+import { type Family, formatValue, parseIP } from '../../../ipam/address/ip.js';
+import { type AllocationRequest, allocate } from '../../../ipam/allocation/allocate.js';
+import { type ReleaseRequest, release } from '../../../ipam/allocation/release.js';
+import { maxStatusCount } from '../../../ipam/pool/space.js';
+import { contains, count, type IntervalSet, normalize, subtract } from '../../../ipam/ranges/intervals.js';
+import { parseRanges } from '../../../ipam/ranges/spiderpool-ranges.js';
+import { decodeRecords } from '../../../ipam/records/codec.js';
 
 interface PoolCase {
   pool: SpiderIPPool;

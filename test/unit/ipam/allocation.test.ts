@@ -1,14 +1,10 @@
 import type { SpiderIPPool } from '../../../api/index.js';
-import { parseIP } from '../../../ipam/address/index.js';
-import {
-  type AllocationOutcome,
-  allocate,
-  allocationRequestFor,
-  release,
-  releaseRequestFor,
-} from '../../../ipam/allocation/index.js';
-import { identityOf } from '../../../ipam/identity/index.js';
-import { decodeRecords } from '../../../ipam/records/index.js';
+import { parseIP } from '../../../ipam/address/ip.js';
+import { type AllocationOutcome, allocate } from '../../../ipam/allocation/allocate.js';
+import { allocationRequestFor, releaseRequestFor } from '../../../ipam/allocation/for-identity.js';
+import { release } from '../../../ipam/allocation/release.js';
+import { identityOf } from '../../../ipam/identity/identity.js';
+import { decodeRecords } from '../../../ipam/records/codec.js';
 import { ipamErrorOf, pool } from './helpers.js';
 
 const base = () =>

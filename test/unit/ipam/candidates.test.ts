@@ -1,14 +1,8 @@
 import type { V1Namespace, V1Pod } from '@kubernetes/client-node';
 import type { SpiderIPPool } from '../../../api/index.js';
-import {
-  type CandidateInput,
-  compileWildcard,
-  expandPoolList,
-  hasWildcard,
-  parseIPPoolsAnnotation,
-  podNamesPools,
-  selectCandidates,
-} from '../../../ipam/candidates/index.js';
+import { parseIPPoolsAnnotation } from '../../../ipam/candidates/annotations.js';
+import { type CandidateInput, podNamesPools, selectCandidates } from '../../../ipam/candidates/candidates.js';
+import { compileWildcard, expandPoolList, hasWildcard } from '../../../ipam/candidates/wildcard.js';
 import { ipamErrorOf, pool } from './helpers.js';
 
 describe('wildcards (Go filepath.Match semantics)', () => {

@@ -1,5 +1,5 @@
 import type { V1Namespace, V1Pod } from '@kubernetes/client-node';
-import { explainNoAddress } from '../../../ipam/selection/index.js';
+import { explainNoAddress } from '../../../ipam/selection/explain.js';
 import { pool } from './helpers.js';
 
 const multus = { multusNamespace: 'kube-system' };

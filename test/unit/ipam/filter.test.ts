@@ -6,11 +6,11 @@ import {
   type FilterContext,
   filterInputsNeeded,
   filterPools,
-  labelSelectorMatches,
   poolSkipReason,
-} from '../../../ipam/filter/index.js';
-import { choosePools, planNics } from '../../../ipam/selection/index.js';
-import { affinityRank, sortPools } from '../../../ipam/sort/index.js';
+} from '../../../ipam/filter/filters.js';
+import { labelSelectorMatches } from '../../../ipam/filter/label-selector.js';
+import { choosePools, planNics } from '../../../ipam/selection/choose.js';
+import { affinityRank, sortPools } from '../../../ipam/sort/sort.js';
 import { ipamErrorOf, pool } from './helpers.js';
 
 describe('labelSelectorMatches', () => {

@@ -1,18 +1,19 @@
 import type { V1OwnerReference, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import type { VirtualMachine, VirtualMachineInstance } from '../../../api/index.js';
+import { identityOf } from '../../../ipam/identity/identity.js';
 import {
   conflictProbeWanted,
-  identityOf,
   isActiveMigrationTarget,
   isMigrationTarget,
   migrationMarks,
+} from '../../../ipam/identity/migration.js';
+import { topController, topControllerLookup } from '../../../ipam/identity/owners.js';
+import {
   podAliveness,
   statefulSetOrdinal,
   statefulSetPodValidity,
-  topController,
-  topControllerLookup,
   vmIdentityValidity,
-} from '../../../ipam/identity/index.js';
+} from '../../../ipam/identity/validity.js';
 import { ipamErrorOf } from './helpers.js';
 
 const on = { enableKubevirtStaticIP: true, enableStatefulSet: true };

@@ -1,5 +1,5 @@
 import type { V1Pod } from '@kubernetes/client-node';
-import { defaultNetwork, networkOfNic, parseNetworks } from '../../../ipam/multus/index.js';
+import { defaultNetwork, networkOfNic, parseNetworks } from '../../../ipam/multus/networks.js';
 import { ipamErrorOf } from './helpers.js';
 
 const settings = { multusNamespace: 'kube-system' };

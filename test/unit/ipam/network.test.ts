@@ -4,14 +4,14 @@ import {
   hashedPodInterfaceName,
   vmiNetworkOfPodInterface,
   vmiPodInterfaces,
-} from '../../../ipam/kubevirt/index.js';
+} from '../../../ipam/kubevirt/interfaces.js';
 import {
   buildNicNetworks,
   endpointEntry,
   type NicNetwork,
   nicNetworkFromEndpoint,
-  podRoutes,
-} from '../../../ipam/network/index.js';
+} from '../../../ipam/network/nic-network.js';
+import { podRoutes } from '../../../ipam/network/routes.js';
 import { ipamErrorOf, pool } from './helpers.js';
 
 const v4 = pool('vlan40-v4', {

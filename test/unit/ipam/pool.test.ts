@@ -1,18 +1,16 @@
 import type { SpiderReservedIP } from '../../../api/index.js';
-import { parseIP } from '../../../ipam/address/index.js';
+import { parseIP } from '../../../ipam/address/ip.js';
+import { cursorAfterRelease, FreeWalker, freeSet, parseCursor } from '../../../ipam/pool/free.js';
 import {
-  cursorAfterRelease,
-  FreeWalker,
-  freeSet,
   maxStatusCount,
-  parseCursor,
   poolFamily,
   poolSpace,
-  poolUsage,
   reservedSet,
   totalIPCount,
-} from '../../../ipam/pool/index.js';
-import { count, formatRanges, normalize } from '../../../ipam/ranges/index.js';
+} from '../../../ipam/pool/space.js';
+import { poolUsage } from '../../../ipam/pool/usage.js';
+import { count, normalize } from '../../../ipam/ranges/intervals.js';
+import { formatRanges } from '../../../ipam/ranges/spiderpool-ranges.js';
 import { ipamErrorOf, pool } from './helpers.js';
 
 const v4 = (text: string) => parseIP(text, 4).value;

@@ -3,19 +3,21 @@ import {
   contains,
   count,
   firstAfter,
-  formatRanges,
   fromValues,
   type IntervalSet,
   intersect,
   isSubset,
-  mergeRanges,
   nextCyclic,
   normalize,
-  parseRangeEntry,
-  parseRanges,
   subtract,
   union,
-} from '../../../ipam/ranges/index.js';
+} from '../../../ipam/ranges/intervals.js';
+import {
+  formatRanges,
+  mergeRanges,
+  parseRangeEntry,
+  parseRanges,
+} from '../../../ipam/ranges/spiderpool-ranges.js';
 import { ipamErrorOf } from './helpers.js';
 
 describe('Spiderpool range lists', () => {

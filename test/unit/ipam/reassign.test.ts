@@ -1,5 +1,5 @@
-import { reassign } from '../../../ipam/allocation/index.js';
-import { decodeRecords } from '../../../ipam/records/index.js';
+import { reassign } from '../../../ipam/allocation/reassign.js';
+import { decodeRecords } from '../../../ipam/records/codec.js';
 import { ipamErrorOf, pool } from './helpers.js';
 
 const records = {

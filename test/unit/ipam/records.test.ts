@@ -1,6 +1,6 @@
 import fc from 'fast-check';
-import { formatValue } from '../../../ipam/address/index.js';
-import { decodeRecords, encodeRecords, type PoolRecord } from '../../../ipam/records/index.js';
+import { formatValue } from '../../../ipam/address/ip.js';
+import { decodeRecords, encodeRecords, type PoolRecord } from '../../../ipam/records/codec.js';
 import { ipamErrorOf } from './helpers.js';
 
 describe('status.allocatedIPs', () => {

@@ -104,7 +104,7 @@ test("conf.yml: Spiderpool's keys apply, unused ones are accepted, the rest are 
   expect(parseConfFile('enableIPv4: true', 'conf.yml').clusterNetwork).toBeUndefined();
   expect(() => parseConfFile('enableIPV4: true', 'conf.yml')).toThrow("conf.yml: unknown key 'enableIPV4'");
   expect(() => parseConfFile('enableIPv4: "yes"', 'conf.yml')).toThrow(
-    'conf.yml: enableIPv4: expected boolean, got "yes"',
+    'conf.yml: enableIPv4: expected true or false, got "yes"',
   );
   expect(() => parseConfFile('gc: {intervalSeconds: 0}', 'conf.yml')).toThrow(
     /conf.yml: gc.intervalSeconds: .*, got 0/,

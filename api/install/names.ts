@@ -1,6 +1,7 @@
-// Names of the installed objects that other parts rely on (RBAC subjects, the plugin's kubeconfig
-// location). The test harness issues tokens for exactly these service accounts, so the synthesized
-// RBAC is what the tests exercise.
+// The installation's names and paths, which the charts (cdk8s/) write and the executables (operator/,
+// cni/) rely on at run time: RBAC subjects, object names, ports, the plugin's files. Here, below both,
+// so the runtime does not import the manifest generator. The test harness issues tokens for exactly
+// these service accounts, so the synthesized RBAC is what the tests exercise.
 export const installDefaults = {
   namespace: 'kube-system',
   operatorServiceAccount: 'spiderpool-operator',
@@ -29,6 +30,18 @@ export const objectNames = {
 /** Ports of the operator container. */
 export const operatorPorts = { health: 5720, metrics: 5721, webhook: 5722 } as const;
 
+/** The files `spiderpool install` writes: the plugin into the CNI bin folder, the rest next to each other. */
+export const pluginFiles = {
+  binary: 'spiderpool',
+  kubeconfig: 'spiderpool.kubeconfig',
+  ca: 'ca.crt',
+  /** The node configuration (conf.yml's switches as JSON), read by the plugin on every call. */
+  config: 'config.json',
+} as const;
+
+const hostCniConfDir = '/etc/cni/net.d';
+const hostPluginConfigDir = `${hostCniConfDir}/spiderpool.d` as const;
+
 /** Paths inside the node DaemonSet's container and on the host. */
 export const nodePaths = {
   /** Where the projected service-account token and the cluster CA appear in the container. */
@@ -36,11 +49,20 @@ export const nodePaths = {
   /** The ConfigMap's mount point; the node config is `<configDir>/conf.yml`. */
   configDir: '/etc/spiderpool',
   /** Host folders mounted under /host in the container. */
-  hostCniConfDir: '/etc/cni/net.d',
+  hostCniConfDir,
   /** Folder (on the host) of the plugin's kubeconfig, CA and config.json. */
-  hostPluginConfigDir: '/etc/cni/net.d/spiderpool.d',
-  /** The plugin's kubeconfig on the host, as NetworkAttachmentDefinitions name it. */
-  hostPluginKubeconfig: '/etc/cni/net.d/spiderpool.d/spiderpool.kubeconfig',
+  hostPluginConfigDir,
+  /** The plugin's kubeconfig on the host, as NetworkAttachmentDefinitions name it (the plugin's default). */
+  hostPluginKubeconfig: `${hostPluginConfigDir}/${pluginFiles.kubeconfig}`,
+  /** The plugin's node configuration on the host (the plugin's default). */
+  hostPluginNodeConfig: `${hostPluginConfigDir}/${pluginFiles.config}`,
+} as const;
+
+/** Mount points of the host folders inside the node container (the installer's defaults). */
+export const nodeMounts = {
+  cniBinDir: '/host/opt/cni/bin',
+  cniConfDir: `/host${hostCniConfDir}`,
+  pluginConfigDir: `/host${hostPluginConfigDir}`,
 } as const;
 
 /** The executables in the one image. */

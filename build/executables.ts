@@ -1,6 +1,7 @@
-// How the plugin executable is made: Bun's compiler, with bytecode (performance.md §3: ~24 ms per
-// call against ~133 ms for Node with a bundle). `npm run build:cni` runs this file; the test
-// harness and the benchmarks call buildExecutable() for the plugin and for their own fixtures.
+// How the executables are made: Bun's compiler, with bytecode (performance.md §3: ~24 ms per
+// call against ~133 ms for Node with a bundle). `npm run build:cni` and `build:operator` run
+// build/cni.ts and build/operator.ts; the test harness and the benchmarks call buildExecutable() for
+// the executables and for their own fixtures. Build code: nothing under cni/ or operator/ imports it.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, renameSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -9,6 +10,8 @@ import { fileURLToPath } from 'node:url';
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const pluginEntry = join(repoRoot, 'cni', 'main.ts');
 export const pluginExecutable = join(repoRoot, 'dist', 'bin', 'spiderpool');
+export const operatorEntry = join(repoRoot, 'operator', 'main.ts');
+export const operatorExecutable = join(repoRoot, 'dist', 'bin', 'spiderpool-operator');
 
 /** --bytecode forbids top-level await; --format=cjs is what --bytecode supports. */
 export const bunBuildFlags = ['--compile', '--minify', '--bytecode', '--format=cjs'];
@@ -31,10 +34,11 @@ export function buildExecutable(entry = pluginEntry, outfile = pluginExecutable)
   renameSync(temp, outfile);
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+/** What the build scripts run: builds, says where, and sets a failing exit code on an error. */
+export function buildScript(entry: string, outfile: string): void {
   try {
-    buildExecutable();
-    console.log(`built ${pluginExecutable}`);
+    buildExecutable(entry, outfile);
+    console.log(`built ${outfile}`);
   } catch (err) {
     console.error((err as Error).message);
     process.exitCode = 1;

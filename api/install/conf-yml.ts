@@ -1,0 +1,107 @@
+// The contract of Spiderpool's conf.yml (ConfigMap `spiderpool-conf`, key `conf.yml`): the one schema
+// the chart writes against and both executables read with (the operator at start, the node installer
+// when it turns the file into the plugin's config.json), and the defaults of every key that has one.
+// Spiderpool's own keys are accepted so its ConfigMaps apply unchanged, including the ones this
+// implementation does not use; any other key is refused as a likely typo, by every reader alike.
+import { type Static, type TSchema, Type } from '@sinclair/typebox';
+import { Value, ValueErrorType } from '@sinclair/typebox/value';
+
+const closed = { additionalProperties: false } as const;
+const Bool = Type.Boolean();
+
+/** The switches both executables read (the plugin only these), in the order the installer writes them. */
+export const pluginSwitches = [
+  'enableIPv4',
+  'enableIPv6',
+  'enableStatefulSet',
+  'enableKubevirtStaticIP',
+  'enableIPConflictDetection',
+] as const;
+
+export type PluginSwitch = (typeof pluginSwitches)[number];
+
+/** Garbage collection (this implementation): the switch and the period of the operator's full scan. */
+export const GcSchema = Type.Object(
+  {
+    enabled: Bool,
+    /** Seconds between full scans (Spiderpool: ipam.gc.gcAll.intervalInSecond, 600). */
+    intervalSeconds: Type.Integer({ minimum: 1, maximum: 86400 }),
+  },
+  closed,
+);
+
+/** The part of conf.yml that the chart's `ipam` values write, every key present. */
+export const ChartIpamSchema = Type.Object(
+  {
+    enableIPv4: Bool,
+    enableIPv6: Bool,
+    enableStatefulSet: Bool,
+    enableKubevirtStaticIP: Bool,
+    enableIPConflictDetection: Bool,
+    gc: GcSchema,
+  },
+  closed,
+);
+
+export const ConfYmlSchema = Type.Object(
+  {
+    ...Type.Partial(Type.Omit(ChartIpamSchema, ['gc'])).properties,
+    gc: Type.Optional(Type.Partial(GcSchema, closed)),
+    enableGatewayDetection: Type.Optional(Bool),
+    enableCleanOutdatedEndpoint: Type.Optional(Bool),
+    /** Pools must take their addresses from the SpiderSubnet of their CIDR (Spiderpool's V10). */
+    enableSpiderSubnet: Type.Optional(Bool),
+    enableAutoPoolForApplication: Type.Optional(Bool),
+    enableValidatingResourcesDeletedWebhook: Type.Optional(Bool),
+    tuneSysctlConfig: Type.Optional(Bool),
+    clusterSubnetDefaultFlexibleIPNumber: Type.Optional(Type.Integer({ minimum: 0 })),
+    ipamUnixSocketPath: Type.Optional(Type.String()),
+    iaasNetworkProvider: Type.Optional(Type.String()),
+    /** Multus's cluster default network (`[namespace/]name`), eth0's network for pods that name none. */
+    clusterNetwork: Type.Optional(Type.String()),
+    podResourceInject: Type.Optional(Type.Unknown()),
+    agent: Type.Optional(Type.Unknown()),
+    /** A user-provided webhook TLS Secret (this implementation; the flag --webhook-tls-secret wins). */
+    webhook: Type.Optional(
+      Type.Object({ tlsSecretName: Type.Optional(Type.String({ minLength: 1 })) }, closed),
+    ),
+  },
+  closed,
+);
+
+export type ConfYml = Static<typeof ConfYmlSchema>;
+export type ChartIpam = Static<typeof ChartIpamSchema>;
+
+/** Spiderpool's chart defaults (its values.yaml) for the switches, and its 600 s full-scan period. */
+export const confYmlDefaults = {
+  enableIPv4: true,
+  enableIPv6: true,
+  enableStatefulSet: true,
+  enableKubevirtStaticIP: true,
+  enableIPConflictDetection: false,
+  enableValidatingResourcesDeletedWebhook: false,
+  enableSpiderSubnet: false,
+  gc: { enabled: true, intervalSeconds: 600 },
+} as const satisfies ConfYml & ChartIpam;
+
+function expected(schema: TSchema, message: string): string {
+  if (schema.type === 'boolean') return 'expected true or false';
+  if (schema.type === 'string') return 'expected a string';
+  return message.toLowerCase();
+}
+
+/** Checks a parsed conf.yml document; errors start with `source` and name the key. */
+export function checkConfYml(doc: unknown, source: string): ConfYml {
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc))
+    throw new Error(`${source}: expected a mapping of settings, got ${JSON.stringify(doc)}`);
+  const first = Value.Errors(ConfYmlSchema, doc).First();
+  if (first) {
+    const key = first.path.replace(/^\//, '').replaceAll('/', '.');
+    if (first.type === ValueErrorType.ObjectAdditionalProperties)
+      throw new Error(`${source}: unknown key '${key}'`);
+    throw new Error(
+      `${source}: ${key}: ${expected(first.schema, first.message)}, got ${JSON.stringify(first.value)}`,
+    );
+  }
+  return doc as ConfYml;
+}

@@ -1,2 +1,0 @@
-export * from './cidr.js';
-export * from './ip.js';

@@ -1,3 +1,0 @@
-export * from './annotations.js';
-export * from './candidates.js';
-export * from './wildcard.js';

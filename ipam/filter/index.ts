@@ -1,2 +1,0 @@
-export * from './filters.js';
-export * from './label-selector.js';

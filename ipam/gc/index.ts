@@ -1,3 +1,0 @@
-export * from './migration.js';
-export * from './pod.js';
-export * from './verdict.js';

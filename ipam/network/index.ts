@@ -1,2 +1,0 @@
-export * from './nic-network.js';
-export * from './routes.js';

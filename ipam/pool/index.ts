@@ -1,3 +1,0 @@
-export * from './free.js';
-export * from './space.js';
-export * from './usage.js';

@@ -1,2 +1,0 @@
-export * from './intervals.js';
-export * from './spiderpool-ranges.js';

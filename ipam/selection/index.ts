@@ -1,2 +1,0 @@
-export * from './choose.js';
-export * from './explain.js';
