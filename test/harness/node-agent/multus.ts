@@ -19,7 +19,7 @@ import {
   type NetworkSelection,
   podNetworks,
   secondaryInterfaceName,
-} from '../../../ipam/multus/index.js';
+} from '../../../ipam/multus/networks.js';
 import { type ProcessOutcome, runProcess } from '../cni-plugin.js';
 import { cniArgs } from '../netns.js';
 
