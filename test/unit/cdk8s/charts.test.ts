@@ -69,13 +69,15 @@ describe('the whole output', () => {
 });
 
 describe('CRDs', () => {
-  test('Spiderpool’s four and Multus’ NetworkAttachmentDefinition, with schemas and CEL rules', () => {
+  test('Spiderpool’s six and Multus’ NetworkAttachmentDefinition, with schemas and CEL rules', () => {
     const crds = defaults.filter((o) => o.kind === 'CustomResourceDefinition');
     expect(crds.map((c) => c.metadata.name)).toEqual([
       'spiderippools.spiderpool.spidernet.io',
       'spiderendpoints.spiderpool.spidernet.io',
       'spidersubnets.spiderpool.spidernet.io',
       'spiderreservedips.spiderpool.spidernet.io',
+      'spidermultusconfigs.spiderpool.spidernet.io',
+      'spidercoordinators.spiderpool.spidernet.io',
       'network-attachment-definitions.k8s.cni.cncf.io',
     ]);
     const pool = crds[0] as Obj;
@@ -94,7 +96,7 @@ describe('CRDs', () => {
       .filter((o) => o.kind === 'CustomResourceDefinition')
       .map((o) => o.metadata.name);
     expect(names).not.toContain('network-attachment-definitions.k8s.cni.cncf.io');
-    expect(names).toHaveLength(4);
+    expect(names).toHaveLength(6);
   });
 });
 
