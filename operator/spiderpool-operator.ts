@@ -10,6 +10,7 @@ import { EndpointController } from './controllers/endpoints.js';
 import { type Caches, FactSource } from './controllers/facts.js';
 import { IdentityGc } from './controllers/identity-gc.js';
 import { KubeVirtController } from './controllers/kubevirt.js';
+import { MultusConfigController } from './controllers/multus-configs.js';
 import { NoAddressExplainer } from './controllers/no-address.js';
 import { PodController } from './controllers/pods.js';
 import { PoolController, type PoolWrites } from './controllers/pools.js';
@@ -51,6 +52,7 @@ export const controllerNames = {
   vmis: 'virtualmachineinstances',
   migrations: 'virtualmachineinstancemigrations',
   scan: 'gc-scan',
+  multusConfigs: 'multusconfigs',
 } as const;
 
 const core = { group: '', version: 'v1' };
@@ -102,6 +104,27 @@ export class SpiderpoolOperator extends HardenedOperator {
   private syncedIndex(): RecordIndex {
     this.index.sync(this.caches().pools?.list() ?? []);
     return this.index;
+  }
+
+  /** SpiderMultusConfig -> NetworkAttachmentDefinition (multus/render.ts decides, the controller writes). */
+  private async watchMultusConfigs(): Promise<void> {
+    const controller = new MultusConfigController({
+      rest: this.rest,
+      recorder: this.recorder,
+      log: this.log,
+      guard: (what) => this.assertLeading(what),
+    });
+    await this.watchResource(
+      group,
+      version,
+      kinds.multusConfig.plural,
+      (e) => controller.reconcile(e),
+      undefined,
+      {
+        name: controllerNames.multusConfigs,
+        kind: kinds.multusConfig.kind,
+      },
+    );
   }
 
   protected async init(): Promise<void> {
@@ -187,6 +210,8 @@ export class SpiderpoolOperator extends HardenedOperator {
       undefined,
       { name: controllerNames.reservedIPs, kind: kinds.reservedip.kind },
     );
+
+    await this.watchMultusConfigs();
 
     let kubevirtController: KubeVirtController | undefined;
     if (settings.enableKubevirtStaticIP) {

@@ -347,21 +347,35 @@ describe('operator Deployment spiderpool-operator and its Service', () => {
 });
 
 describe('webhook configurations', () => {
+  const cud = ['CREATE', 'UPDATE', 'DELETE'];
+  const cu = ['CREATE', 'UPDATE'];
   test.each([
-    ['MutatingWebhookConfiguration', 'mutate', ['CREATE', 'UPDATE'], ['CREATE', 'UPDATE']],
-    ['ValidatingWebhookConfiguration', 'validate', ['CREATE', 'UPDATE', 'DELETE'], ['CREATE', 'UPDATE']],
-  ])('%s spiderpool-operator', (kind, action, poolOperations, reservedIPOperations) => {
+    [
+      'MutatingWebhookConfiguration',
+      'mutate',
+      [
+        ['spiderippools', cu, 'Cluster'],
+        ['spidersubnets', cu, 'Cluster'],
+        ['spiderreservedips', cu, 'Cluster'],
+        ['spidermultusconfigs', cu, 'Namespaced'],
+        ['spidercoordinators', cu, 'Cluster'],
+      ],
+    ],
+    [
+      'ValidatingWebhookConfiguration',
+      'validate',
+      [
+        ['spiderippools', cud, 'Cluster'],
+        ['spidersubnets', cud, 'Cluster'],
+        ['spiderreservedips', cu, 'Cluster'],
+        ['spidermultusconfigs', cu, 'Namespaced'],
+      ],
+    ],
+  ])('%s spiderpool-operator', (kind, action, expected) => {
     const config = find(synth(['namespace=spiderpool']), kind, 'spiderpool-operator');
-    expect(config.webhooks.map((w: Obj) => w.clientConfig.service.path)).toEqual([
-      `/${action}/spiderippools`,
-      `/${action}/spidersubnets`,
-      `/${action}/spiderreservedips`,
-    ]);
-    expect(config.webhooks.map((w: Obj) => w.rules[0].operations)).toEqual([
-      poolOperations,
-      poolOperations,
-      reservedIPOperations,
-    ]);
+    expect(
+      config.webhooks.map((w: Obj) => [w.clientConfig.service.path, w.rules[0].operations, w.rules[0].scope]),
+    ).toEqual(expected.map(([plural, ops, scope]) => [`/${action}/${plural}`, ops, scope]));
     for (const webhook of config.webhooks) {
       expect(webhook).toMatchObject({
         failurePolicy: 'Fail',
