@@ -6,6 +6,7 @@ import { group, kinds, kubevirtGroup, kubevirtKinds, kubevirtVersion, version } 
 import { slimPod } from '../ipam/gc/pod.js';
 import type { IpamSettings } from './config/index.js';
 import { ClusterIO } from './controllers/cluster-io.js';
+import { CoordinatorStatusController } from './controllers/coordinator-status.js';
 import { EndpointController } from './controllers/endpoints.js';
 import { type Caches, FactSource } from './controllers/facts.js';
 import { IdentityGc } from './controllers/identity-gc.js';
@@ -53,6 +54,7 @@ export const controllerNames = {
   migrations: 'virtualmachineinstancemigrations',
   scan: 'gc-scan',
   multusConfigs: 'multusconfigs',
+  coordinator: 'spidercoordinator',
 } as const;
 
 const core = { group: '', version: 'v1' };
@@ -106,7 +108,10 @@ export class SpiderpoolOperator extends HardenedOperator {
     return this.index;
   }
 
-  /** SpiderMultusConfig -> NetworkAttachmentDefinition (multus/render.ts decides, the controller writes). */
+  /**
+   * SpiderMultusConfig -> NetworkAttachmentDefinition (multus/render.ts decides, the controller
+   * writes), and SpiderCoordinator default's status.
+   */
   private async watchMultusConfigs(): Promise<void> {
     const controller = new MultusConfigController({
       rest: this.rest,
@@ -125,6 +130,13 @@ export class SpiderpoolOperator extends HardenedOperator {
         kind: kinds.multusConfig.kind,
       },
     );
+    // SpiderCoordinator default: on its changes, and every 30 s for the Nodes and ServiceCIDRs it reads.
+    const coordinator = new CoordinatorStatusController(this.rest, (what) => this.assertLeading(what));
+    await this.watchResource(group, version, kinds.coordinator.plural, () => coordinator.sync(), undefined, {
+      name: controllerNames.coordinator,
+      kind: kinds.coordinator.kind,
+    });
+    this.schedule(`${controllerNames.coordinator}-cidrs`, 30_000, () => coordinator.sync());
   }
 
   protected async init(): Promise<void> {

@@ -16,6 +16,7 @@ import {
   group,
   kinds,
   type MultusConfigSpec,
+  type SpiderCoordinator,
   type SpiderMultusConfig,
   version,
 } from '../../../api/index.js';
@@ -289,3 +290,48 @@ describe('what the CRD rules cannot see, the webhook refuses, naming the field',
     expect(smc.spec?.coordinator).toBeUndefined();
   });
 });
+
+test('the operator creates SpiderCoordinator default and fills its status from ServiceCIDRs and Node podCIDRs', async () => {
+  const core = cluster.kc.makeApiClient(CoreV1Api);
+  await core.createNode({
+    body: {
+      metadata: { name: 'scc-node' },
+      spec: { podCIDR: '198.18.128.0/24', podCIDRs: ['198.18.128.0/24'] },
+    },
+  });
+  const serviceCIDRs = (
+    (await objects.listClusterCustomObject({
+      group: 'networking.k8s.io',
+      version: 'v1',
+      plural: 'servicecidrs',
+    })) as {
+      items: Array<{ spec: { cidrs: string[] } }>;
+    }
+  ).items.flatMap((s) => s.spec.cidrs);
+  expect(serviceCIDRs.length).toBeGreaterThan(0);
+  const scc = { group, version, plural: kinds.coordinator.plural, name: 'default' };
+  // The periodic sync (30 s) or the next change picks up the new Node; a change is quicker.
+  await eventually('SpiderCoordinator default', () =>
+    objects.getClusterCustomObject(scc).catch(() => undefined),
+  );
+  await eventually('a spec change (retried on conflicts with the status writes)', async () => {
+    const o = (await objects.getClusterCustomObject(scc)) as SpiderCoordinator;
+    const body = { ...o, spec: { ...o.spec, txQueueLen: 1 } };
+    return objects.replaceClusterCustomObject({ ...scc, body }).then(() => true);
+  });
+  const status = await eventually(
+    'status with the Node podCIDR',
+    async () => {
+      const o = (await objects.getClusterCustomObject(scc)) as { status?: Record<string, unknown> };
+      return (o.status?.overlayPodCIDR as string[] | undefined)?.includes('198.18.128.0/24')
+        ? o.status
+        : undefined;
+    },
+    { timeoutMs: 45_000 },
+  );
+  expect(status).toEqual({
+    phase: 'Synced',
+    overlayPodCIDR: ['198.18.128.0/24'],
+    serviceCIDR: [...serviceCIDRs].sort(),
+  });
+}, 60_000);
