@@ -37,6 +37,20 @@ export const kinds = {
     shortName: 'sr',
     namespaced: false,
   },
+  multusConfig: {
+    kind: 'SpiderMultusConfig',
+    plural: 'spidermultusconfigs',
+    singular: 'spidermultusconfig',
+    shortName: 'smc',
+    namespaced: true,
+  },
+  coordinator: {
+    kind: 'SpiderCoordinator',
+    plural: 'spidercoordinators',
+    singular: 'spidercoordinator',
+    shortName: 'scc',
+    namespaced: false,
+  },
 } as const;
 
 /** Annotations read on Pods and Namespaces. */

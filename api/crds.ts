@@ -4,9 +4,11 @@
 // prints what Spiderpool users are used to.
 import type { TSchema } from '@sinclair/typebox';
 import { group, kinds, version } from './constants.js';
+import { CoordinatorSpecSchema, CoordinatorStatusSchema } from './schema/coordinator.js';
 import { type StructuralSchema, toCrdSchema } from './schema/crd-schema.js';
 import { EndpointStatusSchema } from './schema/endpoint.js';
 import { IPPoolSpecSchema, IPPoolStatusSchema } from './schema/ippool.js';
+import { MultusConfigSpecSchema } from './schema/multus-config.js';
 import { ReservedIPSpecSchema } from './schema/reservedip.js';
 import { SubnetSpecSchema, SubnetStatusSchema } from './schema/subnet.js';
 
@@ -95,7 +97,7 @@ function definition(
           storage: true,
           schema: { openAPIV3Schema: schema },
           ...(opts.status ? { subresources: { status: {} } } : {}),
-          additionalPrinterColumns: opts.columns,
+          ...(opts.columns.length > 0 ? { additionalPrinterColumns: opts.columns } : {}),
           ...(opts.selectableFields
             ? { selectableFields: opts.selectableFields.map((jsonPath) => ({ jsonPath })) }
             : {}),
@@ -202,5 +204,44 @@ export const reservedipCrd: CrdDefinition = definition(
   { status: false, columns: [versionColumn] },
 );
 
+/** SpiderMultusConfig: no status, no printer columns (kubectl prints NAME and AGE), as in Spiderpool. */
+export const multusConfigCrd: CrdDefinition = definition(
+  kinds.multusConfig,
+  rootSchema(kinds.multusConfig.kind, { spec: MultusConfigSpecSchema }, []),
+  { status: false, columns: [] },
+);
+
+/**
+ * SpiderCoordinator: a status subresource the operator writes. Only `default` is read (by the
+ * coordinator plugin and the operator), so other names are refused rather than silently ignored.
+ */
+export const coordinatorCrd: CrdDefinition = definition(
+  kinds.coordinator,
+  {
+    ...rootSchema(
+      kinds.coordinator.kind,
+      { spec: CoordinatorSpecSchema, status: CoordinatorStatusSchema },
+      [],
+    ),
+    'x-kubernetes-validations': [
+      {
+        rule: "self.metadata.name == 'default'",
+        message: 'metadata.name must be default: SpiderCoordinator is a singleton',
+        messageExpression:
+          "'metadata.name ' + self.metadata.name + ' is not default: SpiderCoordinator is a singleton named default'",
+        reason: 'FieldValueInvalid',
+      },
+    ],
+  },
+  { status: true, columns: [] },
+);
+
 /** Every CRD of the API, in install order. */
-export const spiderpoolCrds: readonly CrdDefinition[] = [ippoolCrd, endpointCrd, subnetCrd, reservedipCrd];
+export const spiderpoolCrds: readonly CrdDefinition[] = [
+  ippoolCrd,
+  endpointCrd,
+  subnetCrd,
+  reservedipCrd,
+  multusConfigCrd,
+  coordinatorCrd,
+];

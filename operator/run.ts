@@ -6,8 +6,16 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { group, kinds, type SpiderIPPool, type SpiderSubnet, version } from '../api/index.js';
 import { objectNames } from '../api/install/names.js';
 import { loadKubeConfig } from '../kube/client.js';
+import { apiStatus } from '../kube/errors.js';
 import { resourcePath } from '../kube/resource.js';
 import { RestClient } from '../kube/rest.js';
+import {
+  controllingMultusConfig,
+  type NetworkAttachmentDefinition,
+  nadGroup,
+  nadPlural,
+  nadVersion,
+} from '../multus/ownership.js';
 import type { OperatorConfig } from './config/index.js';
 import type { WebhookTarget } from './controllers/webhook-configurations.js';
 import { EventRecorder } from './events/recorder.js';
@@ -93,6 +101,18 @@ export async function runOperator(config: OperatorConfig, run: RunOptions): Prom
       ipam: config.ipam,
       listPools: () => listOf<SpiderIPPool>(kinds.ippool.plural),
       listSubnets: () => listOf<SpiderSubnet>(kinds.subnet.plural),
+      getNad: async (namespace, name) => {
+        const path = resourcePath(
+          { group: nadGroup, version: nadVersion, plural: nadPlural, namespace },
+          name,
+        );
+        const nad = await rest.get<NetworkAttachmentDefinition>(path).catch((e: unknown) => {
+          // No such NAD, or no NAD CRD at all: nothing to conflict with.
+          if (apiStatus(e) === 404) return undefined;
+          throw e;
+        });
+        return nad ? { ownerMultusConfig: controllingMultusConfig(nad) } : undefined;
+      },
     }),
     log,
     metrics,

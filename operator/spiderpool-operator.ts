@@ -7,10 +7,12 @@ import { installDefaults } from '../api/install/names.js';
 import { slimPod } from '../ipam/gc/pod.js';
 import type { IpamSettings } from './config/index.js';
 import { ClusterIO } from './controllers/cluster-io.js';
+import { CoordinatorStatusController } from './controllers/coordinator-status.js';
 import { EndpointController } from './controllers/endpoints.js';
 import { type Caches, FactSource } from './controllers/facts.js';
 import { IdentityGc } from './controllers/identity-gc.js';
 import { KubeVirtController } from './controllers/kubevirt.js';
+import { MultusConfigController } from './controllers/multus-configs.js';
 import { NoAddressExplainer } from './controllers/no-address.js';
 import { PodController } from './controllers/pods.js';
 import { PoolController, type PoolWrites } from './controllers/pools.js';
@@ -52,6 +54,8 @@ export const controllerNames = {
   vmis: 'virtualmachineinstances',
   migrations: 'virtualmachineinstancemigrations',
   scan: 'gc-scan',
+  multusConfigs: 'multusconfigs',
+  coordinator: 'spidercoordinator',
 } as const;
 
 const core = { group: '', version: 'v1' };
@@ -103,6 +107,37 @@ export class SpiderpoolOperator extends HardenedOperator {
   private syncedIndex(): RecordIndex {
     this.index.sync(this.caches().pools?.list() ?? []);
     return this.index;
+  }
+
+  /**
+   * SpiderMultusConfig -> NetworkAttachmentDefinition (multus/render.ts decides, the controller
+   * writes), and SpiderCoordinator default's status.
+   */
+  private async watchMultusConfigs(): Promise<void> {
+    const controller = new MultusConfigController({
+      rest: this.rest,
+      recorder: this.recorder,
+      log: this.log,
+      guard: (what) => this.assertLeading(what),
+    });
+    await this.watchResource(
+      group,
+      version,
+      kinds.multusConfig.plural,
+      (e) => controller.reconcile(e),
+      undefined,
+      {
+        name: controllerNames.multusConfigs,
+        kind: kinds.multusConfig.kind,
+      },
+    );
+    // SpiderCoordinator default: on its changes, and every 30 s for the Nodes and ServiceCIDRs it reads.
+    const coordinator = new CoordinatorStatusController(this.rest, (what) => this.assertLeading(what));
+    await this.watchResource(group, version, kinds.coordinator.plural, () => coordinator.sync(), undefined, {
+      name: controllerNames.coordinator,
+      kind: kinds.coordinator.kind,
+    });
+    this.schedule(`${controllerNames.coordinator}-cidrs`, 30_000, () => coordinator.sync());
   }
 
   protected async init(): Promise<void> {
@@ -188,6 +223,8 @@ export class SpiderpoolOperator extends HardenedOperator {
       undefined,
       { name: controllerNames.reservedIPs, kind: kinds.reservedip.kind },
     );
+
+    await this.watchMultusConfigs();
 
     let kubevirtController: KubeVirtController | undefined;
     if (settings.enableKubevirtStaticIP) {

@@ -1,4 +1,4 @@
-// The CustomResourceDefinitions: Spiderpool's four (from api/, the one definition) and, optionally,
+// The CustomResourceDefinitions: Spiderpool's six (from api/, the one definition) and, optionally,
 // Multus' NetworkAttachmentDefinition so that the optional NADs apply on a cluster without Multus.
 
 import { Chart } from 'cdk8s';

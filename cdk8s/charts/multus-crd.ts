@@ -1,19 +1,19 @@
 // Multus' NetworkAttachmentDefinition CRD (k8s.cni.cncf.io/v1), in the shape Multus installs it: a
 // namespaced object whose `spec.config` is the CNI configuration as a JSON string.
 import type { CrdDefinition } from '../../api/index.js';
+import { nadGroup, nadPlural, nadVersion } from '../../multus/ownership.js';
 
-export const nadGroup = 'k8s.cni.cncf.io';
-export const nadVersion = 'v1';
+export { nadGroup, nadVersion };
 
 export const networkAttachmentDefinitionCrd: CrdDefinition = {
-  name: `network-attachment-definitions.${nadGroup}`,
+  name: `${nadPlural}.${nadGroup}`,
   spec: {
     group: nadGroup,
     scope: 'Namespaced',
     names: {
       kind: 'NetworkAttachmentDefinition',
       listKind: 'NetworkAttachmentDefinitionList',
-      plural: 'network-attachment-definitions',
+      plural: nadPlural,
       singular: 'network-attachment-definition',
       shortNames: ['net-attach-def'],
     },

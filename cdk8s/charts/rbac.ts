@@ -8,6 +8,7 @@ import * as kplus from 'cdk8s-plus-27';
 import type { Construct } from 'constructs';
 import { group, kinds, kubevirtGroup, kubevirtKinds } from '../../api/index.js';
 import { installDefaults, objectNames } from '../../api/install/names.js';
+import { nadGroup, nadPlural } from '../../multus/ownership.js';
 import type { Values } from '../values/schema.js';
 import { componentLabels } from './labels.js';
 
@@ -71,6 +72,27 @@ export function operatorClusterRules(): Rule[] {
       verbs: [...read, 'update', 'patch'],
       resourceNames: [objectNames.webhookConfiguration],
     },
+    ...multusConfigRules(),
+  ];
+}
+
+/**
+ * SpiderMultusConfig and SpiderCoordinator: the operator renders NADs from the one, creates the
+ * other's singleton when missing and writes its status from the Service and pod CIDRs it discovers
+ * (ServiceCIDR objects, the `kubernetes` Service, Node podCIDRs).
+ */
+export function multusConfigRules(): Rule[] {
+  return [
+    { apiGroup: group, resources: [kinds.multusConfig.plural], verbs: read },
+    { apiGroup: group, resources: [kinds.coordinator.plural], verbs: [...read, 'create'] },
+    { apiGroup: group, resources: [`${kinds.coordinator.plural}/status`], verbs: ['get', 'update', 'patch'] },
+    {
+      apiGroup: nadGroup,
+      resources: [nadPlural],
+      verbs: [...read, 'create', 'update', 'patch', 'delete'],
+    },
+    { apiGroup: 'networking.k8s.io', resources: ['servicecidrs'], verbs: read },
+    { apiGroup: '', resources: ['services'], verbs: ['get'], resourceNames: ['kubernetes'] },
   ];
 }
 

@@ -18,6 +18,8 @@ export interface WebhookTarget {
   resource: string;
   mutateOperations: Operation[];
   validateOperations: Operation[];
+  /** Namespaced kinds (SpiderMultusConfig) need a rule of that scope; the others are cluster-scoped. */
+  scope?: 'Cluster' | 'Namespaced';
 }
 
 /** Pools and subnets are also validated on DELETE (a pool with allocations must not vanish). */
@@ -37,6 +39,14 @@ export const webhookTargets: WebhookTarget[] = [
     mutateOperations: ['CREATE', 'UPDATE'],
     validateOperations: ['CREATE', 'UPDATE'],
   },
+  {
+    resource: kinds.multusConfig.plural,
+    mutateOperations: ['CREATE', 'UPDATE'],
+    validateOperations: ['CREATE', 'UPDATE'],
+    scope: 'Namespaced',
+  },
+  // The coordinator's rules are CEL; its webhook only fills in podCIDRType.
+  { resource: kinds.coordinator.plural, mutateOperations: ['CREATE', 'UPDATE'], validateOperations: [] },
 ];
 
 /** The webhook's name: `<singular>.<mutate|validate>.spiderpool.spidernet.io`. */
@@ -47,7 +57,12 @@ function webhookName(resource: string, action: 'mutate' | 'validate'): string {
 export class WebhooksChart extends Chart {
   constructor(scope: Construct, id: string, values: Values) {
     super(scope, id, { labels: componentLabels('webhooks') });
-    const webhook = (resource: string, action: 'mutate' | 'validate', operations: Operation[]) => ({
+    const webhook = (
+      resource: string,
+      action: 'mutate' | 'validate',
+      operations: Operation[],
+      scope: 'Cluster' | 'Namespaced' = 'Cluster',
+    ) => ({
       name: webhookName(resource, action),
       admissionReviewVersions: ['v1'],
       sideEffects: 'None',
@@ -62,17 +77,17 @@ export class WebhooksChart extends Chart {
           path: `/${action}/${resource}`,
         },
       },
-      rules: [
-        { apiGroups: [group], apiVersions: [version], operations, resources: [resource], scope: 'Cluster' },
-      ],
+      rules: [{ apiGroups: [group], apiVersions: [version], operations, resources: [resource], scope }],
     });
     new k8s.KubeMutatingWebhookConfiguration(this, 'mutating', {
       metadata: { name: objectNames.webhookConfiguration },
-      webhooks: webhookTargets.map((t) => webhook(t.resource, 'mutate', t.mutateOperations)),
+      webhooks: webhookTargets.map((t) => webhook(t.resource, 'mutate', t.mutateOperations, t.scope)),
     });
     new k8s.KubeValidatingWebhookConfiguration(this, 'validating', {
       metadata: { name: objectNames.webhookConfiguration },
-      webhooks: webhookTargets.map((t) => webhook(t.resource, 'validate', t.validateOperations)),
+      webhooks: webhookTargets
+        .filter((t) => t.validateOperations.length > 0)
+        .map((t) => webhook(t.resource, 'validate', t.validateOperations, t.scope)),
     });
   }
 }

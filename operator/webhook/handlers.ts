@@ -5,7 +5,9 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import {
   kinds,
+  type SpiderCoordinator,
   type SpiderIPPool,
+  type SpiderMultusConfig,
   type SpiderReservedIP,
   type SpiderSubnet,
   labels as spiderLabels,
@@ -22,6 +24,13 @@ import { describeFieldError, type FieldError } from '../../ipam/validation/field
 import { validatePool, validatePoolUpdate } from '../../ipam/validation/pool.js';
 import { validateReservedIP } from '../../ipam/validation/reserved-ip.js';
 import { validateSubnet } from '../../ipam/validation/subnet.js';
+import {
+  coordinatorDefaults,
+  type ExistingNad,
+  multusConfigDefaults,
+  validateMultusConfig,
+} from '../../multus/admission.js';
+import { nadName } from '../../multus/render.js';
 import type { IpamSettings } from '../config/index.js';
 import {
   type AdmissionRequest,
@@ -43,6 +52,8 @@ export interface ReviewContext {
   >;
   listPools(): Promise<SpiderIPPool[]>;
   listSubnets(): Promise<SpiderSubnet[]>;
+  /** The NetworkAttachmentDefinition a SpiderMultusConfig would own, if it exists (undefined: none). */
+  getNad?(namespace: string, name: string): Promise<ExistingNad | undefined>;
 }
 
 export function denialOf(e: FieldError): Denial {
@@ -70,7 +81,8 @@ export function defaultsPatch(object: KubernetesObject, defaults: Defaults): Pat
 
 const specOf = (o: KubernetesObject | null | undefined) => (o as { spec?: unknown } | null | undefined)?.spec;
 
-function mutate(defaults: (o: KubernetesObject) => Defaults, finalizer: boolean): Review {
+/** Mutation of a live object on CREATE and UPDATE by the patch `ops` makes of it. */
+function mutateWith(ops: (o: KubernetesObject) => PatchOp[]): Review {
   return (req) => {
     const object = req.object;
     if (
@@ -79,9 +91,15 @@ function mutate(defaults: (o: KubernetesObject) => Defaults, finalizer: boolean)
       object.metadata?.deletionTimestamp
     )
       return allow(req.uid);
-    const ops = [...(finalizer ? addFinalizerPatch(object) : []), ...defaultsPatch(object, defaults(object))];
-    return allow(req.uid, ops);
+    return allow(req.uid, ops(object));
   };
+}
+
+function mutate(defaults: (o: KubernetesObject) => Defaults, finalizer: boolean): Review {
+  return mutateWith((object) => [
+    ...(finalizer ? addFinalizerPatch(object) : []),
+    ...defaultsPatch(object, defaults(object)),
+  ]);
 }
 
 function refuse(req: AdmissionRequest, e: FieldError | Denial | undefined): AdmissionResponse {
@@ -199,6 +217,21 @@ function reservedIPRules(ctx: ReviewContext): KindRules<SpiderReservedIP> {
   };
 }
 
+/**
+ * SpiderMultusConfig on CREATE and UPDATE. Unlike the address kinds, a metadata-only update is
+ * checked too: the NAD-naming annotations live in metadata.
+ */
+function multusConfigValidator(ctx: ReviewContext): Review {
+  return async (req) => {
+    const smc = req.object as SpiderMultusConfig | undefined;
+    if (!smc || (req.operation !== 'CREATE' && req.operation !== 'UPDATE')) return allow(req.uid);
+    if (req.operation === 'UPDATE' && smc.metadata.deletionTimestamp) return allow(req.uid);
+    const old = req.operation === 'UPDATE' ? (req.oldObject as SpiderMultusConfig) : undefined;
+    const existing = await ctx.getNad?.(smc.metadata.namespace ?? req.namespace ?? 'default', nadName(smc));
+    return refuse(req, validateMultusConfig(smc, old, existing));
+  };
+}
+
 /** Route table: path → review function. */
 export function makeReviews(ctx: ReviewContext): Record<string, Review> {
   return {
@@ -211,5 +244,13 @@ export function makeReviews(ctx: ReviewContext): Record<string, Review> {
       false,
     ),
     [`/validate/${kinds.reservedip.plural}`]: validator(reservedIPRules(ctx)),
+    [`/mutate/${kinds.multusConfig.plural}`]: mutateWith((o) =>
+      multusConfigDefaults(o as SpiderMultusConfig),
+    ),
+    [`/validate/${kinds.multusConfig.plural}`]: multusConfigValidator(ctx),
+    // The coordinator's field rules are all CEL; its webhook only fills podCIDRType, as Spiderpool's installer does.
+    [`/mutate/${kinds.coordinator.plural}`]: mutateWith((o) =>
+      coordinatorDefaults((o as SpiderCoordinator).spec),
+    ),
   };
 }

@@ -27,7 +27,12 @@ let cluster: PrivateCluster;
 let op: OperatorProcess;
 let pools: SpiderpoolApi;
 
-const plurals = [kinds.ippool.plural, kinds.subnet.plural, kinds.reservedip.plural];
+const plurals = [
+  kinds.ippool.plural,
+  kinds.subnet.plural,
+  kinds.reservedip.plural,
+  kinds.multusConfig.plural,
+];
 
 /** Applies charts of the synthesized installation (CRDs, RBAC, webhook configurations) as they are. */
 async function applyInstallation(charts: string[]): Promise<void> {
@@ -73,7 +78,10 @@ test('the operator writes its CA bundle and its URL into both webhook configurat
     return cc.every((c) => c.url?.startsWith(`https://127.0.0.1:${webhook}/`) && c.caBundle) ? cc : undefined;
   });
   expect(configs.map((c) => new URL(c.url as string).pathname).sort()).toEqual(
-    plurals.flatMap((p) => [`/mutate/${p}`, `/validate/${p}`]).sort(),
+    [
+      ...plurals.flatMap((p) => [`/mutate/${p}`, `/validate/${p}`]),
+      `/mutate/${kinds.coordinator.plural}`,
+    ].sort(),
   );
   // The bundle is the CA in the shared Secret, and the server presents a certificate it signed.
   const secret = await cluster.core.readNamespacedSecret({

@@ -1,9 +1,11 @@
 import { Type } from '@sinclair/typebox';
 import {
   AllocatedIPsSchema,
+  coordinatorCrd,
   endpointCrd,
   IPPoolSpecSchema,
   ippoolCrd,
+  multusConfigCrd,
   reservedipCrd,
   spiderpoolCrds,
   subnetCrd,
@@ -82,17 +84,16 @@ describe('CRD definitions', () => {
       ['spiderendpoints.spiderpool.spidernet.io', 'Namespaced', ['se'], ['spiderpool']],
       ['spidersubnets.spiderpool.spidernet.io', 'Cluster', ['ss'], ['spiderpool']],
       ['spiderreservedips.spiderpool.spidernet.io', 'Cluster', ['sr'], ['spiderpool']],
+      ['spidermultusconfigs.spiderpool.spidernet.io', 'Namespaced', ['smc'], ['spiderpool']],
+      ['spidercoordinators.spiderpool.spidernet.io', 'Cluster', ['scc'], ['spiderpool']],
     ]);
   });
 
-  test('status subresources where Spiderpool has them: pools and subnets, not endpoints or reserved IPs', () => {
+  test('status subresources where Spiderpool has them: pools, subnets and the coordinator', () => {
     const status = (c: typeof ippoolCrd) => c.spec.versions[0]?.subresources?.status !== undefined;
-    expect([ippoolCrd, subnetCrd, endpointCrd, reservedipCrd].map(status)).toEqual([
-      true,
-      true,
-      false,
-      false,
-    ]);
+    expect(
+      [ippoolCrd, subnetCrd, coordinatorCrd, endpointCrd, reservedipCrd, multusConfigCrd].map(status),
+    ).toEqual([true, true, true, false, false, false]);
   });
 
   test('kubectl get spiderippool prints VERSION SUBNET ALLOCATED-IP-COUNT TOTAL-IP-COUNT DEFAULT', () => {

@@ -69,13 +69,15 @@ describe('the whole output', () => {
 });
 
 describe('CRDs', () => {
-  test('Spiderpool’s four and Multus’ NetworkAttachmentDefinition, with schemas and CEL rules', () => {
+  test('Spiderpool’s six and Multus’ NetworkAttachmentDefinition, with schemas and CEL rules', () => {
     const crds = defaults.filter((o) => o.kind === 'CustomResourceDefinition');
     expect(crds.map((c) => c.metadata.name)).toEqual([
       'spiderippools.spiderpool.spidernet.io',
       'spiderendpoints.spiderpool.spidernet.io',
       'spidersubnets.spiderpool.spidernet.io',
       'spiderreservedips.spiderpool.spidernet.io',
+      'spidermultusconfigs.spiderpool.spidernet.io',
+      'spidercoordinators.spiderpool.spidernet.io',
       'network-attachment-definitions.k8s.cni.cncf.io',
     ]);
     const pool = crds[0] as Obj;
@@ -94,7 +96,7 @@ describe('CRDs', () => {
       .filter((o) => o.kind === 'CustomResourceDefinition')
       .map((o) => o.metadata.name);
     expect(names).not.toContain('network-attachment-definitions.k8s.cni.cncf.io');
-    expect(names).toHaveLength(4);
+    expect(names).toHaveLength(6);
   });
 });
 
@@ -345,21 +347,35 @@ describe('operator Deployment spiderpool-operator and its Service', () => {
 });
 
 describe('webhook configurations', () => {
+  const cud = ['CREATE', 'UPDATE', 'DELETE'];
+  const cu = ['CREATE', 'UPDATE'];
   test.each([
-    ['MutatingWebhookConfiguration', 'mutate', ['CREATE', 'UPDATE'], ['CREATE', 'UPDATE']],
-    ['ValidatingWebhookConfiguration', 'validate', ['CREATE', 'UPDATE', 'DELETE'], ['CREATE', 'UPDATE']],
-  ])('%s spiderpool-operator', (kind, action, poolOperations, reservedIPOperations) => {
+    [
+      'MutatingWebhookConfiguration',
+      'mutate',
+      [
+        ['spiderippools', cu, 'Cluster'],
+        ['spidersubnets', cu, 'Cluster'],
+        ['spiderreservedips', cu, 'Cluster'],
+        ['spidermultusconfigs', cu, 'Namespaced'],
+        ['spidercoordinators', cu, 'Cluster'],
+      ],
+    ],
+    [
+      'ValidatingWebhookConfiguration',
+      'validate',
+      [
+        ['spiderippools', cud, 'Cluster'],
+        ['spidersubnets', cud, 'Cluster'],
+        ['spiderreservedips', cu, 'Cluster'],
+        ['spidermultusconfigs', cu, 'Namespaced'],
+      ],
+    ],
+  ])('%s spiderpool-operator', (kind, action, expected) => {
     const config = find(synth(['namespace=spiderpool']), kind, 'spiderpool-operator');
-    expect(config.webhooks.map((w: Obj) => w.clientConfig.service.path)).toEqual([
-      `/${action}/spiderippools`,
-      `/${action}/spidersubnets`,
-      `/${action}/spiderreservedips`,
-    ]);
-    expect(config.webhooks.map((w: Obj) => w.rules[0].operations)).toEqual([
-      poolOperations,
-      poolOperations,
-      reservedIPOperations,
-    ]);
+    expect(
+      config.webhooks.map((w: Obj) => [w.clientConfig.service.path, w.rules[0].operations, w.rules[0].scope]),
+    ).toEqual(expected.map(([plural, ops, scope]) => [`/${action}/${plural}`, ops, scope]));
     for (const webhook of config.webhooks) {
       expect(webhook).toMatchObject({
         failurePolicy: 'Fail',
