@@ -120,6 +120,11 @@ export async function ensureSpiderpoolCrds(admin: KubeConfig): Promise<void> {
   await applyAndWait(admin, spiderpoolCrds);
 }
 
+/** Creates (or updates) the CRDs given as name + spec and waits until they are served. */
+export async function ensureCrds(admin: KubeConfig, crds: readonly AnyCrd[]): Promise<void> {
+  await applyAndWait(admin, crds);
+}
+
 /** KubeVirt's kinds the plugin reads, from KubeVirt's own CRD generator (built with the test bed). */
 export const kubevirtCrdNames = [
   `${kubevirtKinds.vmi.plural}.${kubevirtGroup}`,
