@@ -3,7 +3,8 @@
 // nodes and a pool of exactly N addresses per round, N ADDs at concurrency 1, 16 and 64, the pods
 // deleted, then N DELs; then the limits (bench/limits.ts). Writes bench/results/ (report.ts).
 // Usage: npm run bench [-- --n 1000 --concurrency 1,16,64 --systems ours,spiderpool,whereabouts
-//   --phase-timeout 180 --call-timeout 60 --pool-records <N> --split-calls 30 --no-limits --out <dir>]
+//   --stall-timeout 120 --call-timeout 60 --pool-records <N> --growth 20000 --split-calls 30 --no-limits
+//   --out <dir>]
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, release, tmpdir, totalmem } from 'node:os';
@@ -44,9 +45,10 @@ async function main(): Promise<void> {
       n: { type: 'string', default: '1000' },
       concurrency: { type: 'string', default: '1,16,64' },
       systems: { type: 'string', default: 'ours,spiderpool,whereabouts' },
-      'phase-timeout': { type: 'string', default: '180' },
+      'stall-timeout': { type: 'string', default: '120' },
       'call-timeout': { type: 'string', default: '60' },
       'pool-records': { type: 'string' },
+      growth: { type: 'string', default: '20000' },
       'split-calls': { type: 'string', default: '30' },
       'no-limits': { type: 'boolean', default: false },
       out: { type: 'string', default: join(repoRoot, 'bench', 'results') },
@@ -91,7 +93,9 @@ async function main(): Promise<void> {
               await runRound(system, admin, {
                 n,
                 concurrency,
-                phaseDeadlineMs: Number(values['phase-timeout']) * 1000,
+                // One call at a time cannot stall on the others; above that a phase may.
+                phaseDeadlineMs:
+                  concurrency > 1 ? Number(values['stall-timeout']) * 1000 : Number.POSITIVE_INFINITY,
                 callTimeoutMs: Number(values['call-timeout']) * 1000,
                 progress: log,
               }),
@@ -101,6 +105,7 @@ async function main(): Promise<void> {
             limits = await measureLimits(cp, admin, work, netns, {
               n,
               poolRecords: Number(values['pool-records'] ?? n),
+              growth: Number(values.growth),
               splitCalls: Number(values['split-calls']),
               progress: log,
             });

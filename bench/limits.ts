@@ -20,6 +20,7 @@ import type { AddRequest } from '../cni/allocation/requests.js';
 import type { Logger } from '../cni/log/logger.js';
 import { formatValue, parseIP } from '../ipam/address/ip.js';
 import { encodeRecords, type PoolRecord } from '../ipam/records/codec.js';
+import { describeApiError } from '../kube/errors.js';
 import { RestClient } from '../kube/rest.js';
 import { SpiderpoolApi } from '../kube/spiderpool.js';
 import { cniEnv, netConf, pluginBinary, runProcess, testNode } from '../test/harness/cni-plugin.js';
@@ -76,6 +77,7 @@ export interface AddSplit {
 
 export interface Limits {
   statusRate: StatusRate;
+  growth?: PoolGrowth;
   inProcess: InProcess;
   coldStart: { node: number; plugin: number };
   addSplit: AddSplit;
@@ -89,72 +91,159 @@ const quiet: Logger = {
   with: () => quiet,
 };
 
-/** Serial PUTs of one pool's /status, one record more each time, up to `records` (or a refusal). */
-export async function statusUpdateRate(admin: KubeConfig, records: number, progress: (l: string) => void) {
-  const rest = new RestClient(admin);
+const firstAddress = parseIP('198.18.0.1', 4).value;
+
+/** The i-th record of a bench pool, shaped like a Deployment's pod's: namespace/name, a UID, the NIC. */
+function benchRecord(i: number): PoolRecord {
+  const value = firstAddress + BigInt(i);
+  return {
+    ip: formatValue(4, value),
+    value,
+    pod: `bench-namespace/web-7d9f8c6b5-${i.toString(36).padStart(5, 'x')}`,
+    podUid: randomUUID(),
+    nic: 'eth0',
+  };
+}
+
+async function withPool<T>(
+  admin: KubeConfig,
+  size: number,
+  use: (name: string, first: SpiderIPPool) => Promise<T>,
+) {
   const api = new SpiderpoolApi(admin.makeApiClient(CustomObjectsApi));
   const name = `bench-status-${Date.now().toString(36)}`;
-  let pool: SpiderIPPool = await api.createPool({ metadata: { name }, spec: poolSpec(records) });
-  const path = `/apis/${group}/${version}/spiderippools/${name}/status`;
-  const first = parseIP('198.18.0.1', 4).value;
-  const held: PoolRecord[] = [];
-  const points: GrowthPoint[] = [];
-  const step = Math.max(1, Math.floor(records / 10));
-  const started = performance.now();
-  let mark = started;
-  let stoppedBy: string | undefined;
+  const pool = await api.createPool({ metadata: { name }, spec: poolSpec(size) });
   try {
-    for (let i = 0; i < records; i++) {
-      const value = first + BigInt(i);
-      // Records shaped like a Deployment's pod's: namespace/name, a UID, the NIC.
-      held.push({
-        ip: formatValue(4, value),
-        value,
-        pod: `bench-namespace/web-7d9f8c6b5-${i.toString(36).padStart(5, 'x')}`,
-        podUid: randomUUID(),
-        nic: 'eth0',
-      });
-      try {
-        pool = await rest.request<SpiderIPPool>('PUT', path, {
-          body: {
-            ...pool,
-            status: { ...pool.status, allocatedIPs: encodeRecords(held), allocatedIPCount: i + 1 },
-          },
-        });
-      } catch (err) {
-        stoppedBy = `write ${i + 1} refused: ${(err as Error).message.slice(0, 200)}`;
-        break;
-      }
-      if ((i + 1) % step === 0 || i + 1 === records) {
-        const now = performance.now();
-        const stretch = points.length ? (points.at(-1) as GrowthPoint).records : 0;
-        points.push({
-          records: i + 1,
-          bytes: Buffer.byteLength(JSON.stringify(pool)),
-          writesPerSec: (i + 1 - stretch) / ((now - mark) / 1000),
-        });
-        mark = now;
-        progress(
-          `    ${i + 1} records: ${(Buffer.byteLength(JSON.stringify(pool)) / 1024).toFixed(0)} KiB, ${(points.at(-1) as GrowthPoint).writesPerSec.toFixed(0)} writes/s`,
-        );
-      }
-    }
+    return await use(name, pool);
   } finally {
-    rest.close();
     await admin
       .makeApiClient(CustomObjectsApi)
       .deleteClusterCustomObject({ group, version, plural: 'spiderippools', name })
       .catch(() => undefined);
   }
-  const wallMs = performance.now() - started;
-  const written = points.at(-1)?.records ?? 0;
-  return {
-    records: written,
-    wallMs,
-    writesPerSec: written / (wallMs / 1000),
-    points,
-    ...(stoppedBy ? { stoppedBy } : {}),
-  } satisfies StatusRate;
+}
+
+const statusPath = (name: string) => `/apis/${group}/${version}/spiderippools/${name}/status`;
+
+/** PUTs `records` as the pool's status, guarded by the resourceVersion of `pool`; returns the new object. */
+function putRecords(rest: RestClient, name: string, pool: SpiderIPPool, records: PoolRecord[]) {
+  return rest.request<SpiderIPPool>('PUT', statusPath(name), {
+    body: {
+      ...pool,
+      status: { ...pool.status, allocatedIPs: encodeRecords(records), allocatedIPCount: records.length },
+    },
+  });
+}
+
+/** Serial PUTs of one pool's /status, one record more each time, up to `records` (or a refusal). */
+export async function statusUpdateRate(
+  admin: KubeConfig,
+  records: number,
+  progress: (l: string) => void,
+): Promise<StatusRate> {
+  const rest = new RestClient(admin);
+  try {
+    return await withPool(admin, records, async (name, created) => {
+      let pool = created;
+      const held: PoolRecord[] = [];
+      const points: GrowthPoint[] = [];
+      const step = Math.max(1, Math.floor(records / 10));
+      const started = performance.now();
+      let mark = started;
+      let stoppedBy: string | undefined;
+      for (let i = 0; i < records; i++) {
+        held.push(benchRecord(i));
+        try {
+          pool = await putRecords(rest, name, pool, held);
+        } catch (err) {
+          stoppedBy = `write ${i + 1} refused: ${describeApiError(err)}`;
+          break;
+        }
+        if ((i + 1) % step === 0 || i + 1 === records) {
+          const now = performance.now();
+          const previous = points.at(-1)?.records ?? 0;
+          const point = {
+            records: i + 1,
+            bytes: Buffer.byteLength(JSON.stringify(pool)),
+            writesPerSec: (i + 1 - previous) / ((now - mark) / 1000),
+          };
+          points.push(point);
+          mark = now;
+          progress(
+            `    ${point.records} records: ${(point.bytes / 1024).toFixed(0)} KiB, ${point.writesPerSec.toFixed(0)} writes/s`,
+          );
+        }
+      }
+      const wallMs = performance.now() - started;
+      const written = points.at(-1)?.records ?? 0;
+      return {
+        records: written,
+        wallMs,
+        writesPerSec: written / (wallMs / 1000),
+        points,
+        ...(stoppedBy ? { stoppedBy } : {}),
+      };
+    });
+  } finally {
+    rest.close();
+  }
+}
+
+export interface PoolGrowth {
+  points: GrowthPoint[];
+  /** The first size the API server refused, and its answer. */
+  refused?: { records: number; error: string };
+}
+
+/**
+ * How a pool's write rate and size grow with its records, up to where the API server refuses the
+ * object (etcd's request limit, 1.5 MiB by default): at each size the pool is filled in one write,
+ * then `writes` serial writes add one record each. Sizes step by 500 from 10,000 on.
+ */
+export async function poolGrowth(
+  admin: KubeConfig,
+  maxRecords: number,
+  writes: number,
+  progress: (l: string) => void,
+): Promise<PoolGrowth> {
+  const sizes = [1000, 2500, 5000, 7500];
+  for (let size = 10_000; size <= maxRecords; size += 500) sizes.push(size);
+  const rest = new RestClient(admin);
+  const out: PoolGrowth = { points: [] };
+  try {
+    await withPool(admin, maxRecords + writes, async (name, created) => {
+      let pool = created;
+      const held: PoolRecord[] = [];
+      for (const size of sizes) {
+        while (held.length < size) held.push(benchRecord(held.length));
+        try {
+          pool = await putRecords(rest, name, pool, held);
+          const started = performance.now();
+          for (let k = 0; k < writes; k++) {
+            held.push(benchRecord(held.length));
+            pool = await putRecords(rest, name, pool, held);
+          }
+          const point = {
+            records: size,
+            bytes: Buffer.byteLength(JSON.stringify(pool)),
+            writesPerSec: writes / ((performance.now() - started) / 1000),
+          };
+          out.points.push(point);
+          progress(
+            `    ${size} records: ${(point.bytes / 1024).toFixed(0)} KiB, ${point.writesPerSec.toFixed(0)} writes/s`,
+          );
+        } catch (err) {
+          out.refused = { records: held.length, error: describeApiError(err) };
+          progress(`    refused at ${held.length} records: ${out.refused.error}`);
+          return;
+        }
+        held.length = size;
+      }
+    });
+  } finally {
+    rest.close();
+  }
+  return out;
 }
 
 /** Sums the time of the HTTP requests this process makes, by reads (GET) and writes (the rest). */
@@ -343,16 +432,21 @@ export async function measureLimits(
   admin: KubeConfig,
   work: string,
   netns: string,
-  opts: { n: number; poolRecords: number; splitCalls: number; progress: (l: string) => void },
+  opts: { n: number; poolRecords: number; growth: number; splitCalls: number; progress: (l: string) => void },
 ): Promise<Limits> {
   const { progress } = opts;
   progress(`limits: serial /status writes on one pool growing to ${opts.poolRecords} records`);
   const statusRate = await statusUpdateRate(admin, opts.poolRecords, progress);
+  let growth: PoolGrowth | undefined;
+  if (opts.growth > 0) {
+    progress(`limits: a pool's write rate and size from 1,000 to ${opts.growth} records (or the refusal)`);
+    growth = await poolGrowth(admin, opts.growth, 20, progress);
+  }
   progress(`limits: the allocator in-process, ${opts.n} ADDs one at a time, then 64 at a time`);
   const inProcess = await inProcessAllocator(cp, admin, opts.n);
   progress('limits: cold start of the compiled plugin beside node -e 0 (20 rounds)');
   const start = coldStart(20);
   progress(`limits: ${opts.splitCalls} serial ADDs of the compiled plugin, split by its log lines`);
   const split = await addSplit(cp, admin, work, netns, opts.splitCalls);
-  return { statusRate, inProcess, coldStart: start, addSplit: split };
+  return { statusRate, ...(growth ? { growth } : {}), inProcess, coldStart: start, addSplit: split };
 }

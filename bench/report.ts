@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Resvg } from '@resvg/resvg-js';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
-import type { Limits } from './limits.js';
+import type { Limits, PoolGrowth } from './limits.js';
 import { latencySummary, type RoundResult } from './peers/round.js';
 
 export interface RunInfo {
@@ -57,7 +57,7 @@ writes in ${fixed(s.wallMs / 1000)} s, ${fixed(s.writesPerSec, 0)} writes/s over
 |---|---|---|
 ${growth}
 
-**The allocator in-process** (the leader's batch handler called in the bench's Node process: no process
+${limits.growth ? growthSection(limits.growth) : ''}**The allocator in-process** (the leader's batch handler called in the bench's Node process: no process
 start, no socket, the same reads and writes): ${n} ADDs one at a time in ${fixed(p.serialWallMs / 1000)} s,
 ${fixed(p.serialPerSec)} ADDs/s, p50 ${fixed(p.p50Ms)} ms; per ADD ${fixed(p.reads.count)} GETs taking
 ${fixed(p.reads.ms)} ms summed (they overlap) and ${fixed(p.writes.count)} writes taking ${fixed(p.writes.ms)} ms.
@@ -79,6 +79,24 @@ own \`done\` (durationMs) and \`batch\` (ms) log lines, CPU from /usr/bin/time a
 | CPU of a bare start (VERSION), wall ${fixed(a.versionWallMs)} | ${fixed(a.versionCpuMs)} |
 | CPU of kube-apiserver per ADD | ${fixed(a.apiserverCpuMs)} |
 | CPU of etcd per ADD | ${fixed(a.etcdCpuMs)} |
+`;
+}
+
+function growthSection(g: PoolGrowth): string {
+  const rows = g.points
+    .map((pt) => `| ${pt.records} | ${fixed(pt.bytes / 1024, 0)} | ${fixed(pt.writesPerSec, 0)} |`)
+    .join('\n');
+  const refused = g.refused
+    ? `The API server refused the pool at ${g.refused.records} records: ${g.refused.error.replace(/\|/g, '/')}`
+    : 'No size up to the largest tried was refused.';
+  return `**How large a pool may be**: the pool filled to each size in one write, then 20 serial writes
+of one record more each (record: \`"198.18.x.y":{"pod":"<namespace>/<name>","podUid":"<uuid>","nic":"eth0"}\`).
+${refused}
+
+| records | object KiB | writes/s at that size |
+|---|---|---|
+${rows}
+
 `;
 }
 

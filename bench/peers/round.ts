@@ -39,7 +39,7 @@ export interface RoundResult {
 export interface RoundOptions {
   n: number;
   concurrency: number;
-  /** After this long a phase starts no more calls. */
+  /** After this long a phase starts no more calls (a stalled round ends instead of hanging). */
   phaseDeadlineMs: number;
   callTimeoutMs: number;
   progress: (line: string) => void;
@@ -152,7 +152,9 @@ export async function runRound(
   const fromResults = new Map<string, string[]>();
   const got = new Map<string, string>();
   opts.progress(`  ${system.label}, concurrency ${opts.concurrency}: ${opts.n} ADDs`);
+  const added: BenchPod[] = [];
   const add = await phase(`ADD c${opts.concurrency}`, pods, opts, async (pod) => {
+    added.push(pod);
     const out = await system.call('ADD', pod, opts.callTimeoutMs);
     const address = resultAddress(out);
     if (!address) return failureText(out.stdout, out.code, out.signal);
@@ -173,13 +175,21 @@ export async function runRound(
   const unrecorded = [...got].filter(([pod, address]) => !records.get(address)?.includes(pod)).length;
   const recorded = [...records.values()].reduce((sum, h) => sum + h.length, 0);
   opts.progress(
-    `    ADD c${opts.concurrency}: ${(add.wallMs / 1000).toFixed(1)} s, ${add.failed} failed, ${add.skipped} not started; ${recorded} records, ${duplicates} duplicates; deleting the pods, then ${opts.n} DELs`,
+    `    ADD c${opts.concurrency}: ${(add.wallMs / 1000).toFixed(1)} s, ${add.failed} failed, ${add.skipped} not started; ${recorded} records, ${duplicates} duplicates; deleting the pods, then the DELs`,
   );
   await deletePods(core, pods);
-  const del = await phase(`DEL c${opts.concurrency}`, pods, opts, async (pod) => {
-    const out = await system.call('DEL', pod, opts.callTimeoutMs);
-    return out.code === 0 ? true : failureText(out.stdout, out.code, out.signal);
-  });
+  // A runtime calls DEL for every sandbox it set up, failed ADD or not; a pod whose ADD never
+  // started never had one.
+  const attempted = new Set(added);
+  const del = await phase(
+    `DEL c${opts.concurrency}`,
+    pods.filter((p) => attempted.has(p)),
+    opts,
+    async (pod) => {
+      const out = await system.call('DEL', pod, opts.callTimeoutMs);
+      return out.code === 0 ? true : failureText(out.stdout, out.code, out.signal);
+    },
+  );
   const after = await system.recorded();
   const left = [...after.values()].reduce((sum, h) => sum + h.length, 0);
   opts.progress(
