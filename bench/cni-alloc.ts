@@ -6,13 +6,12 @@
 // log lines the batches, pool writes and 409 conflicts. Also the cold start of the plugin beside
 // `node -e 0` in interleaved rounds.
 // Usage: npm run bench:cni-alloc [-- --adds 1000 --concurrency 1,16,64 --rounds 20 --logs <dir>]
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
-import { buildExecutable, pluginExecutable } from '../build/executables.js';
+import { buildExecutable } from '../build/executables.js';
 import {
   ClusterFixtures,
   cniPolicyRules,
@@ -20,27 +19,7 @@ import {
   grantClusterRules,
 } from '../test/harness/spiderpool-api.js';
 import { addRun } from './cni-adds.js';
-import { benchControlPlane, median, percentile, runBench } from './harness.js';
-
-function coldStart(rounds: number): { node: number; plugin: number } {
-  const time = (file: string, args: string[], env: Record<string, string>, input: string) => {
-    const started = process.hrtime.bigint();
-    const run = spawnSync(file, args, { env: { PATH: process.env.PATH ?? '', ...env }, input });
-    if (run.status !== 0) throw new Error(`${file} exited ${run.status}: ${run.stdout}${run.stderr}`);
-    return Number(process.hrtime.bigint() - started) / 1e6;
-  };
-  const node: number[] = [];
-  const plugin: number[] = [];
-  const version = JSON.stringify({ cniVersion: '1.1.0' });
-  for (let r = 0; r < rounds + 1; r++) {
-    const a = time(process.execPath, ['-e', '0'], {}, '');
-    const b = time(pluginExecutable, [], { CNI_COMMAND: 'VERSION' }, version);
-    if (r === 0) continue; // the first round warms the page cache
-    node.push(a);
-    plugin.push(b);
-  }
-  return { node: median(node), plugin: median(plugin) };
-}
+import { benchControlPlane, coldStart, median, percentile, runBench } from './harness.js';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({

@@ -1,9 +1,11 @@
 // What every benchmark needs: a control plane (the one named by SPIDERPOOL_TS_CLUSTER_DIR, left
 // running, or a private one in a temporary folder, stopped by release()), order statistics, and a
 // main() runner.
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pluginExecutable } from '../build/executables.js';
 import { ControlPlane } from '../test/harness/control-plane.js';
 
 export async function benchControlPlane(): Promise<{ cp: ControlPlane; release: () => Promise<void> }> {
@@ -29,6 +31,30 @@ export function median(values: number[]): number {
 export function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
+}
+
+/**
+ * The compiled plugin's cold start (VERSION: no I/O beyond stdin/stdout) beside `node -e 0`, medians
+ * of `rounds` interleaved rounds after one that warms the page cache, in ms.
+ */
+export function coldStart(rounds: number): { node: number; plugin: number } {
+  const time = (file: string, args: string[], env: Record<string, string>, input: string) => {
+    const started = process.hrtime.bigint();
+    const run = spawnSync(file, args, { env: { PATH: process.env.PATH ?? '', ...env }, input });
+    if (run.status !== 0) throw new Error(`${file} exited ${run.status}: ${run.stdout}${run.stderr}`);
+    return Number(process.hrtime.bigint() - started) / 1e6;
+  };
+  const node: number[] = [];
+  const plugin: number[] = [];
+  const version = JSON.stringify({ cniVersion: '1.1.0' });
+  for (let r = 0; r < rounds + 1; r++) {
+    const a = time(process.execPath, ['-e', '0'], {}, '');
+    const b = time(pluginExecutable, [], { CNI_COMMAND: 'VERSION' }, version);
+    if (r === 0) continue; // the first round warms the page cache
+    node.push(a);
+    plugin.push(b);
+  }
+  return { node: median(node), plugin: median(plugin) };
 }
 
 /** Runs a benchmark's main(); a failure is one line on stderr and exit status 1. */

@@ -18,6 +18,10 @@ interface ToolModule {
   /** Go package path -> the name its binary gets in the cache folder. */
   packages: Record<string, string>;
   ldflags?: (version: string) => string;
+  /** Extra environment of the build. */
+  env?: Record<string, string>;
+  /** A benchmark peer: built by `npm run bench` when first needed, not by `npm run testbed:build`. */
+  peer?: boolean;
 }
 
 const k8sVersionFlags = (version: string): string => {
@@ -45,9 +49,29 @@ export const toolModules = {
     dir: 'kubevirt',
     packages: { 'kubevirt.io/kubevirt/cmd/virt-controller': 'virt-controller', './crdgen': 'crdgen' },
   },
+  whereabouts: {
+    dir: 'whereabouts',
+    packages: { 'github.com/k8snetworkplumbingwg/whereabouts/cmd': 'whereabouts' },
+    peer: true,
+  },
+  spiderpool: {
+    dir: 'spiderpool',
+    packages: {
+      'github.com/spidernet-io/spiderpool/cmd/spiderpool-agent': 'spiderpool-agent',
+      'github.com/spidernet-io/spiderpool/cmd/spiderpool': 'spiderpool',
+    },
+    // The checksum database has no entry for github.com/tigera/operator v1.33.0 (a dependency).
+    env: { GONOSUMDB: 'github.com/tigera' },
+    peer: true,
+  },
 } satisfies Record<string, ToolModule>;
 
 export type ToolModuleName = keyof typeof toolModules;
+
+/** The modules `npm run testbed:build` builds: every one but the benchmark peers. */
+export const testBedModules = (Object.keys(toolModules) as ToolModuleName[]).filter(
+  (name) => !(toolModules[name] as ToolModule).peer,
+);
 
 export function cacheRoot(): string {
   return process.env.SPIDERPOOL_TS_CACHE ?? join(homedir(), '.cache', 'spiderpool-ts');
@@ -102,7 +126,7 @@ export function ensureBinaries(name: ToolModuleName, log: (line: string) => void
     ['build', '-trimpath', '-ldflags', ldflags, '-o', `${tmp}/`, ...Object.keys(mod.packages)],
     {
       cwd: join(modulesRoot, mod.dir),
-      env: { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-mod=mod' },
+      env: { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-mod=mod', ...mod.env },
       stdio: ['ignore', 'inherit', 'inherit'],
     },
   );

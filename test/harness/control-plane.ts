@@ -75,7 +75,7 @@ const startOrder: Component[] = [
   'virt-controller',
 ];
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.on('error', reject);

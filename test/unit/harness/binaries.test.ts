@@ -1,4 +1,4 @@
-import { goBinaryName, minorOf } from '../../harness/binaries.js';
+import { goBinaryName, minorOf, testBedModules, toolModules } from '../../harness/binaries.js';
 
 test.each([
   ['go.etcd.io/etcd/server/v3', 'server'],
@@ -8,6 +8,7 @@ test.each([
   ['example.com/v2tool', 'v2tool'],
   ['example.com/tool/v1', 'v1'],
   ['example.com/tool/v0', 'v0'],
+  ['github.com/k8snetworkplumbingwg/whereabouts/cmd', 'cmd'],
 ])('go build -o dir/ names the binary of %s %s', (pkg, name) => {
   expect(goBinaryName(pkg)).toBe(name);
 });
@@ -20,4 +21,9 @@ test.each([
   ['', undefined],
 ])('the minor version of %s is %s', (version, minor) => {
   expect(minorOf(version)).toBe(minor);
+});
+
+test('testbed:build builds every tools module but the benchmark peers, which npm run bench builds', () => {
+  expect(testBedModules).toEqual(['etcd', 'k8s', 'kubevirt']);
+  expect(Object.keys(toolModules)).toEqual(expect.arrayContaining(['whereabouts', 'spiderpool']));
 });
