@@ -52,8 +52,9 @@ test('a pod deleted between a leader’s death and the takeover gets its address
       timeoutMs: 20_000,
     },
   );
-  const released = follower.find(
-    (l) => l.msg === 'addresses released' && l.object === `${ns}/${pod.metadata?.name}`,
-  );
-  expect(released).toMatchObject([{ cause: 'scan', reason: 'pod-gone' }]);
+  // The log line may trail the pool write the test saw: wait for it, then check it is the only one.
+  const isRelease = (l: { msg?: unknown; object?: unknown }) =>
+    l.msg === 'addresses released' && l.object === `${ns}/${pod.metadata?.name}`;
+  await follower.waitForLog('the release logged', isRelease, 20_000);
+  expect(follower.find(isRelease)).toMatchObject([{ cause: 'scan', reason: 'pod-gone' }]);
 }, 90_000);
