@@ -10,7 +10,7 @@ import { FreeWalker, freeSet } from '../pool/free.js';
 import type { IntervalSet } from '../ranges/intervals.js';
 import type { PoolRecord } from '../records/codec.js';
 import { type PoolStatusUpdate, readPoolState, statusOf } from './pool-state.js';
-import { checkNonEmpty, checkOwner } from './requests.js';
+import { checkNonEmpty, checkOwner } from './input-checks.js';
 
 export interface AllocationRequest {
   /** `<namespace>/<identity name>` (the pod name, or the VM name for a KubeVirt VM). */
