@@ -27,7 +27,12 @@ import {
 } from './controllers/webhook-configurations.js';
 import type { EventRecorder } from './events/recorder.js';
 import { type ResourceEvent, ResourceEventType } from './framework/events.js';
-import { type FrameworkOptions, HardenedOperator, type Lister } from './framework/operator.js';
+import {
+  type FrameworkOptions,
+  HardenedOperator,
+  type Lister,
+  type WatchOptions,
+} from './framework/operator.js';
 
 export interface SpiderpoolOperatorOptions extends FrameworkOptions {
   ipam: IpamSettings;
@@ -53,6 +58,19 @@ export const controllerNames = {
   migrations: 'virtualmachineinstancemigrations',
   scan: 'gc-scan',
 } as const;
+
+/** One watched resource: its API, the handler of its events, and the framework's options. */
+interface Watch {
+  group: string;
+  version: string;
+  plural: string;
+  handle: (event: ResourceEvent) => Promise<void>;
+  options: WatchOptions;
+  /** False: this installation does not watch it (a switch is off). */
+  when?: boolean;
+}
+
+type SharedParts = ReturnType<SpiderpoolOperator['sharedParts']>;
 
 const core = { group: '', version: 'v1' };
 const apps = { group: 'apps', version: 'v1' };
@@ -105,17 +123,8 @@ export class SpiderpoolOperator extends HardenedOperator {
     return this.index;
   }
 
-  protected async init(): Promise<void> {
-    for (const plural of webhookConfigurationPlurals)
-      await this.watchResource(
-        admissionRegistration.group,
-        admissionRegistration.version,
-        plural,
-        (e) => this.webhookConfigurations.reconcile(e),
-        undefined,
-        { name: plural, fieldSelector: webhookConfigurationSelector },
-      );
-
+  /** The shared pieces every controller uses: guarded writes, the identity GC, re-check scheduling. */
+  private sharedParts() {
     const settings = this.ipam;
     const log = this.log;
     const io = new ClusterIO(this.rest, (what) => this.assertLeading(what));
@@ -141,19 +150,13 @@ export class SpiderpoolOperator extends HardenedOperator {
       switches: settings,
       recheck: recheckPod,
     });
+    return { settings, log, io, caches, index, writes, recheckPod, gc };
+  }
 
+  /** Every watch of the operator with its handler, in the order they start; `when` false skips one. */
+  private watches(parts: SharedParts): Watch[] {
+    const { settings, log, io, caches, index, writes, recheckPod, gc } = parts;
     const pools = new PoolController(writes, this.metrics, log, () => caches().reservedIPs);
-    await this.watchResource(
-      group,
-      version,
-      kinds.ippool.plural,
-      async (e) => {
-        await pools.reconcile(e);
-        if (e.type === ResourceEventType.Deleted) this.resync([controllerNames.subnets]);
-      },
-      undefined,
-      { name: controllerNames.pools, kind: kinds.ippool.kind },
-    );
     const endpoints = new EndpointController({
       gc,
       setFinalizers: writes.setFinalizers,
@@ -163,58 +166,18 @@ export class SpiderpoolOperator extends HardenedOperator {
         this.enqueueAfter(controllerNames.endpoints, `${ep.metadata.namespace}/${ep.metadata.name}`, delayMs),
       log,
     });
-    await this.watchResource(
-      group,
-      version,
-      kinds.endpoint.plural,
-      (e) => endpoints.reconcile(e),
-      undefined,
-      {
-        name: controllerNames.endpoints,
-        kind: kinds.endpoint.kind,
-      },
-    );
     const subnets = new SubnetController(writes, () => caches().pools, log);
-    await this.watchResource(group, version, kinds.subnet.plural, (e) => subnets.reconcile(e), undefined, {
-      name: controllerNames.subnets,
-      kind: kinds.subnet.kind,
-    });
-    // Reserved IPs change what pools may hand out: the free gauges follow.
-    await this.watchResource(
-      group,
-      version,
-      kinds.reservedip.plural,
-      async () => this.resync([controllerNames.pools]),
-      undefined,
-      { name: controllerNames.reservedIPs, kind: kinds.reservedip.kind },
-    );
-
-    let kubevirtController: KubeVirtController | undefined;
-    if (settings.enableKubevirtStaticIP) {
-      kubevirtController = new KubeVirtController({
-        gc,
-        io,
-        index,
-        caches,
-        recorder: this.recorder,
-        log,
-        gcEnabled: settings.gcEnabled,
-      });
-      const kv = kubevirtController;
-      const handlers = [
-        [kubevirtKinds.vm, controllerNames.vms, (e: ResourceEvent) => kv.reconcileVM(e)],
-        [kubevirtKinds.vmi, controllerNames.vmis, (e: ResourceEvent) => kv.reconcileVMI(e)],
-        [kubevirtKinds.vmim, controllerNames.migrations, (e: ResourceEvent) => kv.reconcileMigration(e)],
-      ] as const;
-      // KubeVirt may not be installed (yet): these watches wait for its resources quietly.
-      for (const [k, name, handle] of handlers)
-        await this.watchResource(kubevirt.group, kubevirt.version, k.plural, handle, undefined, {
-          name,
-          kind: k.kind,
-          optional: true,
-        });
-    }
-
+    const kv = settings.enableKubevirtStaticIP
+      ? new KubeVirtController({
+          gc,
+          io,
+          index,
+          caches,
+          recorder: this.recorder,
+          log,
+          gcEnabled: settings.gcEnabled,
+        })
+      : undefined;
     const explainer = new NoAddressExplainer({
       io,
       caches,
@@ -225,7 +188,6 @@ export class SpiderpoolOperator extends HardenedOperator {
       recheck: recheckPod,
       log,
     });
-    const kv = kubevirtController;
     const podController = new PodController({
       gc,
       index,
@@ -233,19 +195,84 @@ export class SpiderpoolOperator extends HardenedOperator {
       settings,
       ...(kv ? { migration: (ns: string, vmi: string) => kv.migration(ns, vmi) } : {}),
     });
-    await this.watchResource(core.group, core.version, 'pods', (e) => podController.reconcile(e), undefined, {
-      name: controllerNames.pods,
-      kind: 'Pod',
-      transform: (o) => slimPod(o),
+    const sts = new StatefulSetController(gc, index, caches);
+    const ours = { group, version };
+    const kubevirtApi = { group: kubevirt.group, version: kubevirt.version };
+    // KubeVirt may not be installed (yet): its watches wait for its resources quietly (optional).
+    const kubevirtWatch = (
+      k: { plural: string; kind: string },
+      name: string,
+      handle: Watch['handle'],
+    ): Watch => ({
+      ...kubevirtApi,
+      plural: k.plural,
+      handle,
+      options: { name, kind: k.kind, optional: true },
+      when: kv !== undefined,
     });
-    if (settings.enableStatefulSet && settings.gcEnabled) {
-      const sts = new StatefulSetController(gc, index, caches);
-      await this.watchResource(apps.group, apps.version, 'statefulsets', (e) => sts.reconcile(e), undefined, {
-        name: controllerNames.statefulSets,
-        kind: 'StatefulSet',
-      });
-    }
+    return [
+      ...webhookConfigurationPlurals.map(
+        (plural): Watch => ({
+          ...admissionRegistration,
+          plural,
+          handle: (e) => this.webhookConfigurations.reconcile(e),
+          options: { name: plural, fieldSelector: webhookConfigurationSelector },
+        }),
+      ),
+      {
+        ...ours,
+        plural: kinds.ippool.plural,
+        handle: async (e) => {
+          await pools.reconcile(e);
+          if (e.type === ResourceEventType.Deleted) this.resync([controllerNames.subnets]);
+        },
+        options: { name: controllerNames.pools, kind: kinds.ippool.kind },
+      },
+      {
+        ...ours,
+        plural: kinds.endpoint.plural,
+        handle: (e) => endpoints.reconcile(e),
+        options: { name: controllerNames.endpoints, kind: kinds.endpoint.kind },
+      },
+      {
+        ...ours,
+        plural: kinds.subnet.plural,
+        handle: (e) => subnets.reconcile(e),
+        options: { name: controllerNames.subnets, kind: kinds.subnet.kind },
+      },
+      // Reserved IPs change what pools may hand out: the free gauges follow.
+      {
+        ...ours,
+        plural: kinds.reservedip.plural,
+        handle: async () => this.resync([controllerNames.pools]),
+        options: { name: controllerNames.reservedIPs, kind: kinds.reservedip.kind },
+      },
+      kubevirtWatch(kubevirtKinds.vm, controllerNames.vms, async (e) => kv?.reconcileVM(e)),
+      kubevirtWatch(kubevirtKinds.vmi, controllerNames.vmis, async (e) => kv?.reconcileVMI(e)),
+      kubevirtWatch(kubevirtKinds.vmim, controllerNames.migrations, async (e) => kv?.reconcileMigration(e)),
+      {
+        ...core,
+        plural: 'pods',
+        handle: (e) => podController.reconcile(e),
+        options: { name: controllerNames.pods, kind: 'Pod', transform: (o) => slimPod(o) },
+      },
+      {
+        ...apps,
+        plural: 'statefulsets',
+        handle: (e) => sts.reconcile(e),
+        options: { name: controllerNames.statefulSets, kind: 'StatefulSet' },
+        when: settings.enableStatefulSet && settings.gcEnabled,
+      },
+    ];
+  }
 
+  protected async init(): Promise<void> {
+    const parts = this.sharedParts();
+    const { settings, log, caches, index, gc } = parts;
+    for (const w of this.watches(parts)) {
+      if (w.when === false) continue;
+      await this.watchResource(w.group, w.version, w.plural, w.handle, undefined, w.options);
+    }
     if (settings.gcEnabled) {
       const scan = new FullScan(gc, index, caches, log, () => this.resync([controllerNames.pools]));
       this.schedule(controllerNames.scan, settings.gcIntervalSeconds * 1000, async () => {
