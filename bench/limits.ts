@@ -88,7 +88,7 @@ const quiet: Logger = {
   info: () => {},
   warn: () => {},
   error: () => {},
-  with: () => quiet,
+  child: () => quiet,
 };
 
 const firstAddress = parseIP('198.18.0.1', 4).value;

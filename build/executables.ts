@@ -1,5 +1,5 @@
-// How the executables are made: Bun's compiler, with bytecode (performance.md §3: ~24 ms per
-// call against ~133 ms for Node with a bundle). `npm run build:cni` and `build:operator` run
+// How the executables are made: Bun's compiler, with bytecode (docs/facts.md#plugin-start: ~24 ms
+// per call against ~133 ms for Node with a bundle). `npm run build:cni` and `build:operator` run
 // build/cni.ts and build/operator.ts; the test harness and the benchmarks call buildExecutable() for
 // the executables and for their own fixtures. Build code: nothing under cni/ or operator/ imports it.
 import { spawnSync } from 'node:child_process';

@@ -117,38 +117,16 @@ export async function runOperator(config: OperatorConfig, run: RunOptions): Prom
     log,
     metrics,
   });
-  const http = new HttpEndpoints({
-    host: config.bindAddress,
-    metricsPort: config.metricsPort,
-    healthPort: config.healthPort,
-    metrics,
-    log,
-    healthz: () => ({
-      ok: true,
-      detail: `ok (${elector ? (elector.isLeader ? 'leader' : 'follower') : 'no leader election'})`,
-    }),
-    readyz: () => {
-      if (!webhook.listening) return { ok: false, detail: 'webhook server not listening yet' };
-      if (elector && !elector.isLeader) return { ok: true, detail: 'ready (follower)' };
-      return operator.hasSynced
-        ? { ok: true, detail: 'ready (watches synced)' }
-        : { ok: false, detail: 'watches not synced yet' };
-    },
+  const http = healthEndpoints(config, metrics, log, {
+    leading: () => (elector ? elector.isLeader : undefined),
+    webhookListening: () => webhook.listening,
+    synced: () => operator.hasSynced,
   });
   // Health first: a replica waiting for the API server is alive, only not ready.
   await http.start();
 
   let stopping = false;
-  const backoff = new Backoff({ initialMs: 500, maxMs: 30_000 });
-  while (!bundle) {
-    try {
-      bundle = await certs.load();
-    } catch (err) {
-      const delay = backoff.next();
-      log.error('loading the webhook certificate failed; retrying', { retryInMs: delay, error: err });
-      await sleep(delay);
-    }
-  }
+  bundle = await loadCertificate(certs, log);
   await webhook.start(bundle);
   if (config.webhookUrlHost) {
     const host = isIPv6(config.webhookUrlHost) ? `[${config.webhookUrlHost}]` : config.webhookUrlHost;
@@ -171,31 +149,7 @@ export async function runOperator(config: OperatorConfig, run: RunOptions): Prom
   poll.unref();
 
   await operator.start();
-  if (config.leaderElect) {
-    elector = new LeaderElector({
-      rest,
-      namespace: config.namespace,
-      name: leaseName,
-      identity: config.identity,
-      leaseDurationMs: config.leaseDurationMs,
-      renewDeadlineMs: config.renewDeadlineMs,
-      retryPeriodMs: config.retryPeriodMs,
-      log,
-      onStartedLeading: async () => {
-        metrics.leader.set(1);
-        await operator.activate();
-        void recordLeaderEvent(rest, recorder, config, 'became leader');
-      },
-      onStoppedLeading: async () => {
-        metrics.leader.set(0);
-        await operator.deactivate();
-      },
-    });
-    elector.start();
-  } else {
-    metrics.leader.set(1);
-    await operator.activate();
-  }
+  elector = await startLeading({ config, rest, operator, metrics, recorder, log });
 
   return {
     operator,
@@ -215,6 +169,93 @@ export async function runOperator(config: OperatorConfig, run: RunOptions): Prom
       log.info('operator stopped');
     },
   };
+}
+
+/** Loads the webhook's serving certificate, retrying with backoff until the API server gives it. */
+async function loadCertificate(certs: CertificateSource, log: Logger): Promise<CertBundle> {
+  const backoff = new Backoff({ initialMs: 500, maxMs: 30_000 });
+  for (;;) {
+    try {
+      return await certs.load();
+    } catch (err) {
+      const delay = backoff.next();
+      log.error('loading the webhook certificate failed; retrying', { retryInMs: delay, error: err });
+      await sleep(delay);
+    }
+  }
+}
+
+/** /healthz and /readyz (and /metrics): alive while waiting for the API server, ready once serving. */
+function healthEndpoints(
+  config: OperatorConfig,
+  metrics: OperatorMetrics,
+  log: Logger,
+  state: { leading: () => boolean | undefined; webhookListening: () => boolean; synced: () => boolean },
+): HttpEndpoints {
+  return new HttpEndpoints({
+    host: config.bindAddress,
+    metricsPort: config.metricsPort,
+    healthPort: config.healthPort,
+    metrics,
+    log,
+    healthz: () => {
+      const leading = state.leading();
+      return {
+        ok: true,
+        detail: `ok (${leading === undefined ? 'no leader election' : leading ? 'leader' : 'follower'})`,
+      };
+    },
+    readyz: () => {
+      if (!state.webhookListening()) return { ok: false, detail: 'webhook server not listening yet' };
+      if (state.leading() === false) return { ok: true, detail: 'ready (follower)' };
+      return state.synced()
+        ? { ok: true, detail: 'ready (watches synced)' }
+        : { ok: false, detail: 'watches not synced yet' };
+    },
+  });
+}
+
+interface LeadingParts {
+  config: OperatorConfig;
+  rest: RestClient;
+  operator: SpiderpoolOperator;
+  metrics: OperatorMetrics;
+  recorder: EventRecorder;
+  log: Logger;
+}
+
+/**
+ * Runs the controllers while this replica holds the Lease (with --leader-elect), else at once.
+ * Returns the elector, if any.
+ */
+async function startLeading(p: LeadingParts): Promise<LeaderElector | undefined> {
+  const { config, operator, metrics } = p;
+  if (!config.leaderElect) {
+    metrics.leader.set(1);
+    await operator.activate();
+    return undefined;
+  }
+  const elector = new LeaderElector({
+    rest: p.rest,
+    namespace: config.namespace,
+    name: leaseName,
+    identity: config.identity,
+    leaseDurationMs: config.leaseDurationMs,
+    renewDeadlineMs: config.renewDeadlineMs,
+    retryPeriodMs: config.retryPeriodMs,
+    log: p.log,
+    onStartedLeading: async () => {
+      metrics.leader.set(1);
+      await operator.activate();
+      void recordLeaderEvent(p.rest, p.recorder, config, 'became leader');
+    },
+    onStoppedLeading: async () => {
+      metrics.leader.set(0);
+      await operator.deactivate();
+    },
+  });
+  elector.start();
+  return elector;
 }
 
 /** A LeaderElection Event on the Lease, as client-go's elector records one. */

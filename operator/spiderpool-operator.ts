@@ -29,7 +29,12 @@ import {
 } from './controllers/webhook-configurations.js';
 import type { EventRecorder } from './events/recorder.js';
 import { type ResourceEvent, ResourceEventType } from './framework/events.js';
-import { type FrameworkOptions, HardenedOperator, type Lister } from './framework/operator.js';
+import {
+  type FrameworkOptions,
+  HardenedOperator,
+  type Lister,
+  type WatchOptions,
+} from './framework/operator.js';
 
 export interface SpiderpoolOperatorOptions extends FrameworkOptions {
   ipam: IpamSettings;
@@ -58,6 +63,19 @@ export const controllerNames = {
   coordinator: 'spidercoordinator',
 } as const;
 
+/** One watched resource: its API, the handler of its events, and the framework's options. */
+interface Watch {
+  group: string;
+  version: string;
+  plural: string;
+  handle: (event: ResourceEvent) => Promise<void>;
+  options: WatchOptions;
+  /** False: this installation does not watch it (a switch is off). */
+  when?: boolean;
+}
+
+type SharedParts = ReturnType<SpiderpoolOperator['sharedParts']>;
+
 const core = { group: '', version: 'v1' };
 const apps = { group: 'apps', version: 'v1' };
 const kubevirt = { group: kubevirtGroup, version: kubevirtVersion };
@@ -67,6 +85,9 @@ export class SpiderpoolOperator extends HardenedOperator {
   protected readonly recorder: EventRecorder;
   private readonly webhookConfigurations: WebhookConfigurationsController;
   private readonly index = new RecordIndex();
+  private readonly coordinatorStatus = new CoordinatorStatusController(this.rest, (what) =>
+    this.assertLeading(what),
+  );
   private readonly opts: SpiderpoolOperatorOptions;
 
   constructor(opts: SpiderpoolOperatorOptions) {
@@ -109,48 +130,8 @@ export class SpiderpoolOperator extends HardenedOperator {
     return this.index;
   }
 
-  /**
-   * SpiderMultusConfig -> NetworkAttachmentDefinition (multus/render.ts decides, the controller
-   * writes), and SpiderCoordinator default's status.
-   */
-  private async watchMultusConfigs(): Promise<void> {
-    const controller = new MultusConfigController({
-      rest: this.rest,
-      recorder: this.recorder,
-      log: this.log,
-      guard: (what) => this.assertLeading(what),
-    });
-    await this.watchResource(
-      group,
-      version,
-      kinds.multusConfig.plural,
-      (e) => controller.reconcile(e),
-      undefined,
-      {
-        name: controllerNames.multusConfigs,
-        kind: kinds.multusConfig.kind,
-      },
-    );
-    // SpiderCoordinator default: on its changes, and every 30 s for the Nodes and ServiceCIDRs it reads.
-    const coordinator = new CoordinatorStatusController(this.rest, (what) => this.assertLeading(what));
-    await this.watchResource(group, version, kinds.coordinator.plural, () => coordinator.sync(), undefined, {
-      name: controllerNames.coordinator,
-      kind: kinds.coordinator.kind,
-    });
-    this.schedule(`${controllerNames.coordinator}-cidrs`, 30_000, () => coordinator.sync());
-  }
-
-  protected async init(): Promise<void> {
-    for (const plural of webhookConfigurationPlurals)
-      await this.watchResource(
-        admissionRegistration.group,
-        admissionRegistration.version,
-        plural,
-        (e) => this.webhookConfigurations.reconcile(e),
-        undefined,
-        { name: plural, fieldSelector: webhookConfigurationSelector },
-      );
-
+  /** The shared pieces every controller uses: guarded writes, the identity GC, re-check scheduling. */
+  private sharedParts() {
     const settings = this.ipam;
     const log = this.log;
     const io = new ClusterIO(this.rest, (what) => this.assertLeading(what));
@@ -176,19 +157,13 @@ export class SpiderpoolOperator extends HardenedOperator {
       switches: settings,
       recheck: recheckPod,
     });
+    return { settings, log, io, caches, index, writes, recheckPod, gc };
+  }
 
+  /** Every watch of the operator with its handler, in the order they start; `when` false skips one. */
+  private watches(parts: SharedParts): Watch[] {
+    const { settings, log, io, caches, index, writes, recheckPod, gc } = parts;
     const pools = new PoolController(writes, this.metrics, log, () => caches().reservedIPs);
-    await this.watchResource(
-      group,
-      version,
-      kinds.ippool.plural,
-      async (e) => {
-        await pools.reconcile(e);
-        if (e.type === ResourceEventType.Deleted) this.resync([controllerNames.subnets]);
-      },
-      undefined,
-      { name: controllerNames.pools, kind: kinds.ippool.kind },
-    );
     const endpoints = new EndpointController({
       gc,
       setFinalizers: writes.setFinalizers,
@@ -198,60 +173,18 @@ export class SpiderpoolOperator extends HardenedOperator {
         this.enqueueAfter(controllerNames.endpoints, `${ep.metadata.namespace}/${ep.metadata.name}`, delayMs),
       log,
     });
-    await this.watchResource(
-      group,
-      version,
-      kinds.endpoint.plural,
-      (e) => endpoints.reconcile(e),
-      undefined,
-      {
-        name: controllerNames.endpoints,
-        kind: kinds.endpoint.kind,
-      },
-    );
     const subnets = new SubnetController(writes, () => caches().pools, log);
-    await this.watchResource(group, version, kinds.subnet.plural, (e) => subnets.reconcile(e), undefined, {
-      name: controllerNames.subnets,
-      kind: kinds.subnet.kind,
-    });
-    // Reserved IPs change what pools may hand out: the free gauges follow.
-    await this.watchResource(
-      group,
-      version,
-      kinds.reservedip.plural,
-      async () => this.resync([controllerNames.pools]),
-      undefined,
-      { name: controllerNames.reservedIPs, kind: kinds.reservedip.kind },
-    );
-
-    await this.watchMultusConfigs();
-
-    let kubevirtController: KubeVirtController | undefined;
-    if (settings.enableKubevirtStaticIP) {
-      kubevirtController = new KubeVirtController({
-        gc,
-        io,
-        index,
-        caches,
-        recorder: this.recorder,
-        log,
-        gcEnabled: settings.gcEnabled,
-      });
-      const kv = kubevirtController;
-      const handlers = [
-        [kubevirtKinds.vm, controllerNames.vms, (e: ResourceEvent) => kv.reconcileVM(e)],
-        [kubevirtKinds.vmi, controllerNames.vmis, (e: ResourceEvent) => kv.reconcileVMI(e)],
-        [kubevirtKinds.vmim, controllerNames.migrations, (e: ResourceEvent) => kv.reconcileMigration(e)],
-      ] as const;
-      // KubeVirt may not be installed (yet): these watches wait for its resources quietly.
-      for (const [k, name, handle] of handlers)
-        await this.watchResource(kubevirt.group, kubevirt.version, k.plural, handle, undefined, {
-          name,
-          kind: k.kind,
-          optional: true,
-        });
-    }
-
+    const kv = settings.enableKubevirtStaticIP
+      ? new KubeVirtController({
+          gc,
+          io,
+          index,
+          caches,
+          recorder: this.recorder,
+          log,
+          gcEnabled: settings.gcEnabled,
+        })
+      : undefined;
     const explainer = new NoAddressExplainer({
       io,
       caches,
@@ -262,7 +195,6 @@ export class SpiderpoolOperator extends HardenedOperator {
       recheck: recheckPod,
       log,
     });
-    const kv = kubevirtController;
     const podController = new PodController({
       gc,
       index,
@@ -270,19 +202,105 @@ export class SpiderpoolOperator extends HardenedOperator {
       settings,
       ...(kv ? { migration: (ns: string, vmi: string) => kv.migration(ns, vmi) } : {}),
     });
-    await this.watchResource(core.group, core.version, 'pods', (e) => podController.reconcile(e), undefined, {
-      name: controllerNames.pods,
-      kind: 'Pod',
-      transform: (o) => slimPod(o),
+    const sts = new StatefulSetController(gc, index, caches);
+    // SpiderMultusConfig -> NetworkAttachmentDefinition (multus/render.ts decides, the controller writes).
+    const multusConfigs = new MultusConfigController({
+      rest: this.rest,
+      recorder: this.recorder,
+      log,
+      guard: (what) => this.assertLeading(what),
     });
-    if (settings.enableStatefulSet && settings.gcEnabled) {
-      const sts = new StatefulSetController(gc, index, caches);
-      await this.watchResource(apps.group, apps.version, 'statefulsets', (e) => sts.reconcile(e), undefined, {
-        name: controllerNames.statefulSets,
-        kind: 'StatefulSet',
-      });
-    }
+    const ours = { group, version };
+    const kubevirtApi = { group: kubevirt.group, version: kubevirt.version };
+    // KubeVirt may not be installed (yet): its watches wait for its resources quietly (optional).
+    const kubevirtWatch = (
+      k: { plural: string; kind: string },
+      name: string,
+      handle: Watch['handle'],
+    ): Watch => ({
+      ...kubevirtApi,
+      plural: k.plural,
+      handle,
+      options: { name, kind: k.kind, optional: true },
+      when: kv !== undefined,
+    });
+    return [
+      ...webhookConfigurationPlurals.map(
+        (plural): Watch => ({
+          ...admissionRegistration,
+          plural,
+          handle: (e) => this.webhookConfigurations.reconcile(e),
+          options: { name: plural, fieldSelector: webhookConfigurationSelector },
+        }),
+      ),
+      {
+        ...ours,
+        plural: kinds.ippool.plural,
+        handle: async (e) => {
+          await pools.reconcile(e);
+          if (e.type === ResourceEventType.Deleted) this.resync([controllerNames.subnets]);
+        },
+        options: { name: controllerNames.pools, kind: kinds.ippool.kind },
+      },
+      {
+        ...ours,
+        plural: kinds.endpoint.plural,
+        handle: (e) => endpoints.reconcile(e),
+        options: { name: controllerNames.endpoints, kind: kinds.endpoint.kind },
+      },
+      {
+        ...ours,
+        plural: kinds.subnet.plural,
+        handle: (e) => subnets.reconcile(e),
+        options: { name: controllerNames.subnets, kind: kinds.subnet.kind },
+      },
+      {
+        ...ours,
+        plural: kinds.multusConfig.plural,
+        handle: (e) => multusConfigs.reconcile(e),
+        options: { name: controllerNames.multusConfigs, kind: kinds.multusConfig.kind },
+      },
+      {
+        ...ours,
+        plural: kinds.coordinator.plural,
+        handle: () => this.coordinatorStatus.sync(),
+        options: { name: controllerNames.coordinator, kind: kinds.coordinator.kind },
+      },
+      // Reserved IPs change what pools may hand out: the free gauges follow.
+      {
+        ...ours,
+        plural: kinds.reservedip.plural,
+        handle: async () => this.resync([controllerNames.pools]),
+        options: { name: controllerNames.reservedIPs, kind: kinds.reservedip.kind },
+      },
+      kubevirtWatch(kubevirtKinds.vm, controllerNames.vms, async (e) => kv?.reconcileVM(e)),
+      kubevirtWatch(kubevirtKinds.vmi, controllerNames.vmis, async (e) => kv?.reconcileVMI(e)),
+      kubevirtWatch(kubevirtKinds.vmim, controllerNames.migrations, async (e) => kv?.reconcileMigration(e)),
+      {
+        ...core,
+        plural: 'pods',
+        handle: (e) => podController.reconcile(e),
+        options: { name: controllerNames.pods, kind: 'Pod', transform: (o) => slimPod(o) },
+      },
+      {
+        ...apps,
+        plural: 'statefulsets',
+        handle: (e) => sts.reconcile(e),
+        options: { name: controllerNames.statefulSets, kind: 'StatefulSet' },
+        when: settings.enableStatefulSet && settings.gcEnabled,
+      },
+    ];
+  }
 
+  protected async init(): Promise<void> {
+    const parts = this.sharedParts();
+    const { settings, log, caches, index, gc } = parts;
+    for (const w of this.watches(parts)) {
+      if (w.when === false) continue;
+      await this.watchResource(w.group, w.version, w.plural, w.handle, undefined, w.options);
+    }
+    // SpiderCoordinator default's status also follows the Nodes and ServiceCIDRs it reads.
+    this.schedule(`${controllerNames.coordinator}-cidrs`, 30_000, () => this.coordinatorStatus.sync());
     if (settings.gcEnabled) {
       const scan = new FullScan(gc, index, caches, log, () => this.resync([controllerNames.pools]));
       this.schedule(controllerNames.scan, settings.gcIntervalSeconds * 1000, async () => {

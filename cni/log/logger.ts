@@ -13,20 +13,10 @@ import {
   writeSync,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import type { LogLevel, LogSettings } from '../protocol/config.js';
+import { type LogFields, type Logger, type LogLevel, levelEnabled } from '../../kube/log.js';
+import type { LogSettings } from '../protocol/config.js';
 
-const rank: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
-
-export type LogFields = Record<string, unknown>;
-
-export interface Logger {
-  debug(msg: string, fields?: LogFields): void;
-  info(msg: string, fields?: LogFields): void;
-  warn(msg: string, fields?: LogFields): void;
-  error(msg: string, fields?: LogFields): void;
-  /** A logger that adds `fields` to every line. */
-  with(fields: LogFields): Logger;
-}
+export type { LogFields, Logger } from '../../kube/log.js';
 
 /** Shifts `file` to `file.1`, `file.1` to `file.2`, ... keeping `maxCount` old files. */
 export function rotate(file: string, maxCount: number, maxAgeDays: number, now = Date.now()): void {
@@ -110,7 +100,7 @@ class JsonLinesLogger implements Logger {
   ) {}
 
   private log(level: LogLevel, msg: string, fields?: LogFields): void {
-    if (rank[level] < rank[this.level]) return;
+    if (!levelEnabled(level, this.level)) return;
     const entry = { time: new Date().toISOString(), level, msg, pid: process.pid, ...this.fields, ...fields };
     this.sink.write(`${JSON.stringify(entry, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))}\n`);
   }
@@ -127,7 +117,7 @@ class JsonLinesLogger implements Logger {
   error(msg: string, fields?: LogFields): void {
     this.log('error', msg, fields);
   }
-  with(fields: LogFields): Logger {
+  child(fields: LogFields): Logger {
     return new JsonLinesLogger(this.sink, this.level, { ...this.fields, ...fields });
   }
 }

@@ -3,6 +3,7 @@
 // does). Unknown keys are allowed: the main plugin's own keys (master, mode, bridge...) arrive too.
 import { type Static, Type } from '@sinclair/typebox';
 import { nodePaths } from '../../api/install/names.js';
+import { isLogLevel, type LogLevel, logLevels } from '../../kube/log.js';
 import type { Verb } from './env.js';
 import { CniError, ErrorCode } from './errors.js';
 import { type CniResult, parseResult } from './result.js';
@@ -21,9 +22,6 @@ export const defaults = {
   logFileMaxAgeDays: 30,
   logFileMaxCount: 10,
 } as const;
-
-export const logLevels = ['debug', 'info', 'warn', 'error'] as const;
-export type LogLevel = (typeof logLevels)[number];
 
 const KubernetesSchema = Type.Object({
   kubeconfig: Type.Optional(Type.String({ minLength: 1 })),
@@ -158,7 +156,7 @@ export function parseNetConf(stdin: string, verb: Verb): PluginConfig {
   const ipam = conf.ipam;
 
   const level = (ipam.log_level ?? defaults.logLevel).toLowerCase();
-  if (!(logLevels as readonly string[]).includes(level)) {
+  if (!isLogLevel(level)) {
     throw new CniError(
       ErrorCode.invalidNetworkConfig,
       `ipam.log_level: ${JSON.stringify(ipam.log_level)} is not one of ${logLevels.join(', ')}`,
@@ -179,7 +177,7 @@ export function parseNetConf(stdin: string, verb: Verb): PluginConfig {
     nodeConfigPath: ipam.node_config_path ?? defaults.nodeConfig,
     stateDir: `${ipam.state_dir ?? defaults.stateDir}/${conf.name}`,
     log: {
-      level: level as LogLevel,
+      level,
       filePath: ipam.log_file_path ?? defaults.logFilePath,
       maxSizeMB: positiveOr(ipam.log_file_max_size, defaults.logFileMaxSizeMB),
       maxAgeDays: positiveOr(ipam.log_file_max_age, defaults.logFileMaxAgeDays),

@@ -9,8 +9,8 @@ import { IpamError } from '../errors.js';
 import { FreeWalker, freeSet } from '../pool/free.js';
 import type { IntervalSet } from '../ranges/intervals.js';
 import type { PoolRecord } from '../records/codec.js';
+import { checkNonEmpty, checkOwner } from './input-checks.js';
 import { type PoolStatusUpdate, readPoolState, statusOf } from './pool-state.js';
-import { checkNonEmpty, checkOwner } from './requests.js';
 
 export interface AllocationRequest {
   /** `<namespace>/<identity name>` (the pod name, or the VM name for a KubeVirt VM). */
@@ -117,24 +117,10 @@ export function allocate(
 
   const outcomes = requests.map((request): AllocationOutcome => {
     const mine = byOwner.get(request.owner) ?? [];
-    // Where several records qualify (data left by older versions or by hand), the lowest address wins.
-    const same = lowest(mine, (r) => r.podUid === request.podUid && r.nic === request.nic);
-    if (same) return done(same, 'reused');
-    const adoptable = lowest(mine, (r) => r.podUid === request.podUid && r.nic === undefined);
-    if (adoptable) {
-      adoptable.nic = request.nic;
-      recordsChanged = true;
-      return done(adoptable, 'reused');
-    }
-    if (request.takeOver) {
-      const held = lowest(mine, (r) => r.nic === request.nic) ?? lowest(mine, (r) => r.nic === undefined);
-      if (held) {
-        const previous = held.podUid;
-        held.podUid = request.podUid;
-        held.nic = request.nic;
-        recordsChanged = true;
-        return done(held, 'takenOver', previous);
-      }
+    const held = heldRecord(mine, request);
+    if (held) {
+      recordsChanged ||= held.changed;
+      return done(held.record, held.kind, held.previousPodUid);
     }
     if (unusable) return { kind: 'unusable', pool: state.name, family: state.family, reason: unusable };
     if (state.records.length >= maxRecords) {
@@ -177,6 +163,37 @@ export function allocate(
   });
 
   return { ...statusOf(pool, state, recordsChanged), outcomes };
+}
+
+interface Held {
+  record: PoolRecord;
+  kind: 'reused' | 'takenOver';
+  previousPodUid?: string;
+  /** The record was changed (a NIC adopted, a pod UID moved) and must be written back. */
+  changed: boolean;
+}
+
+/**
+ * The record of its owner a request gets without a new address: its own (same pod UID and NIC), one
+ * of its pod without a NIC (a Spiderpool record, adopted), or with `takeOver` the owner's record of
+ * that NIC (or without one) under another pod UID, moved to this pod. Changes the record in place.
+ * Where several records qualify (data left by older versions or by hand), the lowest address wins.
+ */
+function heldRecord(mine: readonly PoolRecord[], request: AllocationRequest): Held | undefined {
+  const same = lowest(mine, (r) => r.podUid === request.podUid && r.nic === request.nic);
+  if (same) return { record: same, kind: 'reused', changed: false };
+  const adoptable = lowest(mine, (r) => r.podUid === request.podUid && r.nic === undefined);
+  if (adoptable) {
+    adoptable.nic = request.nic;
+    return { record: adoptable, kind: 'reused', changed: true };
+  }
+  if (!request.takeOver) return undefined;
+  const held = lowest(mine, (r) => r.nic === request.nic) ?? lowest(mine, (r) => r.nic === undefined);
+  if (!held) return undefined;
+  const previousPodUid = held.podUid;
+  held.podUid = request.podUid;
+  held.nic = request.nic;
+  return { record: held, kind: 'takenOver', previousPodUid, changed: true };
 }
 
 function lowest(records: readonly PoolRecord[], wanted: (r: PoolRecord) => boolean): PoolRecord | undefined {

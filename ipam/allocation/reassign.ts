@@ -5,7 +5,7 @@
 import type { SpiderIPPool } from '../../api/index.js';
 import type { PoolRecord } from '../records/codec.js';
 import { type PoolStatusUpdate, readPoolState, statusOf } from './pool-state.js';
-import { checkNonEmpty, checkOwner } from './requests.js';
+import { checkNonEmpty, checkOwner } from './input-checks.js';
 
 export interface ReassignRequest {
   /** `<namespace>/<identity name>`. */

@@ -9,7 +9,7 @@ import { cursorAfterRelease, freeSet } from '../pool/free.js';
 import type { IntervalSet } from '../ranges/intervals.js';
 import type { PoolRecord } from '../records/codec.js';
 import { type PoolStatusUpdate, readPoolState, statusOf } from './pool-state.js';
-import { checkNonEmpty, checkOwner } from './requests.js';
+import { checkNonEmpty, checkOwner } from './input-checks.js';
 
 export interface ReleaseRequest {
   /** `<namespace>/<identity name>`. */

@@ -1,4 +1,4 @@
-// Who holds a VM's addresses once a live migration has ended (kubevirt-facts.md §4, §8). During the
+// Who holds a VM's addresses once a live migration has ended (docs/facts.md#kubevirt-migration). During the
 // migration the plugin gives the target pod the source's addresses and leaves the source as the
 // holder. When it succeeds, the target becomes the holder (records' podUid, endpoint current.uid
 // and node); when it fails or is aborted, the source stays the holder and no record may name the

@@ -1,6 +1,6 @@
 // Whether the addresses an identity holds through one pod may go back to their pools. One rule for
 // every caller (pod events, VM and StatefulSet events, endpoint deletion, the periodic scan), so
-// they cannot disagree. Improvements on Spiderpool's GC (spiderpool-behaviour.md §7):
+// they cannot disagree. Improvements on Spiderpool's GC (docs/facts.md#spiderpool-gc):
 //   - a holder pod that is alive always keeps its addresses, whatever else is true;
 //   - a terminating pod keeps them until its deletionTimestamp, which already includes the grace
 //     period (Spiderpool adds the grace a second time);

@@ -1,5 +1,5 @@
 // KubeVirt live migration: the target launcher pod runs next to the source pod on another node and
-// must come up with the same addresses (kubevirt-facts.md §4, §8).
+// must come up with the same addresses (docs/facts.md#kubevirt-migration).
 import type { V1Pod } from '@kubernetes/client-node';
 import { kubevirtAnnotations, kubevirtLabels, type VirtualMachineInstance } from '../../api/index.js';
 import type { Identity } from './identity.js';

@@ -1,4 +1,4 @@
-// KubeVirt's pod interface names (kubevirt-facts.md §5.2): since v1.0 a secondary Multus network
+// KubeVirt's pod interface names (docs/facts.md#kubevirt-interface-names): since v1.0 a secondary Multus network
 // of a VMI is attached in the launcher pod as `pod` + the first 11 hex characters of
 // sha256(<spec.networks[].name>) (room for a `-nic` suffix within the kernel's 15 characters);
 // VMs from before may still use ordinal `net1`, `net2`, ... until restarted or migrated. The pod

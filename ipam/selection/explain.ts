@@ -5,7 +5,7 @@
 import type { V1Namespace, V1Pod } from '@kubernetes/client-node';
 import { annotations, type SpiderIPPool } from '../../api/index.js';
 import type { Family } from '../address/ip.js';
-import { selectCandidates } from '../candidates/candidates.js';
+import { type Candidates, type NicCandidates, selectCandidates } from '../candidates/candidates.js';
 import { IpamError } from '../errors.js';
 import { describeSkipped, type FilterContext, filterPools } from '../filter/filters.js';
 import type { MultusSettings } from '../multus/networks.js';
@@ -37,32 +37,87 @@ function errorText(error: unknown): string {
   throw error;
 }
 
-/** Explains, NIC by NIC and family by family, what an ADD for this pod would run into. */
-export function explainNoAddress(input: NoAddressInput): NoAddressExplanation {
-  const { pod } = input;
+/** The candidates of the pod's NICs, or why none can be chosen. */
+function candidatesToExplain(input: NoAddressInput): Candidates | NoAddressExplanation {
   const select = (ifName: string) =>
     selectCandidates({
       ifName,
-      pod,
+      pod: input.pod,
       ...(input.namespace ? { namespace: input.namespace } : {}),
       enableIPv4: input.enableIPv4,
       enableIPv6: input.enableIPv6,
       pools: input.pools,
     });
-  let candidates: ReturnType<typeof selectCandidates>;
   try {
-    candidates = select('eth0');
+    return select('eth0');
   } catch (error) {
     // A named `ippools` annotation need not list eth0: explain from its first NIC instead.
-    const named = firstNamedInterface(pod);
+    const named = firstNamedInterface(input.pod);
     if (!named) return { blocked: true, message: `no pool can be chosen: ${errorText(error)}` };
     try {
-      candidates = select(named);
+      return select(named);
     } catch (inner) {
       return { blocked: true, message: `no pool can be chosen: ${errorText(inner)}` };
     }
   }
+}
 
+/** What one NIC and family of the pod would run into: its usable pools, or why there are none. */
+function explainFamily(
+  input: NoAddressInput,
+  nic: NicCandidates,
+  family: Family,
+  names: readonly string[],
+  byName: ReadonlyMap<string, SpiderIPPool>,
+): { blocked: boolean; part: string } {
+  const where = `${nic.nic} IPv${family}`;
+  const found = names.flatMap((n) => {
+    const pool = byName.get(n);
+    return pool ? [pool] : [];
+  });
+  const missing = names.filter((n) => !byName.has(n)).map((n) => `pool ${n} not found`);
+  const ctx: FilterContext = {
+    family,
+    nic: nic.nic,
+    pod: input.pod,
+    nodeName: input.nodeName,
+    multus: input.multus,
+    ...(input.nodeLabels ? { nodeLabels: input.nodeLabels } : {}),
+    ...(input.namespace ? { namespaceLabels: input.namespace.metadata?.labels ?? {} } : {}),
+    ...(nic.position !== undefined ? { position: nic.position } : {}),
+  };
+  let usable: SpiderIPPool[];
+  let skipped: string[];
+  try {
+    const filtered = filterPools(found, ctx);
+    usable = filtered.usable;
+    skipped = filtered.skipped.map(describeSkipped);
+  } catch (error) {
+    return { blocked: true, part: `${where}: ${errorText(error)}` };
+  }
+  const exhausted: string[] = [];
+  const free: string[] = [];
+  for (const pool of usable) {
+    try {
+      const usage = poolUsage(pool, input.reserved?.(family));
+      if (usage.free === 0n)
+        exhausted.push(`pool ${pool.metadata.name} exhausted (${usage.allocated} allocated)`);
+      else free.push(`${pool.metadata.name} (${usage.free} free)`);
+    } catch (error) {
+      exhausted.push(`pool ${pool.metadata.name} unusable: ${errorText(error)}`);
+    }
+  }
+  const reasons = [...missing, ...skipped, ...exhausted];
+  if (free.length === 0)
+    return { blocked: true, part: `${where}: ${reasons.join('; ') || 'no candidate pool'}` };
+  const also = reasons.length ? ` (${reasons.join('; ')})` : '';
+  return { blocked: false, part: `${where}: usable pools ${free.join(', ')}${also}` };
+}
+
+/** Explains, NIC by NIC and family by family, what an ADD for this pod would run into. */
+export function explainNoAddress(input: NoAddressInput): NoAddressExplanation {
+  const candidates = candidatesToExplain(input);
+  if ('blocked' in candidates) return candidates;
   const byName = new Map(input.pools.map((p) => [p.metadata.name ?? '', p]));
   const parts: string[] = [];
   let blocked = false;
@@ -72,53 +127,9 @@ export function explainNoAddress(input: NoAddressInput): NoAddressExplanation {
       [6, nic.ipv6],
     ] as const) {
       if (!names) continue;
-      const where = `${nic.nic} IPv${family}`;
-      const found = names.flatMap((n) => {
-        const pool = byName.get(n);
-        return pool ? [pool] : [];
-      });
-      const missing = names.filter((n) => !byName.has(n)).map((n) => `pool ${n} not found`);
-      const ctx: FilterContext = {
-        family,
-        nic: nic.nic,
-        pod,
-        nodeName: input.nodeName,
-        multus: input.multus,
-        ...(input.nodeLabels ? { nodeLabels: input.nodeLabels } : {}),
-        ...(input.namespace ? { namespaceLabels: input.namespace.metadata?.labels ?? {} } : {}),
-        ...(nic.position !== undefined ? { position: nic.position } : {}),
-      };
-      let usable: SpiderIPPool[];
-      let skipped: string[];
-      try {
-        const filtered = filterPools(found, ctx);
-        usable = filtered.usable;
-        skipped = filtered.skipped.map(describeSkipped);
-      } catch (error) {
-        parts.push(`${where}: ${errorText(error)}`);
-        blocked = true;
-        continue;
-      }
-      const exhausted: string[] = [];
-      const free: string[] = [];
-      for (const pool of usable) {
-        try {
-          const usage = poolUsage(pool, input.reserved?.(family));
-          if (usage.free === 0n)
-            exhausted.push(`pool ${pool.metadata.name} exhausted (${usage.allocated} allocated)`);
-          else free.push(`${pool.metadata.name} (${usage.free} free)`);
-        } catch (error) {
-          exhausted.push(`pool ${pool.metadata.name} unusable: ${errorText(error)}`);
-        }
-      }
-      const reasons = [...missing, ...skipped, ...exhausted];
-      if (free.length === 0) {
-        blocked = true;
-        parts.push(`${where}: ${reasons.join('; ') || 'no candidate pool'}`);
-      } else {
-        const also = reasons.length ? ` (${reasons.join('; ')})` : '';
-        parts.push(`${where}: usable pools ${free.join(', ')}${also}`);
-      }
+      const explained = explainFamily(input, nic, family, names, byName);
+      blocked ||= explained.blocked;
+      parts.push(explained.part);
     }
   }
   const origin = `pools from ${candidates.origin}`;

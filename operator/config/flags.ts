@@ -43,9 +43,21 @@ const spec: Record<string, { key: keyof Flags; kind: Kind; help: string }> = {
     kind: 'string',
     help: 'leader election identity (default $POD_NAME, else hostname-pid)',
   },
-  'webhook-port': { key: 'webhookPort', kind: 'port', help: 'HTTPS port of the admission webhooks (5722)' },
-  'metrics-port': { key: 'metricsPort', kind: 'port', help: 'HTTP port of /metrics (5721)' },
-  'health-port': { key: 'healthPort', kind: 'port', help: 'HTTP port of /healthz and /readyz (5720)' },
+  'webhook-port': {
+    key: 'webhookPort',
+    kind: 'port',
+    help: `HTTPS port of the admission webhooks (${operatorPorts.webhook})`,
+  },
+  'metrics-port': {
+    key: 'metricsPort',
+    kind: 'port',
+    help: `HTTP port of /metrics (${operatorPorts.metrics})`,
+  },
+  'health-port': {
+    key: 'healthPort',
+    kind: 'port',
+    help: `HTTP port of /healthz and /readyz (${operatorPorts.health})`,
+  },
   'bind-address': { key: 'bindAddress', kind: 'string', help: 'address the servers listen on (0.0.0.0)' },
   'leader-elect': {
     key: 'leaderElect',

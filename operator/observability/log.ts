@@ -1,24 +1,13 @@
 // JSON logs, one object per line: time, level, msg, and the context that says which controller and
 // which object a line is about, plus the error when there is one.
 import { describeApiError } from '../../kube/errors.js';
+import { type LogFields, type Logger as LoggerShape, type LogLevel, levelEnabled } from '../../kube/log.js';
 
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
-const rank: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
-
-export function isLogLevel(value: string): value is LogLevel {
-  return value in rank;
-}
-
-export interface LogFields {
-  controller?: string;
-  object?: string;
-  error?: unknown;
-  [key: string]: unknown;
-}
+export { isLogLevel, type LogFields, type LogLevel } from '../../kube/log.js';
 
 export type LogSink = (line: string) => void;
 
-export class Logger {
+export class Logger implements LoggerShape {
   constructor(
     private readonly level: LogLevel = 'info',
     private readonly sink: LogSink = (line) => process.stdout.write(`${line}\n`),
@@ -46,7 +35,7 @@ export class Logger {
   }
 
   private write(level: LogLevel, msg: string, fields: LogFields = {}): void {
-    if (rank[level] < rank[this.level]) return;
+    if (!levelEnabled(level, this.level)) return;
     const entry: Record<string, unknown> = { time: new Date().toISOString(), level, msg };
     for (const [k, v] of Object.entries({ ...this.base, ...fields })) {
       if (v === undefined) continue;

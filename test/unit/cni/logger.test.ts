@@ -21,7 +21,7 @@ const settings = (
 });
 
 test('lines are JSON objects with the logger fields; debug lines need log_level debug', () => {
-  const log = fileLogger(settings(), { command: 'ADD' }).with({ pod: 'ns/p' });
+  const log = fileLogger(settings(), { command: 'ADD' }).child({ pod: 'ns/p' });
   log.debug('hidden');
   log.info('shown', { n: 1n });
   const lines = readFileSync(settings().filePath, 'utf8').trim().split('\n');

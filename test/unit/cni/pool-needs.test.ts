@@ -13,7 +13,9 @@ import {
   selectionNeeds,
 } from '../../../cni/allocation/pool-needs.js';
 import type { ReleaseRequest } from '../../../cni/allocation/requests.js';
+import { selectCandidates } from '../../../ipam/candidates/candidates.js';
 import type { Identity } from '../../../ipam/identity/identity.js';
+import { pool as poolOf } from '../ipam/helpers.js';
 import { addRequest, switches } from './helpers.js';
 
 const releaseRequest = (over: Partial<ReleaseRequest> = {}): ReleaseRequest => ({
@@ -138,6 +140,44 @@ describe('selectionNeeds: the first of Spiderpool rules 1-5 that says anything',
   it('needs no pools for an annotation that cannot be parsed (selection reports it, naming the annotation)', () => {
     const needs = selectionNeeds({ ...defaults, pod: pod({ 'ipam.spidernet.io/ippool': '{not json' }) });
     expect(needs).toEqual({ names: [], patterns: [], defaults: false });
+  });
+});
+
+describe('selectionNeeds reads every pool selectCandidates may choose (both from selectionRule)', () => {
+  const pools = [
+    poolOf('a4', { subnet: '198.18.0.0/24' }),
+    poolOf('b4', { subnet: '198.18.1.0/24', default: true }),
+    poolOf('v-x4', { subnet: '198.18.2.0/24' }),
+    poolOf('a6', { subnet: 'fd00::/64' }),
+    poolOf('b6', { subnet: 'fd00:1::/64', default: true }),
+  ];
+  const names = pools.map((p) => p.metadata.name ?? '');
+  const ns = (a: Record<string, string> = {}) => namespace(a);
+  it.each([
+    ['pod ippools', pod({ 'ipam.spidernet.io/ippools': '[{"ipv4":["a4"],"ipv6":["a6"]}]' }), ns(), []],
+    ['pod ippool with a wildcard', pod({ 'ipam.spidernet.io/ippool': '{"ipv4":["v-*"]}' }), ns(), []],
+    ['namespace defaults', pod(), ns({ 'ipam.spidernet.io/default-ipv6-ippool': '["a6"]' }), ['b4']],
+    ['CNI defaults', pod(), ns(), ['a4']],
+    ['spec.default pools', pod(), ns(), []],
+  ] as const)('%s', (_what, p, n, cniV4) => {
+    const chosen = selectCandidates({
+      ifName: 'eth0',
+      pod: p,
+      namespace: n,
+      cniConfig: { defaultIPv4IPPool: cniV4 },
+      enableIPv4: true,
+      enableIPv6: true,
+      pools,
+    }).current;
+    const needs = selectionNeeds({ ...defaults, defaultIPv4Pools: cniV4, pod: p, namespace: n });
+    const read = new Set([
+      ...needs.names,
+      ...poolsMatching(needs.patterns, names),
+      ...(needs.defaults ? pools.filter((x) => x.spec.default).map((x) => x.metadata.name ?? '') : []),
+    ]);
+    const picked = [...(chosen.ipv4 ?? []), ...(chosen.ipv6 ?? [])];
+    expect(picked.length).toBeGreaterThan(0);
+    for (const name of picked) expect(read).toContain(name);
   });
 });
 
