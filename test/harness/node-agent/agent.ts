@@ -51,7 +51,12 @@ import {
   type SandboxRef,
 } from './multus.js';
 import { finishedStatus, isRunningAsWanted, runningStatus } from './pod-status.js';
-import { type MigrationWebhook, serveMigrationWebhook, webhookConfigurations } from './webhook.js';
+import {
+  type MigrationWebhook,
+  serveMigrationWebhook,
+  servingPidLabel,
+  webhookConfigurations,
+} from './webhook.js';
 
 const exec = promisify(execFile);
 
@@ -260,6 +265,7 @@ export class NodeAgent {
     this.webhook = await serveMigrationWebhook(this.rest, tls, (line) => this.log(line));
     const caBundle = readFileSync(cp.caFile).toString('base64');
     const configs = webhookConfigurations(name, this.webhook, caBundle);
+    await this.removeOrphanedWebhooks();
     this.webhookName = name;
     await this.rest.request('POST', '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations', {
       body: configs.mutating,
@@ -267,6 +273,34 @@ export class NodeAgent {
     await this.rest.request('POST', '/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations', {
       body: configs.validating,
     });
+  }
+
+  /**
+   * Admission configurations of agents whose process is gone (killed before stop()): with
+   * failurePolicy Fail they would refuse every migration, so they go.
+   */
+  private async removeOrphanedWebhooks(): Promise<void> {
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch (err) {
+        return (err as NodeJS.ErrnoException).code === 'EPERM';
+      }
+    };
+    for (const kind of ['mutatingwebhookconfigurations', 'validatingwebhookconfigurations']) {
+      const path = `/apis/admissionregistration.k8s.io/v1/${kind}`;
+      const list = await this.rest.get<{
+        items: Array<{ metadata: { name: string; labels?: Record<string, string> } }>;
+      }>(path, { query: { labelSelector: servingPidLabel } });
+      for (const item of list.items) {
+        const pid = Number(item.metadata.labels?.[servingPidLabel]);
+        if (Number.isInteger(pid) && pid > 0 && !alive(pid)) {
+          await this.rest.request('DELETE', `${path}/${item.metadata.name}`).catch(() => undefined);
+          this.log(`removed ${kind} ${item.metadata.name} of a node agent that is gone (pid ${pid})`);
+        }
+      }
+    }
   }
 
   private watch(path: string, query: Record<string, string>): void {
