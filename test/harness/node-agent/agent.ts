@@ -51,7 +51,12 @@ import {
   type SandboxRef,
 } from './multus.js';
 import { finishedStatus, isRunningAsWanted, runningStatus } from './pod-status.js';
-import { type MigrationWebhook, serveMigrationWebhook, webhookConfigurations } from './webhook.js';
+import {
+  type MigrationWebhook,
+  serveMigrationWebhook,
+  servingPidLabel,
+  webhookConfigurations,
+} from './webhook.js';
 
 const exec = promisify(execFile);
 
@@ -260,6 +265,7 @@ export class NodeAgent {
     this.webhook = await serveMigrationWebhook(this.rest, tls, (line) => this.log(line));
     const caBundle = readFileSync(cp.caFile).toString('base64');
     const configs = webhookConfigurations(name, this.webhook, caBundle);
+    await this.removeOrphanedWebhooks();
     this.webhookName = name;
     await this.rest.request('POST', '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations', {
       body: configs.mutating,
@@ -267,6 +273,34 @@ export class NodeAgent {
     await this.rest.request('POST', '/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations', {
       body: configs.validating,
     });
+  }
+
+  /**
+   * Admission configurations of agents whose process is gone (killed before stop()): with
+   * failurePolicy Fail they would refuse every migration, so they go.
+   */
+  private async removeOrphanedWebhooks(): Promise<void> {
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch (err) {
+        return (err as NodeJS.ErrnoException).code === 'EPERM';
+      }
+    };
+    for (const kind of ['mutatingwebhookconfigurations', 'validatingwebhookconfigurations']) {
+      const path = `/apis/admissionregistration.k8s.io/v1/${kind}`;
+      const list = await this.rest.get<{
+        items: Array<{ metadata: { name: string; labels?: Record<string, string> } }>;
+      }>(path, { query: { labelSelector: servingPidLabel } });
+      for (const item of list.items) {
+        const pid = Number(item.metadata.labels?.[servingPidLabel]);
+        if (Number.isInteger(pid) && pid > 0 && !alive(pid)) {
+          await this.rest.request('DELETE', `${path}/${item.metadata.name}`).catch(() => undefined);
+          this.log(`removed ${kind} ${item.metadata.name} of a node agent that is gone (pid ${pid})`);
+        }
+      }
+    }
   }
 
   private watch(path: string, query: Record<string, string>): void {
@@ -521,16 +555,48 @@ export class NodeAgent {
     return typeof node === 'string' && this.nodes.includes(node);
   }
 
-  private async patchVmi(vmi: Vmi, body: Record<string, unknown>): Promise<void> {
+  /**
+   * Writes `changes` to the VMI as a JSON patch. The VMI has no status subresource: virt-handler
+   * writes the object itself. A JSON patch (not a merge patch, where null deletes) stores values
+   * exactly as KubeVirt's Go types serialise them (`lastProbeTime: null`), which virt-controller's own
+   * patches `test` against. The resourceVersion test makes the write conditional, so a concurrent
+   * write of virt-controller is never overwritten.
+   */
+  private async patchVmi(
+    vmi: Vmi,
+    changes: {
+      status?: Record<string, unknown>;
+      migrationState?: Record<string, unknown>;
+      labels?: Record<string, string | null>;
+    },
+  ): Promise<void> {
     const ns = vmi.metadata.namespace ?? '';
     const name = vmi.metadata.name ?? '';
-    const meta = (body.metadata as Record<string, unknown> | undefined) ?? {};
-    // The VMI has no status subresource: virt-handler writes the object itself. The resourceVersion
-    // makes the write conditional, so a concurrent write of virt-controller is never overwritten.
-    await this.rest.request('PATCH', vmiPath(ns, name), {
-      contentType: contentTypes.mergePatch,
-      body: { ...body, metadata: { ...meta, resourceVersion: vmi.metadata.resourceVersion } },
-    });
+    const ops: unknown[] = [
+      { op: 'test', path: '/metadata/resourceVersion', value: vmi.metadata.resourceVersion },
+    ];
+    const pointer = (key: string) => key.replace(/~/g, '~0').replace(/\//g, '~1');
+    if (!vmi.status) ops.push({ op: 'add', path: '/status', value: {} });
+    for (const [key, value] of Object.entries(changes.status ?? {}))
+      ops.push({ op: 'add', path: `/status/${pointer(key)}`, value });
+    for (const [key, value] of Object.entries(changes.migrationState ?? {}))
+      ops.push({ op: 'add', path: `/status/migrationState/${pointer(key)}`, value });
+    const labels = vmi.metadata.labels ?? {};
+    if (changes.labels && !vmi.metadata.labels) ops.push({ op: 'add', path: '/metadata/labels', value: {} });
+    for (const [key, value] of Object.entries(changes.labels ?? {})) {
+      if (value !== null) ops.push({ op: 'add', path: `/metadata/labels/${pointer(key)}`, value });
+      else if (key in labels) ops.push({ op: 'remove', path: `/metadata/labels/${pointer(key)}` });
+    }
+    await this.rest.request('PATCH', vmiPath(ns, name), { contentType: contentTypes.jsonPatch, body: ops });
+  }
+
+  /** `status.phaseTransitionTimestamps` with `phase` appended, as KubeVirt records each phase. */
+  private transitions(vmi: Vmi, phase: string): unknown[] {
+    const before =
+      ((vmi.status as Record<string, unknown> | undefined)?.phaseTransitionTimestamps as
+        | unknown[]
+        | undefined) ?? [];
+    return [...before, { phase, phaseTransitionTimestamp: now() }];
   }
 
   private podOf(pods: V1Pod[], vmi: Vmi, name: unknown): V1Pod | undefined {
@@ -545,7 +611,13 @@ export class NodeAgent {
     if (vmi.metadata.deletionTimestamp) {
       // The domain is shut down: the launcher exits and the VMI is done.
       if (this.mine(status.nodeName) && !finalPhase) {
-        await this.patchVmi(vmi, { status: { phase: 'Succeeded', conditions: this.conditions(vmi, false) } });
+        await this.patchVmi(vmi, {
+          status: {
+            phase: 'Succeeded',
+            conditions: this.conditions(vmi, false),
+            phaseTransitionTimestamps: this.transitions(vmi, 'Succeeded'),
+          },
+        });
         this.log(`vmi ${key}: Succeeded (deleting)`);
       }
       return;
@@ -553,7 +625,12 @@ export class NodeAgent {
     if (this.mine(status.nodeName) && (phase === 'Scheduled' || phase === 'Running')) {
       const wanted = this.runningVmiStatus(vmi);
       if (JSON.stringify(runningView(vmi.status)) !== JSON.stringify(runningView(wanted))) {
-        await this.patchVmi(vmi, { status: wanted });
+        await this.patchVmi(vmi, {
+          status: {
+            ...wanted,
+            ...(phase === 'Scheduled' ? { phaseTransitionTimestamps: this.transitions(vmi, 'Running') } : {}),
+          },
+        });
         if (phase === 'Scheduled') this.log(`vmi ${key}: Running on ${status.nodeName}`);
         return;
       }
@@ -600,9 +677,7 @@ export class NodeAgent {
       if (ms.abortRequested && this.mine(ms.sourceNode)) {
         // The source handler cancels the migration: it ends failed, with the abort recorded.
         await this.patchVmi(vmi, {
-          status: {
-            migrationState: { abortStatus: 'Succeeded', completed: true, failed: true, endTimestamp: now() },
-          },
+          migrationState: { abortStatus: 'Succeeded', completed: true, failed: true, endTimestamp: now() },
         });
         this.log(`vmi ${key}: migration aborted`);
         return;
@@ -614,13 +689,11 @@ export class NodeAgent {
       if (!ms.targetNodeAddress) {
         const t = now();
         await this.patchVmi(vmi, {
-          status: {
-            migrationState: {
-              targetNodeAddress: '127.0.0.1',
-              targetNodeDomainDetected: true,
-              targetNodeDomainReadyTimestamp: t,
-              startTimestamp: t,
-            },
+          migrationState: {
+            targetNodeAddress: '127.0.0.1',
+            targetNodeDomainDetected: true,
+            targetNodeDomainReadyTimestamp: t,
+            startTimestamp: t,
           },
         });
         this.log(`vmi ${key}: migration target ready on ${ms.targetNode}`);
@@ -631,25 +704,22 @@ export class NodeAgent {
       this.decisions.delete(key);
       if (decision === 'complete') {
         await this.patchVmi(vmi, {
-          metadata: {
-            labels: { 'kubevirt.io/nodeName': ms.targetNode, 'kubevirt.io/migrationTargetNodeName': null },
+          labels: {
+            'kubevirt.io/nodeName': String(ms.targetNode),
+            'kubevirt.io/migrationTargetNodeName': null,
           },
-          status: {
-            nodeName: ms.targetNode,
-            migrationState: { completed: true, endTimestamp: now() },
-          },
+          status: { nodeName: ms.targetNode },
+          migrationState: { completed: true, endTimestamp: now() },
         });
         this.log(`vmi ${key}: migrated to ${ms.targetNode}`);
       } else {
         await this.patchVmi(vmi, {
-          metadata: { labels: { 'kubevirt.io/migrationTargetNodeName': null } },
-          status: {
-            migrationState: {
-              completed: true,
-              failed: true,
-              failureReason: 'migration failed (node agent, on request)',
-              endTimestamp: now(),
-            },
+          labels: { 'kubevirt.io/migrationTargetNodeName': null },
+          migrationState: {
+            completed: true,
+            failed: true,
+            failureReason: 'migration failed (node agent, on request)',
+            endTimestamp: now(),
           },
         });
         this.log(`vmi ${key}: migration to ${ms.targetNode} failed`);
