@@ -7,7 +7,6 @@ export * from './errors.js';
 export * from './filter/index.js';
 export * from './gc/index.js';
 export * from './identity/index.js';
-export * from './kubevirt/index.js';
 export * from './multus/index.js';
 export * from './network/index.js';
 export * from './pool/index.js';
