@@ -11,6 +11,12 @@ export interface NetworkSelection {
   name: string;
   /** The interface requested in the annotation, if any. */
   interface?: string;
+  /** JSON form only: addresses requested for the attachment (Multus passes them as runtimeConfig `ips`). */
+  ips?: string[];
+  /** JSON form only: the MAC address requested (runtimeConfig `mac`). */
+  mac?: string;
+  /** JSON form only: `cni-args`, which Multus hands the delegate as `args.cni` in its configuration. */
+  cniArgs?: Record<string, unknown>;
 }
 
 export interface MultusSettings {
@@ -58,7 +64,14 @@ function parseJsonElements(text: string, defaultNamespace: string, field: string
     if (typeof el !== 'object' || el === null) {
       throw new IpamError('InvalidInput', 'expected an object', { field: at, value: el });
     }
-    const { name, namespace, interface: ifname } = el as Record<string, unknown>;
+    const {
+      name,
+      namespace,
+      interface: ifname,
+      ips,
+      mac,
+      'cni-args': cniArgs,
+    } = el as Record<string, unknown>;
     if (typeof name !== 'string' || name === '') {
       throw new IpamError('InvalidInput', 'expected a non-empty string', {
         field: `${at}.name`,
@@ -74,8 +87,23 @@ function parseJsonElements(text: string, defaultNamespace: string, field: string
     if (ifname !== undefined && typeof ifname !== 'string') {
       throw new IpamError('InvalidInput', 'expected a string', { field: `${at}.interface`, value: ifname });
     }
+    if (ips !== undefined && !(Array.isArray(ips) && ips.every((ip) => typeof ip === 'string'))) {
+      throw new IpamError('InvalidInput', 'expected a list of strings', { field: `${at}.ips`, value: ips });
+    }
+    if (mac !== undefined && typeof mac !== 'string') {
+      throw new IpamError('InvalidInput', 'expected a string', { field: `${at}.mac`, value: mac });
+    }
+    if (
+      cniArgs !== undefined &&
+      (typeof cniArgs !== 'object' || cniArgs === null || Array.isArray(cniArgs))
+    ) {
+      throw new IpamError('InvalidInput', 'expected an object', { field: `${at}.cni-args`, value: cniArgs });
+    }
     const out: NetworkSelection = { namespace: (namespace as string | undefined) ?? defaultNamespace, name };
     if (ifname) out.interface = ifname;
+    if (ips && ips.length > 0) out.ips = ips as string[];
+    if (mac) out.mac = mac;
+    if (cniArgs) out.cniArgs = cniArgs as Record<string, unknown>;
     return out;
   });
 }

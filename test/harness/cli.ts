@@ -1,6 +1,7 @@
-// `npm run cluster -- up|down|status [--dir <folder>]`: the local control plane for trying things by
-// hand. It lives in .cluster/ at the top of the repository unless --dir names another folder; the
-// admin kubeconfig is <folder>/admin.kubeconfig.
+// `npm run cluster -- up [--kubevirt]|down|status [--dir <folder>]`: the local control plane for
+// trying things by hand. It lives in .cluster/ at the top of the repository unless --dir names another
+// folder; the admin kubeconfig is <folder>/admin.kubeconfig. With --kubevirt it also runs KubeVirt's
+// virt-controller and registers schedulable KubeVirt nodes (no kubelet: the node agent plays it).
 import { existsSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { repoRoot } from './binaries.js';
@@ -10,7 +11,13 @@ const args = process.argv.slice(2);
 const dirFlag = args.indexOf('--dir');
 const dir = dirFlag >= 0 && args[dirFlag + 1] ? resolve(args[dirFlag + 1] ?? '') : join(repoRoot, '.cluster');
 const shown = dir.startsWith(process.cwd()) ? relative(process.cwd(), dir) || '.' : dir;
-const components: Component[] = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler'];
+const withKubeVirt = args.includes('--kubevirt');
+const baseComponents: Component[] = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler'];
+
+/** The components a control plane runs: virt-controller too when it was started with KubeVirt. */
+function componentsOf(cp: ControlPlane): Component[] {
+  return cp.kubevirt ? [...baseComponents, 'virt-controller'] : baseComponents;
+}
 
 function attached(): ControlPlane | undefined {
   return existsSync(join(dir, 'state.json')) ? ControlPlane.attach(dir) : undefined;
@@ -18,15 +25,21 @@ function attached(): ControlPlane | undefined {
 
 async function up(): Promise<void> {
   const existing = attached();
-  if (existing && components.every((c) => existing.isRunning(c))) {
+  if (
+    existing &&
+    existing.kubevirt === withKubeVirt &&
+    componentsOf(existing).every((c) => existing.isRunning(c))
+  ) {
     console.log(`already up at ${existing.server}`);
     return;
   }
-  if (existing) await existing.stop(); // a half-dead earlier run: clear it first
+  // A half-dead earlier run, or one with(out) KubeVirt when the other is asked for: clear it first.
+  if (existing) await existing.stop();
   const started = Date.now();
-  const cp = await ControlPlane.start({ dir, log: (line) => console.log(line) });
+  const cp = await ControlPlane.start({ dir, kubevirt: withKubeVirt, log: (line) => console.log(line) });
   console.log(`up in ${((Date.now() - started) / 1000).toFixed(1)} s: ${cp.server}`);
   console.log(`  kubectl --kubeconfig ${join(shown, 'admin.kubeconfig')} get namespaces`);
+  if (cp.kubevirt) console.log(`  kubectl --kubeconfig ${join(shown, 'admin.kubeconfig')} get nodes`);
   console.log(`  logs: ${join(shown, 'logs')}/`);
 }
 
@@ -36,8 +49,9 @@ async function down(): Promise<void> {
     console.log('not running');
     return;
   }
+  const stopped = componentsOf(cp);
   await cp.stop();
-  console.log('down: etcd, kube-apiserver, kube-controller-manager and kube-scheduler stopped');
+  console.log(`down: ${stopped.join(', ')} stopped`);
 }
 
 function status(): void {
@@ -48,7 +62,9 @@ function status(): void {
     return;
   }
   console.log(`server ${cp.server}`);
-  for (const c of components) console.log(`  ${c.padEnd(24)} ${cp.isRunning(c) ? 'running' : 'stopped'}`);
+  for (const c of componentsOf(cp))
+    console.log(`  ${c.padEnd(24)} ${cp.isRunning(c) ? 'running' : 'stopped'}`);
+  if (cp.kubevirt) console.log(`  KubeVirt nodes: ${cp.kubevirtNodes.join(', ')}`);
 }
 
 async function main(): Promise<void> {
@@ -61,7 +77,7 @@ async function main(): Promise<void> {
     case 'status':
       return status();
     default:
-      console.error('usage: npm run cluster -- up|down|status [--dir <folder>]');
+      console.error('usage: npm run cluster -- up [--kubevirt]|down|status [--dir <folder>]');
       process.exitCode = 2;
   }
 }

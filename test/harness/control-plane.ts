@@ -1,5 +1,7 @@
 // A real Kubernetes control plane on 127.0.0.1: etcd, kube-apiserver, kube-controller-manager and,
-// optionally, kube-scheduler, built from their Go modules (see binaries.ts).
+// optionally, kube-scheduler and KubeVirt's virt-controller, built from their Go modules (see
+// binaries.ts). With KubeVirt, its CRDs, namespace, KubeVirt CR and schedulable Nodes are set up too
+// (kubevirt.ts); the nodes' kubelet and virt-handler are the node agent's (node-agent/).
 //
 // Everything about a running control plane lives in `<dir>/state.json`, so any process can attach
 // to it, restart a component (tests of API server and etcd outages) or stop it. Each control plane
@@ -9,13 +11,34 @@ import { request } from 'node:https';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { KubeConfig } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
+import { RestClient } from '../../kube/rest.js';
 import { ensureBinaries, moduleVersion } from './binaries.js';
+import {
+  defaultKubeVirtNodes,
+  ensureKubeVirtCr,
+  ensureKubeVirtCrds,
+  registerKubeVirtNodes,
+  virtControllerLeads,
+} from './kubevirt.js';
 import { ensurePki } from './pki.js';
 import { isRunning, type ProcessRecord, startDetached, stopProcess, tail } from './processes.js';
 import { newToken, type TestUserName, testUsers, tokenFileLine } from './users.js';
 
-export type Component = 'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler';
+export type Component =
+  | 'etcd'
+  | 'kube-apiserver'
+  | 'kube-controller-manager'
+  | 'kube-scheduler'
+  | 'virt-controller';
+
+export interface KubeVirtOptions {
+  /** Node objects to register as schedulable KubeVirt nodes (default kv-node-1, kv-node-2). */
+  nodes?: string[];
+  /** The KubeVirt CR's spec.configuration (default empty). */
+  configuration?: Record<string, unknown>;
+}
 
 export interface ControlPlaneOptions {
   /** Folder for certificates, kubeconfigs, logs and state; etcd data goes to /dev/shm when present. */
@@ -23,6 +46,11 @@ export interface ControlPlaneOptions {
   /** Which optional components to run (default: both). */
   scheduler?: boolean;
   controllerManager?: boolean;
+  /**
+   * KubeVirt: its CRDs, namespace and CR, schedulable Nodes and virt-controller (default: off). Needs
+   * the scheduler, which binds launcher pods to the nodes.
+   */
+  kubevirt?: boolean | KubeVirtOptions;
   /** Extra flags per component, e.g. { 'kube-apiserver': ['--etcd-compaction-interval=10s'] }. */
   extraArgs?: Partial<Record<Component, string[]>>;
   log?: (line: string) => void;
@@ -35,9 +63,17 @@ interface State {
   ports: { etcdClient: number; etcdPeer: number; apiserver: number };
   tokens: Record<TestUserName, string>;
   processes: Partial<Record<Component, ProcessRecord>>;
+  /** Present when KubeVirt runs: the nodes registered for it. */
+  kubevirt?: { nodes: string[] };
 }
 
-const startOrder: Component[] = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler'];
+const startOrder: Component[] = [
+  'etcd',
+  'kube-apiserver',
+  'kube-controller-manager',
+  'kube-scheduler',
+  'virt-controller',
+];
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -79,6 +115,24 @@ export class ControlPlane {
     return this.state.tokens[user];
   }
 
+  /** True when this control plane runs KubeVirt (virt-controller and its nodes). */
+  get kubevirt(): boolean {
+    return this.state.kubevirt !== undefined;
+  }
+
+  /** The schedulable KubeVirt nodes registered at start (none without KubeVirt). */
+  get kubevirtNodes(): string[] {
+    return [...(this.state.kubevirt?.nodes ?? [])];
+  }
+
+  private readonly startedAt: Partial<Record<Component, number>> = {};
+
+  private adminConfig(): KubeConfig {
+    const kc = new KubeConfig();
+    kc.loadFromFile(this.kubeconfigPath('admin'));
+    return kc;
+  }
+
   /**
    * Starts a control plane. Ports are picked free and then bound by the components, so another
    * process can take one in between; a start that fails on a taken port is retried with new ports.
@@ -116,6 +170,9 @@ export class ControlPlane {
     );
 
     const ports = { etcdClient: await freePort(), etcdPeer: await freePort(), apiserver: await freePort() };
+    const kubevirt = opts.kubevirt ? (opts.kubevirt === true ? {} : opts.kubevirt) : undefined;
+    if (kubevirt && opts.scheduler === false) throw new Error('KubeVirt needs the scheduler');
+    const kubevirtBin = kubevirt ? ensureBinaries('kubevirt', log) : '';
     const shm = existsSync('/dev/shm') ? '/dev/shm' : dir;
     const etcdDataDir = join(shm, `spiderpool-ts-etcd-${ports.etcdClient}-${process.pid}`);
     const server = `https://127.0.0.1:${ports.apiserver}`;
@@ -174,26 +231,52 @@ export class ControlPlane {
         bin: join(k8sBin, 'kube-scheduler'),
         args: [`--kubeconfig=${cp.kubeconfigPath('admin')}`, '--leader-elect=false', '--secure-port=0'],
       },
+      // It serves its metrics and health over TLS with certificates from /etc/virt-controller/, which
+      // do not exist here: it logs two fatal-level lines about them and keeps running.
+      'virt-controller': {
+        bin: join(kubevirtBin, 'virt-controller'),
+        args: [
+          `--kubeconfig=${cp.kubeconfigPath('admin')}`,
+          '--listen=127.0.0.1',
+          `--port=${await freePort()}`,
+        ],
+      },
     };
     const wanted = startOrder.filter(
       (c) =>
         (c !== 'kube-controller-manager' || opts.controllerManager !== false) &&
-        (c !== 'kube-scheduler' || opts.scheduler !== false),
+        (c !== 'kube-scheduler' || opts.scheduler !== false) &&
+        (c !== 'virt-controller' || kubevirt !== undefined),
     );
     try {
       for (const component of wanted) {
         const { bin, args } = argv[component];
         const allArgs = [...args, ...(opts.extraArgs?.[component] ?? [])];
+        cp.startedAt[component] = Date.now();
         state.processes[component] = startDetached(bin, allArgs, join(dir, 'logs', `${component}.log`));
         cp.save();
         await cp.waitReady(component);
+        if (component === 'kube-apiserver' && kubevirt) {
+          // Before kube-controller-manager starts, so its garbage collector knows KubeVirt's kinds
+          // (the owners of launcher pods and VMIs) from its first discovery instead of 30 s later.
+          const admin = cp.adminConfig();
+          await ensureKubeVirtCrds(admin);
+          await ensureKubeVirtCr(admin, kubevirt.configuration);
+          const nodes = kubevirt.nodes ?? defaultKubeVirtNodes;
+          await registerKubeVirtNodes(admin, nodes);
+          state.kubevirt = { nodes };
+          cp.save();
+        }
       }
     } catch (err) {
       await cp.stop();
       throw err;
     }
+    const withKubeVirt = kubevirt
+      ? `, virt-controller ${moduleVersion('kubevirt')} with nodes ${cp.kubevirtNodes.join(', ')}`
+      : '';
     log(
-      `control plane ready at ${server}: kube-apiserver ${moduleVersion('k8s')}, etcd ${moduleVersion('etcd')} (state in ${dir})`,
+      `control plane ready at ${server}: kube-apiserver ${moduleVersion('k8s')}, etcd ${moduleVersion('etcd')}${withKubeVirt} (state in ${dir})`,
     );
     return cp;
   }
@@ -245,6 +328,7 @@ export class ControlPlane {
     const rec = this.state.processes[component];
     if (!rec) throw new Error(`${component} is not part of this control plane`);
     if (isRunning(rec)) return;
+    this.startedAt[component] = Date.now();
     this.state.processes[component] = startDetached(rec.bin, rec.args, rec.log, rec.env);
     this.save();
     await this.waitReady(component);
@@ -266,7 +350,10 @@ export class ControlPlane {
     rmSync(join(this.state.dir, 'state.json'), { force: true });
   }
 
-  private async waitReady(component: Component, timeoutMs = 60_000): Promise<void> {
+  private async waitReady(
+    component: Component,
+    timeoutMs = component === 'virt-controller' ? 120_000 : 60_000,
+  ): Promise<void> {
     const rec = this.state.processes[component];
     if (!rec) return;
     const deadline = Date.now() + timeoutMs;
@@ -287,6 +374,17 @@ export class ControlPlane {
           .catch(() => false);
       case 'kube-apiserver':
         return this.apiserverReady();
+      case 'virt-controller': {
+        // Ready once it leads: its controllers start when it holds the Lease.
+        const rest = new RestClient(this.adminConfig());
+        try {
+          return await virtControllerLeads(rest, this.startedAt[component] ?? 0);
+        } catch {
+          return false;
+        } finally {
+          rest.close();
+        }
+      }
       default: {
         // Neither serves a port here (--secure-port=0): ready means it stayed up for a moment.
         await sleep(300);

@@ -16,6 +16,27 @@ function openssl(dir: string, args: string[]): void {
   execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
+/** Signs `<name>.csr` with the CA in `dir`, with the extensions in `<name>.ext`, into `<name>.crt`. */
+function signWithCa(dir: string, name: string): void {
+  openssl(dir, [
+    'x509',
+    '-req',
+    '-in',
+    `${name}.csr`,
+    '-CA',
+    'ca.crt',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-days',
+    '3650',
+    '-extfile',
+    `${name}.ext`,
+    '-out',
+    `${name}.crt`,
+  ]);
+}
+
 /**
  * Writes a CA, a kube-apiserver serving certificate signed by it and a service-account key pair into
  * `dir`; reuses files that already exist, so a restarted control plane keeps its identity.
@@ -64,27 +85,30 @@ export function ensurePki(dir: string): Pki {
       join(dir, 'apiserver.ext'),
       'subjectAltName=IP:127.0.0.1,DNS:localhost,IP:10.0.0.1,DNS:kubernetes,DNS:kubernetes.default.svc\nextendedKeyUsage=serverAuth\n',
     );
-    openssl(dir, [
-      'x509',
-      '-req',
-      '-in',
-      'apiserver.csr',
-      '-CA',
-      'ca.crt',
-      '-CAkey',
-      'ca.key',
-      '-CAcreateserial',
-      '-days',
-      '3650',
-      '-extfile',
-      'apiserver.ext',
-      '-out',
-      'apiserver.crt',
-    ]);
+    signWithCa(dir, 'apiserver');
   }
   if (!existsSync(pki.serviceAccountKey)) {
     openssl(dir, ['genrsa', '-out', 'sa.key', '2048']);
     openssl(dir, ['rsa', '-in', 'sa.key', '-pubout', '-out', 'sa.pub']);
   }
   return pki;
+}
+
+/**
+ * A serving certificate for 127.0.0.1 signed by the control plane's CA (in `dir`, next to it), for
+ * webhooks the API server calls: `<name>.crt` and `<name>.key`, made once.
+ */
+export function ensureServingCert(dir: string, name: string): { cert: string; key: string } {
+  const cert = join(dir, `${name}.crt`);
+  const key = join(dir, `${name}.key`);
+  if (!existsSync(cert)) {
+    const req = ['req', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${name}`];
+    openssl(dir, [...req, '-keyout', `${name}.key`, '-out', `${name}.csr`]);
+    writeFileSync(
+      join(dir, `${name}.ext`),
+      'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n',
+    );
+    signWithCa(dir, name);
+  }
+  return { cert, key };
 }

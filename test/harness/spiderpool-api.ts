@@ -1,7 +1,5 @@
 // Spiderpool's API on a test control plane: the CRDs from api/crds.ts (the one definition), and
 // RBAC grants for the test users while the synthesized RBAC is not what a test is about.
-import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,130 +14,29 @@ import {
   type V1Pod,
   type V1PolicyRule,
 } from '@kubernetes/client-node';
-import { parseAllDocuments } from 'yaml';
-import { type CrdDefinition, spiderpoolCrds } from '../../api/crds.js';
-import {
-  group,
-  kinds,
-  kubevirtGroup,
-  kubevirtKinds,
-  type SpiderEndpoint,
-  type SpiderIPPool,
-  version,
-} from '../../api/index.js';
+import { spiderpoolCrds } from '../../api/crds.js';
+import { group, kinds, type SpiderEndpoint, type SpiderIPPool, version } from '../../api/index.js';
 import { cniRules } from '../../cdk8s/charts/rbac.js';
 import { poolFamily } from '../../ipam/pool/space.js';
 import { decodeRecords, type PoolRecord } from '../../ipam/records/codec.js';
 import { isNotFound } from '../../kube/errors.js';
-import { readModifyWrite } from '../../kube/optimistic.js';
-import { RestClient } from '../../kube/rest.js';
 import { SpiderpoolApi } from '../../kube/spiderpool.js';
-import { ensureBinaries } from './binaries.js';
 import { controlPlane, kubeConfig, uniqueName } from './clients.js';
 import { pluginBinary, type TestNode, testNode } from './cni-plugin.js';
+import type { ControlPlane } from './control-plane.js';
+import { applyCrds } from './crds.js';
 import { type TestUserName, testUsers } from './users.js';
-import { eventually } from './wait.js';
-
-const crdPath = '/apis/apiextensions.k8s.io/v1/customresourcedefinitions';
-
-/** Marks a CRD with the digest of the spec it was written from, so an unchanged one is left alone. */
-export const crdSpecDigestAnnotation = 'test.spiderpool-ts.io/crd-spec-sha256';
-
-interface StoredCrd {
-  metadata: { name?: string; resourceVersion?: string; annotations?: Record<string, string> };
-  spec: unknown;
-  status?: { conditions?: Array<{ type: string; status: string }> };
-}
-
-/** A CRD to apply: its name and its spec in wire spelling. */
-type AnyCrd = Pick<CrdDefinition, 'name'> & { spec: unknown };
-
-function specDigest(crd: AnyCrd): string {
-  return createHash('sha256').update(JSON.stringify(crd.spec)).digest('hex');
-}
-
-/**
- * Creates or updates one CRD as raw JSON. client-node's typed createCustomResourceDefinition runs the
- * body through its model serializer, which knows only camelCase attribute names and so drops
- * `x-kubernetes-validations` inside `properties`: the CEL rules would be lost.
- */
-async function applyCrd(rest: RestClient, crd: AnyCrd): Promise<void> {
-  const digest = specDigest(crd);
-  const body = (existing?: StoredCrd) => ({
-    apiVersion: 'apiextensions.k8s.io/v1',
-    kind: 'CustomResourceDefinition',
-    metadata: {
-      ...(existing?.metadata ?? {}),
-      name: crd.name,
-      annotations: { ...(existing?.metadata.annotations ?? {}), [crdSpecDigestAnnotation]: digest },
-    },
-    spec: crd.spec,
-  });
-  await readModifyWrite(
-    async () => {
-      try {
-        return await rest.get<StoredCrd>(`${crdPath}/${crd.name}`);
-      } catch (err) {
-        if (isNotFound(err)) return undefined;
-        throw err;
-      }
-    },
-    (existing: StoredCrd | undefined) =>
-      existing?.metadata.annotations?.[crdSpecDigestAnnotation] === digest
-        ? { result: undefined }
-        : { write: existing, result: undefined },
-    async (existing) => {
-      // A 409 (a write in between, or AlreadyExists when another test file created it first) makes
-      // readModifyWrite read it again and compare.
-      if (existing) return rest.request('PUT', `${crdPath}/${crd.name}`, { body: body(existing) });
-      return rest.request('POST', crdPath, { body: body() });
-    },
-  );
-}
-
-async function applyAndWait(admin: KubeConfig, crds: readonly AnyCrd[]): Promise<void> {
-  const rest = new RestClient(admin);
-  try {
-    for (const crd of crds) await applyCrd(rest, crd);
-    for (const crd of crds) {
-      await eventually(`CRD ${crd.name} to be established`, async () => {
-        const got = await rest.get<StoredCrd>(`${crdPath}/${crd.name}`);
-        return got.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True');
-      });
-    }
-  } finally {
-    rest.close();
-  }
-}
 
 /**
  * Creates Spiderpool's CRDs, or updates those whose spec differs from api/crds.ts, and waits until
  * they are served. Never deletes them.
  */
 export async function ensureSpiderpoolCrds(admin: KubeConfig): Promise<void> {
-  await applyAndWait(admin, spiderpoolCrds);
+  await applyCrds(admin, spiderpoolCrds);
 }
 
-/** KubeVirt's kinds the plugin reads, from KubeVirt's own CRD generator (built with the test bed). */
-export const kubevirtCrdNames = [
-  `${kubevirtKinds.vmi.plural}.${kubevirtGroup}`,
-  `${kubevirtKinds.vm.plural}.${kubevirtGroup}`,
-  `${kubevirtKinds.vmim.plural}.${kubevirtGroup}`,
-];
-
-/** Creates (or updates) KubeVirt's VirtualMachine, VirtualMachineInstance and migration CRDs. */
-export async function ensureKubeVirtCrds(admin: KubeConfig): Promise<void> {
-  const crdgen = join(ensureBinaries('kubevirt'), 'crdgen');
-  const docs = parseAllDocuments(execFileSync(crdgen, { encoding: 'utf8', maxBuffer: 64 << 20 }))
-    .map((d) => d.toJS() as { metadata?: { name?: string }; spec?: unknown } | null)
-    .filter((d) => d?.metadata?.name && kubevirtCrdNames.includes(d.metadata.name));
-  if (docs.length !== kubevirtCrdNames.length)
-    throw new Error(`${crdgen} did not print ${kubevirtCrdNames.join(', ')}`);
-  await applyAndWait(
-    admin,
-    docs.map((d) => ({ name: d?.metadata?.name ?? '', spec: d?.spec })),
-  );
-}
+export { crdSpecDigestAnnotation } from './crds.js';
+export { ensureKubeVirtCrds } from './kubevirt.js';
 
 /** Grants `user` the rules cluster-wide; the returned function takes the grant back. */
 export async function grantClusterRules(
@@ -302,19 +199,21 @@ export class PluginTestbed {
     readonly fixtures: ClusterFixtures,
     readonly dir: string,
     private readonly revoke: () => Promise<void>,
+    private readonly cp: ControlPlane,
   ) {}
 
-  static async start(prefix: string): Promise<PluginTestbed> {
+  /** On the jest run's control plane, or on `cp` (a private one a test started). */
+  static async start(prefix: string, cp: ControlPlane = controlPlane()): Promise<PluginTestbed> {
     pluginBinary();
-    const fixtures = new ClusterFixtures(kubeConfig('admin'));
+    const fixtures = new ClusterFixtures(kubeConfig('admin', cp));
     await ensureSpiderpoolCrds(fixtures.admin);
     const revoke = await grantClusterRules(fixtures.admin, 'cni', cniPolicyRules());
-    return new PluginTestbed(fixtures, mkdtempSync(join(tmpdir(), `${prefix}-`)), revoke);
+    return new PluginTestbed(fixtures, mkdtempSync(join(tmpdir(), `${prefix}-`)), revoke, cp);
   }
 
   /** The plugin's kubeconfig: the 'cni' user, named like the plugin's service account. */
   get kubeconfig(): string {
-    return controlPlane().kubeconfigPath('cni');
+    return this.cp.kubeconfigPath('cni');
   }
 
   /** A simulated node (its own node configuration, attachment records and log). */

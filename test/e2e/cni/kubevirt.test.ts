@@ -4,13 +4,22 @@
 // a new launcher pod keeps the VM's address; a live-migration target on another node gets it while
 // the source still holds it, without a probe (which would see the source answer) and without taking
 // the records over; an ordinary new launcher pod in the same situation is probed and refused.
+// The VM, VMI, migration and launcher pods here are made by hand, so the test runs on a private
+// control plane without virt-controller, which would otherwise act on them (create its own VMI and
+// launcher pods, fail the hand-made migration); test/e2e/kubevirt/ runs VMs through virt-controller.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { CustomObjectsApi, type V1Pod } from '@kubernetes/client-node';
 import { kubevirtApiVersion, kubevirtGroup, kubevirtKinds, kubevirtVersion } from '../../../api/index.js';
 import { netConf, type TestNode } from '../../harness/cni-plugin.js';
+import { ControlPlane } from '../../harness/control-plane.js';
 import { NetworkLab, runCni } from '../../harness/netns.js';
 import { type ClusterFixtures, ensureKubeVirtCrds, PluginTestbed } from '../../harness/spiderpool-api.js';
 
 const lab = new NetworkLab();
+let cpDir: string;
+let cp: ControlPlane | undefined;
 let testbed: PluginTestbed;
 let fixtures: ClusterFixtures;
 let objects: CustomObjectsApi;
@@ -21,7 +30,9 @@ let master: string;
 let pool: string;
 
 beforeAll(async () => {
-  testbed = await PluginTestbed.start('cni-e2e-kubevirt');
+  cpDir = mkdtempSync(join(tmpdir(), 'cni-e2e-kubevirt-cp-'));
+  cp = await ControlPlane.start({ dir: cpDir, scheduler: false });
+  testbed = await PluginTestbed.start('cni-e2e-kubevirt', cp);
   fixtures = testbed.fixtures;
   objects = fixtures.admin.makeApiClient(CustomObjectsApi);
   await ensureKubeVirtCrds(fixtures.admin);
@@ -39,7 +50,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await lab.cleanup();
   await testbed?.close();
-});
+  await cp?.stop();
+  rmSync(cpDir, { recursive: true, force: true });
+}, 60_000);
 
 const kv = (kind: keyof typeof kubevirtKinds) => ({
   group: kubevirtGroup,

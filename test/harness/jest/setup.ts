@@ -1,4 +1,6 @@
-// Starts one control plane for the whole jest run (shared by the integration and e2e projects).
+// Starts one control plane for the whole jest run (shared by the integration and e2e projects), with
+// KubeVirt (virt-controller and schedulable nodes), so KubeVirt tests run against KubeVirt's own
+// controller.
 //
 // SPIDERPOOL_TS_CLUSTER_DIR, when already set, names a running control plane to use instead (for
 // example .cluster/ from `npm run cluster -- up`); it is then left running at the end.
@@ -21,7 +23,7 @@ export default async function globalSetup(): Promise<void> {
   const dir = mkdtempSync(join(root, 'run-'));
   registerRun(dir);
   const started = Date.now();
-  const cp = await ControlPlane.start({ dir, log: (line) => console.log(line) });
+  const cp = await ControlPlane.start({ dir, kubevirt: true, log: (line) => console.log(line) });
   console.log(`\ncontrol plane for this run: ${cp.server} (${dir}), up in ${Date.now() - started} ms`);
   process.env.SPIDERPOOL_TS_CLUSTER_DIR = dir;
   process.env.SPIDERPOOL_TS_CLUSTER_OWNED = '1';

@@ -20,11 +20,17 @@ describe('Multus annotations', () => {
   it('parses the JSON form', () => {
     const text = JSON.stringify([
       { name: 'a', namespace: 'n1', interface: 'pod16477688c0e' },
-      { name: 'b', mac: 'x' },
+      { name: 'b', mac: '02:00:00:00:00:01', ips: ['198.18.0.5/24'], 'cni-args': { logicNetworkName: 'x' } },
     ]);
     expect(parseNetworks(text, 'app')).toEqual([
       { namespace: 'n1', name: 'a', interface: 'pod16477688c0e' },
-      { namespace: 'app', name: 'b' },
+      {
+        namespace: 'app',
+        name: 'b',
+        mac: '02:00:00:00:00:01',
+        ips: ['198.18.0.5/24'],
+        cniArgs: { logicNetworkName: 'x' },
+      },
     ]);
   });
 
@@ -33,6 +39,8 @@ describe('Multus annotations', () => {
     ['a,,b', /networks\[1\]: "" is not/],
     ['[{"namespace":"x"}]', /networks\[0\].name: expected a non-empty string/],
     ['{"name":"a"}', /expected a JSON array/],
+    ['[{"name":"a","ips":"198.18.0.5"}]', /networks\[0\].ips: expected a list of strings/],
+    ['[{"name":"a","cni-args":[1]}]', /networks\[0\].cni-args: expected an object/],
   ])('refuses %s', (text, message) => {
     expect(ipamErrorOf(() => parseNetworks(text, 'app')).message).toMatch(message);
   });

@@ -1,8 +1,9 @@
 // Command crdgen prints KubeVirt's CustomResourceDefinitions as a YAML stream.
 //
 // KubeVirt ships no static CRD manifests: virt-operator builds them at run time. The test bed runs
-// virt-controller without virt-operator, so it installs the same definitions, built by the same
-// functions of the pinned KubeVirt release.
+// virt-controller without virt-operator (test/harness/kubevirt.ts applies every CRD printed here before
+// starting it), so it installs the same definitions, built by the same functions of the pinned
+// KubeVirt release.
 package main
 
 import (

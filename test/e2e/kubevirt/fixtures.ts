@@ -1,0 +1,203 @@
+// What the KubeVirt e2e tests share: a VM manifest created as a user creates it, and waits on what
+// virt-controller and the node agent make of it.
+import {
+  CustomObjectsApi,
+  type KubeConfig,
+  type KubernetesObject,
+  KubernetesObjectApi,
+  type V1Pod,
+} from '@kubernetes/client-node';
+import { kubevirtGroup, kubevirtKinds, kubevirtVersion } from '../../../api/index.js';
+import { isNotFound } from '../../../kube/errors.js';
+import { controlPlane } from '../../harness/clients.js';
+import { NetworkLab } from '../../harness/netns.js';
+import { NodeAgent, type NodeAgentOptions } from '../../harness/node-agent/index.js';
+import { type ClusterFixtures, PluginTestbed } from '../../harness/spiderpool-api.js';
+import { eventually } from '../../harness/wait.js';
+
+export interface Vmi {
+  metadata: { name: string; uid: string; labels?: Record<string, string> };
+  status?: {
+    phase?: string;
+    nodeName?: string;
+    conditions?: Array<{ type: string; status: string; reason?: string }>;
+    migrationState?: Record<string, unknown>;
+  };
+}
+
+export interface Vmim {
+  metadata: { name: string; uid: string };
+  status?: { phase?: string };
+}
+
+export function kv(kind: keyof typeof kubevirtKinds, namespace: string) {
+  return { group: kubevirtGroup, version: kubevirtVersion, plural: kubevirtKinds[kind].plural, namespace };
+}
+
+/** A VirtualMachine on the pod network, whose eth0 is the NAD named in `default-network`. */
+export function vmManifest(
+  namespace: string,
+  name: string,
+  opts: { defaultNetwork: string; binding?: Record<string, unknown>; annotations?: Record<string, string> },
+): KubernetesObject {
+  return {
+    apiVersion: 'kubevirt.io/v1',
+    kind: 'VirtualMachine',
+    metadata: { name, namespace },
+    spec: {
+      runStrategy: 'Always',
+      template: {
+        metadata: {
+          annotations: { 'v1.multus-cni.io/default-network': opts.defaultNetwork, ...opts.annotations },
+        },
+        spec: {
+          domain: {
+            devices: { interfaces: [{ name: 'default', ...(opts.binding ?? { masquerade: {} }) }] },
+            resources: { requests: { memory: '64M' } },
+          },
+          networks: [{ name: 'default', pod: {} }],
+        },
+      },
+    },
+  } as KubernetesObject;
+}
+
+export async function create(admin: KubeConfig, manifest: KubernetesObject): Promise<void> {
+  await admin.makeApiClient(KubernetesObjectApi).create(manifest);
+}
+
+export async function getVmi(admin: KubeConfig, namespace: string, name: string): Promise<Vmi | undefined> {
+  return (
+    admin.makeApiClient(CustomObjectsApi).getNamespacedCustomObject({
+      ...kv('vmi', namespace),
+      name,
+    }) as Promise<Vmi>
+  ).catch((err: unknown) => (isNotFound(err) ? undefined : Promise.reject(err)));
+}
+
+export function waitVmi(
+  admin: KubeConfig,
+  namespace: string,
+  name: string,
+  what: string,
+  ok: (vmi: Vmi) => boolean,
+  timeoutMs = 120_000,
+): Promise<Vmi> {
+  return eventually(
+    `VMI ${namespace}/${name} ${what}`,
+    async () => {
+      const vmi = await getVmi(admin, namespace, name);
+      return vmi !== undefined && ok(vmi) && vmi;
+    },
+    { timeoutMs, intervalMs: 250 },
+  );
+}
+
+/** The launcher pods of a VMI (by `kubevirt.io/created-by`), oldest first. */
+export async function launcherPods(fixtures: ClusterFixtures, namespace: string, vmi: Vmi): Promise<V1Pod[]> {
+  const pods = await fixtures.core.listNamespacedPod({
+    namespace,
+    labelSelector: `kubevirt.io/created-by=${vmi.metadata.uid}`,
+  });
+  return pods.items.sort(
+    (a, b) =>
+      new Date(a.metadata?.creationTimestamp ?? 0).getTime() -
+      new Date(b.metadata?.creationTimestamp ?? 0).getTime(),
+  );
+}
+
+/** Deletes a VM and waits until it and every pod of the namespace are gone. */
+export async function deleteVm(fixtures: ClusterFixtures, namespace: string, name: string): Promise<void> {
+  const objects = fixtures.admin.makeApiClient(CustomObjectsApi);
+  await objects.deleteNamespacedCustomObject({ ...kv('vm', namespace), name }).catch((err: unknown) => {
+    if (!isNotFound(err)) throw err;
+  });
+  await eventually(
+    `VM ${namespace}/${name} and its launcher pods to be gone`,
+    async () => {
+      const pods = await fixtures.core.listNamespacedPod({ namespace });
+      const vm = await objects
+        .getNamespacedCustomObject({ ...kv('vm', namespace), name })
+        .catch((err: unknown) => (isNotFound(err) ? undefined : Promise.reject(err)));
+      return pods.items.length === 0 && vm === undefined;
+    },
+    { timeoutMs: 90_000, intervalMs: 250 },
+  );
+}
+
+/** A macvlan NetworkAttachmentDefinition whose IPAM is spiderpool with `pool` as default IPv4 pool. */
+export async function macvlanNad(
+  admin: KubeConfig,
+  namespace: string,
+  name: string,
+  master: string,
+  pool: string,
+): Promise<string> {
+  await create(admin, {
+    apiVersion: 'k8s.cni.cncf.io/v1',
+    kind: 'NetworkAttachmentDefinition',
+    metadata: { name, namespace },
+    spec: {
+      config: JSON.stringify({
+        cniVersion: '1.0.0',
+        type: 'macvlan',
+        master,
+        mode: 'bridge',
+        ipam: { type: 'spiderpool', default_ipv4_ippool: [pool] },
+      }),
+    },
+  } as KubernetesObject);
+  return `${namespace}/${name}`;
+}
+
+/**
+ * What a KubeVirt e2e test file runs in: the plugin's test bed, a node agent for the control plane's
+ * KubeVirt nodes, a namespace, a pool, and a macvlan NetworkAttachmentDefinition on a veth end the
+ * test created, whose IPAM is the compiled plugin with that pool.
+ */
+export class KubeVirtWorld {
+  private constructor(
+    readonly testbed: PluginTestbed,
+    readonly lab: NetworkLab,
+    readonly agent: NodeAgent,
+    readonly namespace: string,
+    readonly pool: string,
+    /** `namespace/name` of the NetworkAttachmentDefinition. */
+    readonly nad: string,
+  ) {}
+
+  get fixtures(): ClusterFixtures {
+    return this.testbed.fixtures;
+  }
+
+  static async start(
+    prefix: string,
+    pool: { subnet: string; ips: string[]; gateway?: string },
+    agentOptions: Omit<NodeAgentOptions, 'controlPlane'> = {},
+  ): Promise<KubeVirtWorld> {
+    const cp = controlPlane();
+    if (!cp.kubevirt) throw new Error('this test needs the control plane started with KubeVirt');
+    const testbed = await PluginTestbed.start(prefix);
+    const lab = new NetworkLab();
+    let agent: NodeAgent | undefined;
+    try {
+      agent = await NodeAgent.start({ controlPlane: cp, dir: `${testbed.dir}/agent`, ...agentOptions });
+      const namespace = await testbed.fixtures.namespace(prefix);
+      const master = (await lab.vethPair({ bNetns: await lab.netns() })).a;
+      const poolName = await testbed.fixtures.pool(pool);
+      const nad = await macvlanNad(testbed.fixtures.admin, namespace, `macvlan-${prefix}`, master, poolName);
+      return new KubeVirtWorld(testbed, lab, agent, namespace, poolName, nad);
+    } catch (err) {
+      await agent?.stop();
+      await lab.cleanup();
+      await testbed.close();
+      throw err;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.agent.stop();
+    await this.lab.cleanup();
+    await this.testbed.close();
+  }
+}
