@@ -4,12 +4,12 @@
 // and node); when it fails or is aborted, the source stays the holder and no record may name the
 // dead target (Spiderpool moves records to the target at its ADD and never moves them back).
 import type { V1Pod } from '@kubernetes/client-node';
-import {
-  type KubeVirtMigrationState,
-  kubevirtLabels,
-  type VirtualMachineInstance,
-  type VirtualMachineInstanceMigration,
+import type {
+  KubeVirtMigrationState,
+  VirtualMachineInstance,
+  VirtualMachineInstanceMigration,
 } from '../../api/index.js';
+import { migrationMarks } from '../identity/migration.js';
 import { podAliveness } from '../identity/validity.js';
 
 export type MigrationOutcome = 'succeeded' | 'failed' | 'running';
@@ -88,7 +88,7 @@ export function migrationHandover({ vmi, view, pods, holderUids }: HandoverInput
     return { move: false, reason: `migration ${view.uid} is not the VMI's latest (${latest})` };
   const target =
     launcherPodNamed(pods, view.state?.targetPod) ??
-    pods.find((p) => p.metadata?.labels?.[kubevirtLabels.migrationJobUID] === view.uid);
+    pods.find((p) => migrationMarks(p)?.migrationJobUID === view.uid);
 
   if (view.outcome === 'succeeded') {
     if (!target) return { move: false, reason: 'the target pod is gone' };

@@ -1,10 +1,13 @@
 // The KubeVirt lifecycle on the real control plane with KubeVirt v1.6.0's own CRDs: VM, VMI,
 // migration and launcher Pod objects shaped as KubeVirt makes them (ownerReferences VM → VMI → Pod,
 // so the garbage collector cascades deletions as it does for KubeVirt), records and endpoints
-// written as the CNI plugin writes them, and the operator as its service account. The test plays
-// virt-controller's part where it deletes objects (VMI and launcher pods when a VM or VMI goes).
+// written by the compiled plugin's ADD (fixtures/compiled-plugin.ts), and the operator as its service
+// account. The test plays virt-controller's part where it deletes objects (VMI and launcher pods when
+// a VM or VMI goes) and writes the migration outcomes; test/e2e/kubevirt runs KubeVirt's own
+// controller. The migration design these tests hold is docs/kubevirt.md.
 import { CustomObjectsApi, type V1Pod } from '@kubernetes/client-node';
 import { kubevirtApiVersion, kubevirtGroup, kubevirtKinds, kubevirtVersion } from '../../../api/index.js';
+import { isNotFound } from '../../../kube/errors.js';
 import { uniqueName } from '../../harness/clients.js';
 import { eventually } from '../../harness/wait.js';
 import { bare, startOperator, startWorld, type World } from './fixtures/ipam-world.js';
@@ -128,8 +131,13 @@ async function holders(): Promise<Map<string, { pod: string; podUid: string }>> 
 const released = (ip: string, what: string) =>
   eventually(`${ip} released (${what})`, async () => !(await holders()).has(ip), { timeoutMs: 15_000 });
 
+/** Deletes the object; one the garbage collector already removed (a deleted VM's VMI) is fine. */
 async function deleteObject(kind: keyof typeof kubevirtKinds, name: string): Promise<void> {
-  await objects.deleteNamespacedCustomObject({ ...kv(kind), name, propagationPolicy: 'Background' });
+  await objects
+    .deleteNamespacedCustomObject({ ...kv(kind), name, propagationPolicy: 'Background' })
+    .catch((err: unknown) => {
+      if (!isNotFound(err)) throw err;
+    });
 }
 
 /**
@@ -251,10 +259,18 @@ async function migrate(vmi: Obj, source: V1Pod) {
   return { vmim, target, state };
 }
 
-async function finishMigration(vmi: Obj, vmim: Obj, state: object, outcome: 'Succeeded' | 'Failed') {
+type Outcome = 'Succeeded' | 'Failed' | 'Aborted';
+
+/** The end of a migration as virt-handler and virt-controller write it (an abort ends as a failure). */
+async function finishMigration(vmi: Obj, vmim: Obj, state: object, outcome: Outcome) {
   // The VMI has no status subresource: KubeVirt writes its status with the object.
   const fresh = (await objects.getNamespacedCustomObject({ ...kv('vmi'), name: vmi.metadata.name })) as Obj;
-  const migrationState = { ...state, completed: true, ...(outcome === 'Failed' ? { failed: true } : {}) };
+  const migrationState = {
+    ...state,
+    completed: true,
+    ...(outcome === 'Succeeded' ? {} : { failed: true }),
+    ...(outcome === 'Aborted' ? { abortRequested: true, abortStatus: 'Succeeded' } : {}),
+  };
   await objects.replaceNamespacedCustomObject({
     ...kv('vmi'),
     name: vmi.metadata.name,
@@ -264,34 +280,71 @@ async function finishMigration(vmi: Obj, vmim: Obj, state: object, outcome: 'Suc
   await objects.replaceNamespacedCustomObjectStatus({
     ...kv('vmim'),
     name: vmim.metadata.name,
-    body: { ...m, status: { phase: outcome, migrationState } },
+    body: { ...m, status: { phase: outcome === 'Succeeded' ? 'Succeeded' : 'Failed', migrationState } },
   });
 }
 
-test('a live migration that succeeds makes the target pod the holder (records and endpoint), by rewrite', async () => {
+/** The VM's records in the pool: address and holding pod UID. */
+async function vmRecords(name: string): Promise<{ ip: string; podUid: string }[]> {
+  return (await world.fixtures.poolState(pool)).records
+    .filter((r) => r.pod === `${ns}/${name}`)
+    .map((r) => ({ ip: r.ip, podUid: r.podUid }));
+}
+
+/** Exactly one holder: one record for the VM's address, naming `pod`, and the endpoint naming it too. */
+async function heldOnlyBy(name: string, ip: string, pod: V1Pod, node: string): Promise<void> {
+  const uid = pod.metadata?.uid;
+  await eventually(`${pod.metadata?.name} the only holder`, async () => {
+    const records = await vmRecords(name);
+    const ep = await world.fixtures.endpoint(ns, name);
+    return (
+      records.length === 1 &&
+      records[0]?.ip === ip &&
+      records[0]?.podUid === uid &&
+      ep?.status?.current.uid === uid &&
+      ep.status.current.node === node
+    );
+  });
+}
+
+/**
+ * The target's ADD, as the compiled plugin makes it with IP conflict detection on: the source's
+ * address, nothing taken over, and no conflict probe (the probe would fail here: the call names no
+ * network namespace, so a probed ADD cannot succeed).
+ */
+async function targetAdd(target: V1Pod, source: V1Pod, name: string, ip: string): Promise<void> {
+  const probed = { enableKubevirtStaticIP: true, enableIPConflictDetection: true };
+  expect(bare(await world.plugin.add(target, pool, { switches: probed }))).toBe(ip);
+  expect(await vmRecords(name)).toEqual([{ ip, podUid: source.metadata?.uid }]);
+  expect((await world.fixtures.endpoint(ns, name))?.status?.current.uid).toBe(source.metadata?.uid);
+}
+
+test('the conflict probe runs for a launcher pod that is not a migration target (so skipping it is observable)', async () => {
+  const name = uniqueName('vm');
+  const vmi = await createVMI(name, await createVM(name));
+  const pod = await launcher(vmi, 'node-a');
+  const probed = { enableKubevirtStaticIP: true, enableIPConflictDetection: true };
+  await expect(world.plugin.add(pod, pool, { switches: probed })).rejects.toThrow(
+    'IP conflict detection could not run',
+  );
+  await world.plugin.del(pod, pool, { switches: probed });
+  await deleteObject('vm', name);
+  await stopVMI(name, pod);
+  await removeLaunchers(pod);
+}, 60_000);
+
+test('a live migration that succeeds: the target shares the address while it runs, then holds it alone (by rewrite)', async () => {
   const { name, vmi, pod: source, ip } = await runningVM();
   const { vmim, target, state } = await migrate(vmi, source);
-  // During the migration the target serves the same address; the source stays the holder.
-  expect((await holders()).get(ip)?.podUid).toBe(source.metadata?.uid);
+  await targetAdd(target, source, name, ip);
   await setPodPhase(target, 'Running');
   await finishMigration(vmi, vmim, state, 'Succeeded');
   await setPodPhase(source, 'Succeeded');
-  await eventually(
-    'the target holds the address',
-    async () => (await holders()).get(ip)?.podUid === target.metadata?.uid,
-  );
-  const endpoint = await eventually('the endpoint follows', async () => {
-    const ep = await world.fixtures.endpoint(ns, name);
-    return ep?.status?.current.uid === target.metadata?.uid ? ep : undefined;
-  });
-  expect(endpoint.status?.current).toMatchObject({
-    node: 'node-b',
-    ips: [{ interface: 'eth0', ipv4: `${ip}/24` }],
-  });
-  // Same address, same count: nothing was released or allocated on the way.
-  expect(
-    (await world.fixtures.poolState(pool)).records.filter((r) => r.pod === `${ns}/${name}`),
-  ).toHaveLength(1);
+  await heldOnlyBy(name, ip, target, 'node-b');
+  const endpoint = await world.fixtures.endpoint(ns, name);
+  expect(endpoint?.status?.current.ips).toEqual([
+    expect.objectContaining({ interface: 'eth0', ipv4: `${ip}/24` }),
+  ]);
   const events = await world.fixtures.core.listNamespacedEvent({
     namespace: ns,
     fieldSelector: `involvedObject.uid=${target.metadata?.uid}`,
@@ -301,27 +354,45 @@ test('a live migration that succeeds makes the target pod the holder (records an
   );
 }, 60_000);
 
-test('a live migration that fails keeps the source as holder and no record names the dead target', async () => {
+test.each(['Failed', 'Aborted'] as const)(
+  'a live migration that ends %s leaves the source the only holder; no record names the dead target',
+  async (outcome) => {
+    const { name, vmi, pod: source, ip } = await runningVM();
+    const { vmim, target, state } = await migrate(vmi, source);
+    await targetAdd(target, source, name, ip);
+    const ended = Date.now();
+    await finishMigration(vmi, vmim, state, outcome);
+    await setPodPhase(target, 'Failed');
+    // The operator looked at the ended migration and left the holder where the plugin put it.
+    await op.waitForLog(
+      'the ended migration judged',
+      (l) =>
+        l.msg === 'migration: nothing to hand over' &&
+        l.object === `${ns}/${name}` &&
+        Date.parse(l.time) >= ended &&
+        l.reason === 'the source pod holds the addresses',
+    );
+    await heldOnlyBy(name, ip, source, 'node-a');
+  },
+  60_000,
+);
+
+test("a target's ADD retried after its migration failed took the address over; the operator gives it back to the source", async () => {
   const { name, vmi, pod: source, ip } = await runningVM();
   const { vmim, target, state } = await migrate(vmi, source);
-  // As Spiderpool's plugin does at the target's ADD: records and endpoint moved to the target.
-  expect(bare(await world.plugin.add(target, pool))).toBe(ip);
-  expect((await holders()).get(ip)?.podUid).toBe(target.metadata?.uid);
-  await finishMigration(vmi, vmim, state, 'Failed');
-  await setPodPhase(target, 'Failed');
-  await eventually(
-    'the source holds the address again',
-    async () => (await holders()).get(ip)?.podUid === source.metadata?.uid,
-  );
-  const endpoint = await eventually('the endpoint names the source again', async () => {
-    const ep = await world.fixtures.endpoint(ns, name);
-    return ep?.status?.current.uid === source.metadata?.uid ? ep : undefined;
+  // The migration has failed (VMIM final) when the target's ADD comes: the plugin sees a launcher pod
+  // of a live VM with no migration in progress, and moves the records to it.
+  const m = (await objects.getNamespacedCustomObject({ ...kv('vmim'), name: vmim.metadata.name })) as Obj;
+  await objects.replaceNamespacedCustomObjectStatus({
+    ...kv('vmim'),
+    name: vmim.metadata.name,
+    body: { ...m, status: { phase: 'Failed' } },
   });
-  expect(endpoint.status?.current.node).toBe('node-a');
-  const records = (await world.fixtures.poolState(pool)).records;
-  expect(records.filter((r) => r.podUid === target.metadata?.uid)).toEqual([]);
-  // The VM keeps its address through all of it.
-  expect(records.filter((r) => r.pod === `${ns}/${name}`).map((r) => r.ip)).toEqual([ip]);
+  expect(bare(await world.plugin.add(target, pool))).toBe(ip);
+  expect(await vmRecords(name)).toEqual([{ ip, podUid: target.metadata?.uid }]);
+  await setPodPhase(target, 'Failed');
+  await finishMigration(vmi, vmim, state, 'Failed');
+  await heldOnlyBy(name, ip, source, 'node-a');
 }, 60_000);
 
 test('with enableKubevirtStaticIP off, launcher pods are ordinary stateless pods: a finished one loses its address', async () => {
@@ -335,7 +406,7 @@ test('with enableKubevirtStaticIP off, launcher pods are ordinary stateless pods
   const vmi = await createVMI(name, vm);
   const pod = await launcher(vmi, 'node-a');
   const off = { enableKubevirtStaticIP: false, enableStatefulSet: true };
-  const ip = bare(await world.plugin.add(pod, pool, 'eth0', { switches: off }));
+  const ip = bare(await world.plugin.add(pod, pool, { switches: off }));
   // Keyed by the pod, owned by it, like any other pod.
   expect((await holders()).get(ip)?.pod).toBe(`${ns}/${pod.metadata?.name}`);
   await setPodPhase(pod, 'Succeeded');

@@ -3,8 +3,9 @@
 // test controller's finalizer; a pod whose address garbage collection gives back).
 import { ClusterFixtures } from '../../harness/spiderpool-api.js';
 import { eventually } from '../../harness/wait.js';
+import { CompiledPlugin } from './fixtures/compiled-plugin.js';
 import { testFinalizer } from './fixtures/constants.js';
-import { bare, PluginStandIn } from './fixtures/ipam-world.js';
+import { bare } from './fixtures/ipam-world.js';
 import { handled, type OperatorProcess, startSyncedOperator } from './operator-process.js';
 import { configMap, type PrivateCluster, readOrUndefined, startPrivateCluster } from './private-cluster.js';
 
@@ -73,7 +74,7 @@ test('etcd restarted under the running operator: a later deletion is still final
 
 test('after an API server restart, a pod deleted later still gets its address back (pod and pool watches resumed)', async () => {
   const fixtures = new ClusterFixtures(cluster.kc);
-  const plugin = new PluginStandIn(cluster);
+  const plugin = new CompiledPlugin(cluster.dir, cluster.cp.kubeconfigPath('cni'));
   try {
     const pool = await fixtures.pool({ subnet: '198.18.50.0/24', ips: ['198.18.50.10-198.18.50.19'] });
     const before = await op.metric('spiderpool_operator_watch_restarts_total', { resource: 'pods.v1' });

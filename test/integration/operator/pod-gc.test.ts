@@ -1,5 +1,5 @@
 // Pod garbage collection on the real control plane, one test per rule: the operator runs as its
-// service account; records and endpoints are written as the CNI plugin writes them; pods are
+// service account; records and endpoints are written by the compiled CNI plugin; pods are
 // created bound to a node (no kubelet runs, so phases are written by the test as a kubelet would).
 import { AppsV1Api, type CoreV1Event, type V1Pod } from '@kubernetes/client-node';
 import { finalizer } from '../../../api/index.js';

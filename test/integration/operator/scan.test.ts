@@ -2,6 +2,9 @@
 // pool write and its endpoint write, whose pod was deleted while no operator ran, is released at the
 // start of the next leader's term; one whose pod is alive is kept scan after scan (the kubelet's
 // retried ADD adopts it); one written after its pod was already gone is released by a later scan.
+// Every record is the compiled plugin's: killed after its pool write (the test build of
+// test/integration/cni/fixtures/killable-plugin.ts), and, for the late record, held after its reads
+// until the pod is gone.
 import type { V1Pod } from '@kubernetes/client-node';
 import { uniqueName } from '../../harness/clients.js';
 import { eventually } from '../../harness/wait.js';
@@ -30,6 +33,19 @@ async function holders(): Promise<Map<string, string>> {
   return new Map((await world.fixtures.poolState(pool)).records.map((r) => [r.ip, r.podUid]));
 }
 
+/** The address of the one record a killed ADD left for `p`. */
+async function recordOf(p: V1Pod): Promise<string> {
+  const ips = [...(await holders())].filter(([, uid]) => uid === p.metadata?.uid).map(([ip]) => ip);
+  expect(ips).toHaveLength(1);
+  return ips[0] as string;
+}
+
+async function killedAdd(p: V1Pod, beforeWrite?: () => Promise<void>): Promise<string> {
+  await world.plugin.killedAfterPoolWrite(p, pool, beforeWrite ? { beforeWrite } : {});
+  expect(await world.fixtures.endpoint(ns, p.metadata?.name ?? '')).toBeUndefined();
+  return recordOf(p);
+}
+
 const scans = (o: OperatorProcess) => o.find((l) => l.msg === 'full scan done');
 const releasedBy = (o: OperatorProcess, name: string) =>
   o.find((l: LogLine) => l.msg === 'addresses released' && l.object === `${ns}/${name}`);
@@ -37,9 +53,9 @@ const releasedBy = (o: OperatorProcess, name: string) =>
 test('records of killed plugins: the gone pod’s is released by the scan, the live pod’s is kept scan after scan', async () => {
   // While no operator runs: two plugins die after their pool writes; one pod is then deleted.
   const gone = await pod(uniqueName('gone'));
-  const goneIp = bare(await world.plugin.recordOnly(gone, pool));
+  const goneIp = await killedAdd(gone);
   const alive = await pod(uniqueName('alive'));
-  const aliveIp = bare(await world.plugin.recordOnly(alive, pool));
+  const aliveIp = await killedAdd(alive);
   await world.fixtures.deletePod(ns, gone.metadata?.name ?? '');
   expect((await holders()).get(goneIp)).toBe(gone.metadata?.uid);
 
@@ -61,8 +77,13 @@ test('records of killed plugins: the gone pod’s is released by the scan, the l
 test('a record written after its pod was already deleted (no pod event follows) goes at a later scan', async () => {
   const o = op as OperatorProcess;
   const late = await pod(uniqueName('late'));
-  await world.fixtures.deletePod(ns, late.metadata?.name ?? '');
-  const ip = bare(await world.plugin.recordOnly(late, pool));
+  const ip = await killedAdd(late, () => world.fixtures.deletePod(ns, late.metadata?.name ?? ''));
+  expect(
+    await world.fixtures.core.listNamespacedPod({
+      namespace: ns,
+      fieldSelector: `metadata.name=${late.metadata?.name}`,
+    }),
+  ).toMatchObject({ items: [] });
   const before = scans(o).length;
   await eventually('released', async () => !(await holders()).has(ip), { timeoutMs: 20_000 });
   expect(scans(o).length).toBeGreaterThan(before);

@@ -1,12 +1,7 @@
 import type { V1OwnerReference, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import type { VirtualMachine, VirtualMachineInstance } from '../../../api/index.js';
 import { identityOf } from '../../../ipam/identity/identity.js';
-import {
-  conflictProbeWanted,
-  isActiveMigrationTarget,
-  isMigrationTarget,
-  migrationMarks,
-} from '../../../ipam/identity/migration.js';
+import { migrationMarks } from '../../../ipam/identity/migration.js';
 import { topController, topControllerLookup } from '../../../ipam/identity/owners.js';
 import {
   podAliveness,
@@ -210,25 +205,6 @@ describe('live migration', () => {
       migrationJobName: 'kubevirt-migrate-vm-abc',
       migrationJobUID: 'mig-2',
     });
-    expect(isMigrationTarget(launcher)).toBe(false);
-    expect(isMigrationTarget(target)).toBe(true);
-  });
-
-  it('compares the label with the VMI current migration, since a source can carry an old label', () => {
-    const vmi = (migrationUid: string, completed = false): VirtualMachineInstance => ({
-      metadata: { name: 'vm1' },
-      status: { migrationState: { migrationUid, completed } },
-    });
-    expect(isActiveMigrationTarget(target, vmi('mig-2'))).toBe(true);
-    expect(isActiveMigrationTarget(target, vmi('mig-3'))).toBe(false);
-    expect(isActiveMigrationTarget(target, vmi('mig-2', true))).toBe(false);
-    expect(isActiveMigrationTarget(target, undefined)).toBe(false);
-  });
-
-  it('skips the conflict probe for a VM migration target only', () => {
-    expect(conflictProbeWanted(true, identityOf(target, on), target).probe).toBe(false);
-    expect(conflictProbeWanted(true, identityOf(launcher, on), launcher).probe).toBe(true);
-    expect(conflictProbeWanted(true, identityOf(target, off), target).probe).toBe(true);
-    expect(conflictProbeWanted(false, identityOf(launcher, on), launcher).probe).toBe(false);
+    expect(migrationMarks(launcher)).toBeUndefined();
   });
 });

@@ -1,10 +1,4 @@
 import type { V1Pod } from '@kubernetes/client-node';
-import type { VirtualMachineInstance } from '../../../api/index.js';
-import {
-  hashedPodInterfaceName,
-  vmiNetworkOfPodInterface,
-  vmiPodInterfaces,
-} from '../../../ipam/kubevirt/interfaces.js';
 import {
   buildNicNetworks,
   endpointEntry,
@@ -174,65 +168,5 @@ describe('SpiderEndpoint entries', () => {
       cleanGateway: false,
     });
     expect(read.routes).toEqual([{ dst: '0.0.0.0/0', gw: '10.6.0.1' }]);
-  });
-});
-
-describe('KubeVirt pod interfaces', () => {
-  it.each([
-    ['blue', 'pod16477688c0e'],
-    ['red', 'podb1f51a511f1'],
-    ['network1', 'poda7662f44d65'],
-    ['network2', 'pod27f4a77f94e'],
-    ['default', 'pod37a8eec1ce1'],
-  ])("hashes %s as KubeVirt's unit tests do: %s", (name, expected) => {
-    expect(hashedPodInterfaceName(name)).toBe(expected);
-  });
-
-  const vmi: VirtualMachineInstance = {
-    metadata: { name: 'vm1', namespace: 'vms' },
-    spec: {
-      networks: [
-        { name: 'default', multus: { networkName: 'kube-system/macvlan-0', default: true } },
-        { name: 'blue', multus: { networkName: 'vlan40' } },
-        { name: 'gone', multus: { networkName: 'vlan50' } },
-        { name: 'red', multus: { networkName: 'infra/vlan30' } },
-      ],
-      domain: {
-        devices: { interfaces: [{ name: 'default' }, { name: 'blue' }, { name: 'gone', state: 'absent' }] },
-      },
-    },
-  };
-
-  it('maps networks to launcher-pod interfaces, leaving out hot-unplugged ones', () => {
-    expect(vmiPodInterfaces(vmi)).toEqual([
-      {
-        network: 'default',
-        podInterface: 'eth0',
-        kind: 'multus-default',
-        attachment: { namespace: 'kube-system', name: 'macvlan-0' },
-      },
-      {
-        network: 'blue',
-        podInterface: 'pod16477688c0e',
-        kind: 'multus',
-        attachment: { namespace: 'vms', name: 'vlan40' },
-      },
-      {
-        network: 'red',
-        podInterface: 'podb1f51a511f1',
-        kind: 'multus',
-        attachment: { namespace: 'infra', name: 'vlan30' },
-      },
-    ]);
-    expect(vmiPodInterfaces(vmi, 'ordinal').map((i) => i.podInterface)).toEqual(['eth0', 'net1', 'net2']);
-    expect(
-      vmiPodInterfaces({ metadata: { name: 'x' }, spec: { networks: [{ name: 'default', pod: {} }] } }),
-    ).toEqual([{ network: 'default', podInterface: 'eth0', kind: 'pod-network' }]);
-  });
-
-  it('finds the network of a pod interface under either naming', () => {
-    expect(vmiNetworkOfPodInterface(vmi, 'podb1f51a511f1')?.network).toBe('red');
-    expect(vmiNetworkOfPodInterface(vmi, 'net1')?.network).toBe('blue');
-    expect(vmiNetworkOfPodInterface(vmi, 'pod00000000000')).toBeUndefined();
   });
 });
