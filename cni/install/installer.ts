@@ -17,6 +17,7 @@ import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { replaceIfChanged } from './atomic.js';
 import { convertConfYml } from './conf-yml.js';
+import { installCoordinatorLink } from './coordinator-link.js';
 import { renderKubeconfig, serverUrl } from './kubeconfig.js';
 
 export const installFiles = {
@@ -142,6 +143,7 @@ export function installBinary(s: InstallSettings, source: string, log: (line: st
   // Renaming over a running executable is safe; writing into it would fail (ETXTBSY) or corrupt it.
   renameSync(temp, target);
   log(`installed ${target}`);
+  installCoordinatorLink(s.binDir, installFiles.binary, log);
 }
 
 export async function runInstaller(argv: string[], env: Record<string, string | undefined>): Promise<number> {
