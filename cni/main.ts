@@ -19,6 +19,15 @@ function readStdin(): string {
   }
 }
 
+/** The top-level `type` of a network config, if stdin is one. */
+function configType(stdin: string): unknown {
+  try {
+    return (JSON.parse(stdin) as { type?: unknown } | null)?.type;
+  } catch {
+    return undefined;
+  }
+}
+
 let printed = false;
 
 function writeOut(text: string): void {
@@ -52,7 +61,14 @@ async function main(argv: string[]): Promise<number> {
     );
     return 2;
   }
-  const code = await runPlugin({ env: process.env, stdin: readStdin(), stdout: writeOut }, verbs);
+  const stdin = readStdin();
+  // One executable, two plugins: the coordinator meta plugin is installed as a link named
+  // `coordinator` and recognised by its config's type (argv[0] of a compiled binary is not reliable).
+  if (configType(stdin) === 'coordinator') {
+    const { runCoordinator } = await import('./coordinator/plugin.js');
+    return runCoordinator({ env: process.env, stdin, stdout: writeOut });
+  }
+  const code = await runPlugin({ env: process.env, stdin, stdout: writeOut }, verbs);
   // A process that leads node-local coordination keeps serving the others until it is idle.
   await settled();
   return code;

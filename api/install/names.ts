@@ -33,6 +33,8 @@ export const operatorPorts = { health: 5720, metrics: 5721, webhook: 5722 } as c
 /** The files `spiderpool install` writes: the plugin into the CNI bin folder, the rest next to each other. */
 export const pluginFiles = {
   binary: 'spiderpool',
+  /** The coordinator meta plugin: a link to the same executable, picked by the config's `type`. */
+  coordinatorLink: 'coordinator',
   kubeconfig: 'spiderpool.kubeconfig',
   ca: 'ca.crt',
   /** The node configuration (conf.yml's switches as JSON), read by the plugin on every call. */

@@ -6,7 +6,7 @@
 import { Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import type { Construct } from 'constructs';
-import { group, kinds, kubevirtGroup, kubevirtKinds } from '../../api/index.js';
+import { defaultCoordinatorName, group, kinds, kubevirtGroup, kubevirtKinds } from '../../api/index.js';
 import { installDefaults, objectNames } from '../../api/install/names.js';
 import { nadGroup, nadPlural } from '../../multus/ownership.js';
 import type { Values } from '../values/schema.js';
@@ -42,6 +42,13 @@ export function cniRules(): Rule[] {
     },
     { apiGroup: group, resources: [kinds.reservedip.plural], verbs: read },
     kubevirtRead,
+    // The coordinator plugin (same executable) reads the cluster defaults of its settings.
+    {
+      apiGroup: group,
+      resources: [kinds.coordinator.plural],
+      verbs: ['get'],
+      resourceNames: [defaultCoordinatorName],
+    },
   ];
 }
 

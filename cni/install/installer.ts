@@ -18,6 +18,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { nodeMounts, nodePaths, pluginFiles } from '../../api/install/names.js';
 import { replaceIfChanged } from './atomic.js';
 import { convertConfYml } from './conf-yml.js';
+import { installCoordinatorLink } from './coordinator-link.js';
 import { renderKubeconfig, serverUrl } from './kubeconfig.js';
 
 export interface InstallSettings {
@@ -135,6 +136,7 @@ export function installBinary(s: InstallSettings, source: string, log: (line: st
   // Renaming over a running executable is safe; writing into it would fail (ETXTBSY) or corrupt it.
   renameSync(temp, target);
   log(`installed ${target}`);
+  installCoordinatorLink(s.binDir, pluginFiles.binary, log);
 }
 
 export async function runInstaller(argv: string[], env: Record<string, string | undefined>): Promise<number> {

@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'nod
 import { dirname, join } from 'node:path';
 import { buildExecutable, pluginExecutable, repoRoot } from '../../build/executables.js';
 
-const sourceDirs = ['cni', 'kube', 'api', 'ipam'];
+const sourceDirs = ['cni', 'kube', 'api', 'ipam', 'coordinator'];
 const sourceFiles = ['package-lock.json'];
 
 function newestSource(): number {

@@ -124,6 +124,7 @@ describe('RBAC', () => {
           ['virtualmachines', 'virtualmachineinstances', 'virtualmachineinstancemigrations'],
           ['get', 'list', 'watch'],
         ),
+        'spiderpool.spidernet.io/spidercoordinators:default get',
       ].sort(),
     );
     expect(JSON.stringify(role.rules)).not.toContain('secrets');

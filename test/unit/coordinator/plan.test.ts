@@ -1,0 +1,100 @@
+import {
+  macFromPrefix,
+  planNicRouting,
+  resolveSettings,
+  UnsupportedSetting,
+} from '../../../coordinator/plan.js';
+
+const main = [
+  { dst: 'default', gateway: '198.18.50.1', dev: 'eth0' },
+  { dst: '198.18.50.0/24', dev: 'eth0' },
+  { dst: '198.18.51.0/24', dev: 'net1' },
+];
+const addresses = { eth0: ['198.18.50.10'], net1: ['198.18.51.10'] };
+
+describe('settings: the pod annotation over the plugin config over SpiderCoordinator default', () => {
+  test('precedence of the default-route NIC and the defaults', () => {
+    expect(resolveSettings({}, undefined, undefined)).toEqual({
+      tunePodRoutes: true,
+      podDefaultRouteNic: '',
+      podMACPrefix: '',
+      txQueueLen: 0,
+      policyRoutes: [],
+    });
+    const cluster = { podDefaultRouteNIC: 'net2', txQueueLen: 2000 };
+    expect(resolveSettings({ podDefaultRouteNic: 'net1' }, cluster, undefined)).toMatchObject({
+      podDefaultRouteNic: 'net1',
+      txQueueLen: 2000,
+    });
+    expect(resolveSettings({ podDefaultRouteNic: 'net1' }, cluster, 'eth0')).toMatchObject({
+      podDefaultRouteNic: 'eth0',
+    });
+  });
+
+  test('disabled does nothing; overlay and the veth0 settings are refused by name', () => {
+    expect(resolveSettings({ mode: 'disabled' }, undefined, undefined)).toBe('disabled');
+    expect(() => resolveSettings({ mode: 'overlay' }, undefined, undefined)).toThrow(/^mode: overlay/);
+    expect(() => resolveSettings({}, { hijackCIDR: ['169.254.0.0/16'] }, undefined)).toThrow(/^hijackCIDR:/);
+    expect(() => resolveSettings({ vethLinkAddress: '169.254.100.1' }, undefined, undefined)).toThrow(
+      UnsupportedSetting,
+    );
+  });
+});
+
+test('podMACPrefix: the prefix and the last four bytes of the address', () => {
+  expect(macFromPrefix('0a:1B', '198.18.51.10')).toBe('0a:1b:c6:12:33:0a');
+  expect(macFromPrefix('0a:1b', 'fd00::12:3456')).toBe('0a:1b:00:12:34:56');
+  expect(() => macFromPrefix('01:1b', '198.18.51.10')).toThrow(/podMACPrefix: 01:1b is not unicast/);
+});
+
+describe('routing of one NIC', () => {
+  test('the first NIC changes nothing', () => {
+    expect(
+      planNicRouting({ current: 'eth0', index: 0, defaultNic: '', mainRoutes: main, addresses }),
+    ).toMatchObject({
+      table: 0,
+      rules: [],
+      routes: [],
+    });
+  });
+
+  test('a later NIC moves its routes to table 100 + n, with a default route via its gateway', () => {
+    const plan = planNicRouting({
+      current: 'net1',
+      index: 1,
+      defaultNic: '',
+      mainRoutes: main,
+      addresses,
+      gateways: ['198.18.51.1'],
+    });
+    expect(plan).toEqual({
+      table: 101,
+      movedNic: 'net1',
+      rules: [{ from: '198.18.51.10/32', table: 101 }],
+      routes: [
+        { dst: '198.18.51.0/24', dev: 'net1' },
+        { dst: 'default', gateway: '198.18.51.1', dev: 'net1' },
+      ],
+      leaveMain: [],
+      mainDefaults: [],
+    });
+  });
+
+  test('the chosen default-route NIC keeps main: the previous holder moves to its table', () => {
+    const plan = planNicRouting({
+      current: 'net1',
+      index: 1,
+      defaultNic: 'net1',
+      mainRoutes: main,
+      addresses,
+      gateways: ['198.18.51.1'],
+    });
+    expect(plan).toMatchObject({
+      table: 101,
+      movedNic: 'eth0',
+      rules: [{ from: '198.18.50.10/32', table: 101 }],
+      leaveMain: [{ dst: 'default', gateway: '198.18.50.1', dev: 'eth0' }],
+      mainDefaults: [{ dst: 'default', gateway: '198.18.51.1', dev: 'net1' }],
+    });
+  });
+});
