@@ -7,7 +7,7 @@
 //   --out <dir>]
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { cpus, release, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
@@ -60,6 +60,7 @@ async function main(): Promise<void> {
   for (const s of systems) if (!(s in starters)) throw new Error(`--systems: unknown system ${s}`);
   if (!Number.isInteger(n) || n < 1 || n > 65_000) throw new Error(`--n: ${values.n} is not 1..65000`);
   const started = Date.now();
+  const loadAtStart = loadavg()[0] ?? 0;
   log(`bench: N = ${n}, concurrency ${levels.join(', ')}, systems ${systems.join(', ')}`);
   log(
     'building what is missing (the compiled plugin; etcd, kube-apiserver and the peers from their Go modules)',
@@ -128,6 +129,7 @@ async function main(): Promise<void> {
     {
       date: `${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`,
       machine: `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Linux ${release()}, Node ${process.version}`,
+      load: [loadAtStart, loadavg()[0] ?? 0],
       versions: [
         `spiderpool-ts ${git('rev-parse', '--short', 'HEAD')}${dirty} (compiled plugin)`,
         'Spiderpool v1.2.2 (spiderpool-agent + spiderpool, built from its Go module)',

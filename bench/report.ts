@@ -12,6 +12,8 @@ import { latencySummary, type RoundResult } from './peers/round.js';
 export interface RunInfo {
   date: string;
   machine: string;
+  /** The 1-minute load average at the start and at the end: other work on the machine skews absolutes. */
+  load: [number, number];
   versions: string[];
   n: number;
   command: string;
@@ -169,7 +171,7 @@ export async function writeResults(dir: string, info: RunInfo, rounds: RoundResu
   writeFileSync(join(dir, 'results.json'), `${JSON.stringify({ info, rounds, limits }, null, 2)}\n`);
   const md = `# Benchmark results: spiderpool-ts, Spiderpool, Whereabouts
 
-Written by \`${info.command}\` on ${info.date} (${fixed(info.totalS / 60)} min). Machine: ${info.machine}.
+Written by \`${info.command}\` on ${info.date} (${fixed(info.totalS / 60)} min). Machine: ${info.machine}; load average ${fixed(info.load[0])} at the start, ${fixed(info.load[1])} at the end.
 Versions: ${info.versions.join('; ')}.
 
 Each system ran on a fresh control plane of its own (etcd + kube-apiserver, identical flags), with N = ${info.n}
