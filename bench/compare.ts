@@ -3,7 +3,7 @@
 // nodes and a pool of exactly N addresses per round, N ADDs at concurrency 1, 16 and 64, the pods
 // deleted, then N DELs; then the limits (bench/limits.ts). Writes bench/results/ (report.ts).
 // Usage: npm run bench [-- --n 1000 --concurrency 1,16,64 --systems ours,spiderpool,whereabouts
-//   --stall-timeout 120 --call-timeout 60 --pool-records <N> --growth 20000 --split-calls 30 --no-limits
+//   --stall-timeout 120 --call-timeout 60 --pool-records <N> --growth 20000 --split-calls 30 --no-limits --keep
 //   --out <dir>]
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -51,6 +51,8 @@ async function main(): Promise<void> {
       growth: { type: 'string', default: '20000' },
       'split-calls': { type: 'string', default: '30' },
       'no-limits': { type: 'boolean', default: false },
+      /** Keep each system's folder (control plane logs, the agents' and plugins' logs) for a look afterwards. */
+      keep: { type: 'boolean', default: false },
       out: { type: 'string', default: join(repoRoot, 'bench', 'results') },
     },
   });
@@ -116,7 +118,8 @@ async function main(): Promise<void> {
         }
       } finally {
         await cp.stop();
-        rmSync(dir, { recursive: true, force: true });
+        if (values.keep) log(`${name}: kept ${dir}`);
+        else rmSync(dir, { recursive: true, force: true });
       }
     }
   } finally {
