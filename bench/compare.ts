@@ -3,7 +3,8 @@
 // nodes and a pool of exactly N addresses per round, N ADDs at concurrency 1, 16 and 64, the pods
 // deleted, then N DELs; then the limits (bench/limits.ts). Writes bench/results/ (report.ts).
 // Usage: npm run bench [-- --n 1000 --concurrency 1,16,64 --systems ours,spiderpool,whereabouts
-//   --stall-timeout 120 --call-timeout 60 --pool-records <N> --growth 20000 --split-calls 30 --no-limits --keep
+//   --stall-timeout 120 --call-timeout 60 --pool-records <N> --growth 20000 --split-calls 30 --in-process 300
+//   --no-limits --keep
 //   --out <dir>]
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -50,6 +51,7 @@ async function main(): Promise<void> {
       'pool-records': { type: 'string' },
       growth: { type: 'string', default: '20000' },
       'split-calls': { type: 'string', default: '30' },
+      'in-process': { type: 'string', default: '300' },
       'no-limits': { type: 'boolean', default: false },
       /** Keep each system's folder (control plane logs, the agents' and plugins' logs) for a look afterwards. */
       keep: { type: 'boolean', default: false },
@@ -106,7 +108,7 @@ async function main(): Promise<void> {
           }
           if (name === 'ours' && !values['no-limits']) {
             limits = await measureLimits(cp, admin, work, netns, {
-              n,
+              inProcess: Math.min(n, Number(values['in-process'])),
               poolRecords: Number(values['pool-records'] ?? n),
               growth: Number(values.growth),
               splitCalls: Number(values['split-calls']),

@@ -42,7 +42,7 @@ export function resultsTable(rounds: RoundResult[]): string {
   return [head, rule, ...rows].join('\n');
 }
 
-export function limitsSection(limits: Limits, n: number): string {
+export function limitsSection(limits: Limits): string {
   const s = limits.statusRate;
   const p = limits.inProcess;
   const a = limits.addSplit;
@@ -60,7 +60,7 @@ writes in ${fixed(s.wallMs / 1000)} s, ${fixed(s.writesPerSec, 0)} writes/s over
 ${growth}
 
 ${limits.growth ? growthSection(limits.growth) : ''}**The allocator in-process** (the leader's batch handler called in the bench's Node process: no process
-start, no socket, the same reads and writes): ${n} ADDs one at a time in ${fixed(p.serialWallMs / 1000)} s,
+start, no socket, the same reads and writes): ${p.n} ADDs one at a time in ${fixed(p.serialWallMs / 1000)} s,
 ${fixed(p.serialPerSec)} ADDs/s, p50 ${fixed(p.p50Ms)} ms; per ADD ${fixed(p.reads.count)} GETs taking
 ${fixed(p.reads.ms)} ms summed (they overlap) and ${fixed(p.writes.count)} writes taking ${fixed(p.writes.ms)} ms.
 In batches of 64: ${fixed(p.batch64WallMs / 1000)} s, ${fixed(p.batch64PerSec)} ADDs/s. Failures: ${p.failures}.
@@ -187,6 +187,6 @@ deadline (*not started*). Figures from one machine are ratios, not absolutes.
 
 ${resultsTable(rounds)}
 
-${limits ? limitsSection(limits, info.n) : ''}`;
+${limits ? limitsSection(limits) : ''}`;
   writeFileSync(join(dir, 'results.md'), md);
 }
