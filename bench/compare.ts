@@ -3,11 +3,12 @@
 // nodes and a pool of exactly N addresses per round, N ADDs at concurrency 1, 16 and 64, the pods
 // deleted, then N DELs; then the limits (bench/limits.ts). Writes bench/results/ (report.ts).
 // Usage: npm run bench [-- --n 1000 --concurrency 1,16,64 --systems ours,spiderpool,whereabouts
-//   --stall-timeout 120 --call-timeout 60 --pool-records <N> --growth 20000 --split-calls 30 --no-limits
+//   --stall-timeout 120 --call-timeout 60 --pool-records <N> --growth 20000 --split-calls 30 --in-process 300
+//   --no-limits --keep
 //   --out <dir>]
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { cpus, release, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
@@ -50,7 +51,10 @@ async function main(): Promise<void> {
       'pool-records': { type: 'string' },
       growth: { type: 'string', default: '20000' },
       'split-calls': { type: 'string', default: '30' },
+      'in-process': { type: 'string', default: '300' },
       'no-limits': { type: 'boolean', default: false },
+      /** Keep each system's folder (control plane logs, the agents' and plugins' logs) for a look afterwards. */
+      keep: { type: 'boolean', default: false },
       out: { type: 'string', default: join(repoRoot, 'bench', 'results') },
     },
   });
@@ -60,6 +64,7 @@ async function main(): Promise<void> {
   for (const s of systems) if (!(s in starters)) throw new Error(`--systems: unknown system ${s}`);
   if (!Number.isInteger(n) || n < 1 || n > 65_000) throw new Error(`--n: ${values.n} is not 1..65000`);
   const started = Date.now();
+  const loadAtStart = loadavg()[0] ?? 0;
   log(`bench: N = ${n}, concurrency ${levels.join(', ')}, systems ${systems.join(', ')}`);
   log(
     'building what is missing (the compiled plugin; etcd, kube-apiserver and the peers from their Go modules)',
@@ -103,7 +108,7 @@ async function main(): Promise<void> {
           }
           if (name === 'ours' && !values['no-limits']) {
             limits = await measureLimits(cp, admin, work, netns, {
-              n,
+              inProcess: Math.min(n, Number(values['in-process'])),
               poolRecords: Number(values['pool-records'] ?? n),
               growth: Number(values.growth),
               splitCalls: Number(values['split-calls']),
@@ -115,7 +120,8 @@ async function main(): Promise<void> {
         }
       } finally {
         await cp.stop();
-        rmSync(dir, { recursive: true, force: true });
+        if (values.keep) log(`${name}: kept ${dir}`);
+        else rmSync(dir, { recursive: true, force: true });
       }
     }
   } finally {
@@ -128,6 +134,7 @@ async function main(): Promise<void> {
     {
       date: `${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`,
       machine: `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Linux ${release()}, Node ${process.version}`,
+      load: [loadAtStart, loadavg()[0] ?? 0],
       versions: [
         `spiderpool-ts ${git('rev-parse', '--short', 'HEAD')}${dirty} (compiled plugin)`,
         'Spiderpool v1.2.2 (spiderpool-agent + spiderpool, built from its Go module)',

@@ -432,7 +432,14 @@ export async function measureLimits(
   admin: KubeConfig,
   work: string,
   netns: string,
-  opts: { n: number; poolRecords: number; growth: number; splitCalls: number; progress: (l: string) => void },
+  opts: {
+    /** ADDs for the in-process allocator, each way. */
+    inProcess: number;
+    poolRecords: number;
+    growth: number;
+    splitCalls: number;
+    progress: (l: string) => void;
+  },
 ): Promise<Limits> {
   const { progress } = opts;
   progress(`limits: serial /status writes on one pool growing to ${opts.poolRecords} records`);
@@ -442,8 +449,8 @@ export async function measureLimits(
     progress(`limits: a pool's write rate and size from 1,000 to ${opts.growth} records (or the refusal)`);
     growth = await poolGrowth(admin, opts.growth, 20, progress);
   }
-  progress(`limits: the allocator in-process, ${opts.n} ADDs one at a time, then 64 at a time`);
-  const inProcess = await inProcessAllocator(cp, admin, opts.n);
+  progress(`limits: the allocator in-process, ${opts.inProcess} ADDs one at a time, then 64 at a time`);
+  const inProcess = await inProcessAllocator(cp, admin, opts.inProcess);
   progress('limits: cold start of the compiled plugin beside node -e 0 (20 rounds)');
   const start = coldStart(20);
   progress(`limits: ${opts.splitCalls} serial ADDs of the compiled plugin, split by its log lines`);

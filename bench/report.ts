@@ -12,6 +12,8 @@ import { latencySummary, type RoundResult } from './peers/round.js';
 export interface RunInfo {
   date: string;
   machine: string;
+  /** The 1-minute load average at the start and at the end: other work on the machine skews absolutes. */
+  load: [number, number];
   versions: string[];
   n: number;
   command: string;
@@ -40,7 +42,7 @@ export function resultsTable(rounds: RoundResult[]): string {
   return [head, rule, ...rows].join('\n');
 }
 
-export function limitsSection(limits: Limits, n: number): string {
+export function limitsSection(limits: Limits): string {
   const s = limits.statusRate;
   const p = limits.inProcess;
   const a = limits.addSplit;
@@ -58,7 +60,7 @@ writes in ${fixed(s.wallMs / 1000)} s, ${fixed(s.writesPerSec, 0)} writes/s over
 ${growth}
 
 ${limits.growth ? growthSection(limits.growth) : ''}**The allocator in-process** (the leader's batch handler called in the bench's Node process: no process
-start, no socket, the same reads and writes): ${n} ADDs one at a time in ${fixed(p.serialWallMs / 1000)} s,
+start, no socket, the same reads and writes): ${p.n} ADDs one at a time in ${fixed(p.serialWallMs / 1000)} s,
 ${fixed(p.serialPerSec)} ADDs/s, p50 ${fixed(p.p50Ms)} ms; per ADD ${fixed(p.reads.count)} GETs taking
 ${fixed(p.reads.ms)} ms summed (they overlap) and ${fixed(p.writes.count)} writes taking ${fixed(p.writes.ms)} ms.
 In batches of 64: ${fixed(p.batch64WallMs / 1000)} s, ${fixed(p.batch64PerSec)} ADDs/s. Failures: ${p.failures}.
@@ -169,14 +171,15 @@ export async function writeResults(dir: string, info: RunInfo, rounds: RoundResu
   writeFileSync(join(dir, 'results.json'), `${JSON.stringify({ info, rounds, limits }, null, 2)}\n`);
   const md = `# Benchmark results: spiderpool-ts, Spiderpool, Whereabouts
 
-Written by \`${info.command}\` on ${info.date} (${fixed(info.totalS / 60)} min). Machine: ${info.machine}.
+Written by \`${info.command}\` on ${info.date} (${fixed(info.totalS / 60)} min). Machine: ${info.machine}; load average ${fixed(info.load[0])} at the start, ${fixed(info.load[1])} at the end.
 Versions: ${info.versions.join('; ')}.
 
 Each system ran on a fresh control plane of its own (etcd + kube-apiserver, identical flags), with N = ${info.n}
 Pod objects on two nodes per round and one pool (range) of exactly ${info.n} addresses; the ADDs are real
 processes of each IPAM plugin, as a runtime calls them. After the ADDs the pods were deleted, then all DELs
 ran. *duplicates*: addresses held by two pods, from the results and the API's records together; *recorded*:
-records in the API after the ADDs; *left*: records after the DELs. A round starts no calls after its
+records in the API after the ADDs; *left*: records after the DELs (no garbage collector runs: not
+this project's operator, Spiderpool's controller or Whereabouts' control loop, so what a DEL leaves stays). A round starts no calls after its
 deadline (*not started*). Figures from one machine are ratios, not absolutes.
 
 ![ADDs per second](adds-per-second.png)
@@ -184,6 +187,6 @@ deadline (*not started*). Figures from one machine are ratios, not absolutes.
 
 ${resultsTable(rounds)}
 
-${limits ? limitsSection(limits, info.n) : ''}`;
+${limits ? limitsSection(limits) : ''}`;
   writeFileSync(join(dir, 'results.md'), md);
 }

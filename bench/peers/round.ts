@@ -6,7 +6,7 @@ import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { uniqueName } from '../../test/harness/clients.js';
 import { eventually } from '../../test/harness/wait.js';
 import { percentile } from '../harness.js';
-import { addHolder, type BenchPod, resultAddress, type SystemUnderTest } from './system.js';
+import { type BenchPod, readBack, resultAddress, type SystemUnderTest } from './system.js';
 
 export const nodeNames = ['bench-node-a', 'bench-node-b'];
 
@@ -149,7 +149,6 @@ export async function runRound(
   const label = `c${opts.concurrency}`;
   const pods = await createPods(admin, opts.n, `bench-${label}`);
   await system.newPool(opts.n, label);
-  const fromResults = new Map<string, string[]>();
   const got = new Map<string, string>();
   opts.progress(`  ${system.label}, concurrency ${opts.concurrency}: ${opts.n} ADDs`);
   const added: BenchPod[] = [];
@@ -158,22 +157,10 @@ export async function runRound(
     const out = await system.call('ADD', pod, opts.callTimeoutMs);
     const address = resultAddress(out);
     if (!address) return failureText(out.stdout, out.code, out.signal);
-    addHolder(fromResults, address, `${pod.namespace}/${pod.name}`);
     got.set(`${pod.namespace}/${pod.name}`, address);
     return true;
   });
-  const records = await system.recorded();
-  const holders = new Map<string, Set<string>>();
-  for (const source of [fromResults, records]) {
-    for (const [address, pods] of source) {
-      const set = holders.get(address) ?? new Set<string>();
-      for (const p of pods) set.add(p);
-      holders.set(address, set);
-    }
-  }
-  const duplicates = [...holders.values()].filter((s) => s.size > 1).length;
-  const unrecorded = [...got].filter(([pod, address]) => !records.get(address)?.includes(pod)).length;
-  const recorded = [...records.values()].reduce((sum, h) => sum + h.length, 0);
+  const { duplicates, unrecorded, recorded } = readBack(got, await system.recorded());
   opts.progress(
     `    ADD c${opts.concurrency}: ${(add.wallMs / 1000).toFixed(1)} s, ${add.failed} failed, ${add.skipped} not started; ${recorded} records, ${duplicates} duplicates; deleting the pods, then the DELs`,
   );

@@ -51,3 +51,31 @@ export function addHolder(map: Map<string, string[]>, address: string, holder: s
   if (holders) holders.push(holder);
   else map.set(address, [holder]);
 }
+
+export interface ReadBack {
+  /** Addresses held by more than one pod, by the ADD results and the API's records together. */
+  duplicates: number;
+  /** Successful ADDs whose address the API does not record for that pod. */
+  unrecorded: number;
+  /** Records in the API. */
+  recorded: number;
+}
+
+/**
+ * Checks the ADD results (`<namespace>/<name>` -> address) against the API's records (address ->
+ * holders), so a duplicate shows whether the results or the API hold it.
+ */
+export function readBack(results: Map<string, string>, records: Map<string, string[]>): ReadBack {
+  const holders = new Map<string, Set<string>>();
+  for (const [address, pods] of records) holders.set(address, new Set(pods));
+  for (const [pod, address] of results) {
+    const set = holders.get(address) ?? new Set<string>();
+    set.add(pod);
+    holders.set(address, set);
+  }
+  return {
+    duplicates: [...holders.values()].filter((s) => s.size > 1).length,
+    unrecorded: [...results].filter(([pod, address]) => !records.get(address)?.includes(pod)).length,
+    recorded: [...records.values()].reduce((sum, h) => sum + h.length, 0),
+  };
+}
