@@ -47,7 +47,7 @@ import { type EndpointChange, endpointAfterAdd, endpointAfterRelease } from './e
 import { asCniError } from './errors.js';
 import { decidePool } from './pool-decision.js';
 import { addNeeds, noPools, releasePools } from './pool-needs.js';
-import { BatchReads, PluginApi } from './reads.js';
+import { BatchReads, PluginApi, type PluginStore } from './reads.js';
 import {
   planRelease,
   type ReleasePlan,
@@ -99,8 +99,19 @@ export function batchHandler(opts: LeaderOptions): BatchHandler<PluginRequest, P
         return requests.map(() => ({ ok: false, error: { message: error.message, code: error.code } }));
       }
     }
-    return new Batch(api, opts, requests).run();
+    return runBatch(api, opts, requests);
   };
+}
+
+export type BatchOptions = Omit<LeaderOptions, 'kubeconfigPath'>;
+
+/** Serves one batch of requests against `store` (the API server's, or a test's in-memory one). */
+export function runBatch(
+  store: PluginStore,
+  opts: BatchOptions,
+  requests: PluginRequest[],
+): Promise<Answer<PluginAnswer>[]> {
+  return new Batch(store, opts, requests).run();
 }
 
 interface PreparedAdd {
@@ -137,8 +148,8 @@ class Batch {
   private readonly stats = { rounds: 0, poolWrites: 0, conflicts: 0, endpointWrites: 0 };
 
   constructor(
-    private readonly api: PluginApi,
-    private readonly opts: LeaderOptions,
+    private readonly api: PluginStore,
+    private readonly opts: BatchOptions,
     private readonly requests: PluginRequest[],
   ) {
     this.reads = new BatchReads(api);

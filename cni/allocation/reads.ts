@@ -62,6 +62,13 @@ async function orUndefined<T>(what: string, work: () => Promise<T>): Promise<T |
   }
 }
 
+/**
+ * What a batch reads and writes, by what it is for: PluginApi against the API server, or an in-memory
+ * store in unit tests. Errors are CniErrors naming the call, except a 409 of a guarded write
+ * (replacePoolStatus, writeEndpoint), which is left as the API's for readModifyWrite.
+ */
+export type PluginStore = Omit<PluginApi, 'server'>;
+
 /** The plugin's API calls, by what they are for. Errors are CniErrors naming the call. */
 export class PluginApi {
   readonly server: string;
@@ -223,7 +230,7 @@ export const scanConcurrency = 4;
 export class BatchReads {
   private readonly memo = new Map<string, Promise<unknown>>();
 
-  constructor(readonly api: PluginApi) {}
+  constructor(readonly api: PluginStore) {}
 
   private once<T>(key: string, read: () => Promise<T>): Promise<T> {
     let promise = this.memo.get(key) as Promise<T> | undefined;
