@@ -4,8 +4,8 @@
 // records' podUid moves, so nothing can be handed out twice in between.
 import type { SpiderIPPool } from '../../api/index.js';
 import type { PoolRecord } from '../records/codec.js';
-import { type PoolStatusUpdate, readPoolState, statusOf } from './pool-state.js';
 import { checkNonEmpty, checkOwner } from './input-checks.js';
+import { type PoolStatusUpdate, readPoolState, statusOf } from './pool-state.js';
 
 export interface ReassignRequest {
   /** `<namespace>/<identity name>`. */

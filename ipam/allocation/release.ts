@@ -8,8 +8,8 @@ import { IpamError } from '../errors.js';
 import { cursorAfterRelease, freeSet } from '../pool/free.js';
 import type { IntervalSet } from '../ranges/intervals.js';
 import type { PoolRecord } from '../records/codec.js';
-import { type PoolStatusUpdate, readPoolState, statusOf } from './pool-state.js';
 import { checkNonEmpty, checkOwner } from './input-checks.js';
+import { type PoolStatusUpdate, readPoolState, statusOf } from './pool-state.js';
 
 export interface ReleaseRequest {
   /** `<namespace>/<identity name>`. */
