@@ -77,6 +77,8 @@ test('records of killed plugins: the gone pod’s is released by the scan, the l
 test('a record written after its pod was already deleted (no pod event follows) goes at a later scan', async () => {
   const o = op as OperatorProcess;
   const late = await pod(uniqueName('late'));
+  // Counted before the record exists: the scan that releases it may finish before killedAdd returns.
+  const before = scans(o).length;
   const ip = await killedAdd(late, () => world.fixtures.deletePod(ns, late.metadata?.name ?? ''));
   expect(
     await world.fixtures.core.listNamespacedPod({
@@ -84,8 +86,8 @@ test('a record written after its pod was already deleted (no pod event follows) 
       fieldSelector: `metadata.name=${late.metadata?.name}`,
     }),
   ).toMatchObject({ items: [] });
-  const before = scans(o).length;
   await eventually('released', async () => !(await holders()).has(ip), { timeoutMs: 20_000 });
-  expect(scans(o).length).toBeGreaterThan(before);
+  // The scan logs its release and its end after the pool write the test saw.
+  await eventually('the releasing scan done', () => scans(o).length > before, { timeoutMs: 20_000 });
   expect(releasedBy(o, late.metadata?.name ?? '')).toMatchObject([{ cause: 'scan', reason: 'pod-gone' }]);
 }, 60_000);
