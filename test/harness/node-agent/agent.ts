@@ -356,11 +356,13 @@ export class NodeAgent {
         this.backoff.delete(key);
       })
       .catch((err: unknown) => {
-        const delayMs = Math.min((b?.delayMs ?? 500) * 2, 10_000);
+        // A write that lost a race (a resourceVersion test or precondition) is retried soon; a failing
+        // set-up backs off up to 10 s, as kubelet's sandbox retries do.
+        const delayMs = Math.min((b?.delayMs ?? 125) * 2, 10_000);
         this.backoff.set(key, { until: Date.now() + delayMs, delayMs });
-        this.log(
-          `${key}: ${err instanceof Error ? err.message : describeApiError(err)} (retry in ${delayMs} ms)`,
-        );
+        const why = apiStatus(err) !== undefined ? describeApiError(err) : (err as Error).message;
+        this.log(`${key}: ${why} (retry in ${delayMs} ms)`);
+        setTimeout(() => this.kick(), delayMs).unref();
       })
       .finally(() => {
         this.busy.delete(key);
