@@ -356,11 +356,13 @@ export class NodeAgent {
         this.backoff.delete(key);
       })
       .catch((err: unknown) => {
-        const delayMs = Math.min((b?.delayMs ?? 500) * 2, 10_000);
+        // A write that lost a race (a resourceVersion test or precondition) is retried soon; a failing
+        // set-up backs off up to 10 s, as kubelet's sandbox retries do.
+        const delayMs = Math.min((b?.delayMs ?? 125) * 2, 10_000);
         this.backoff.set(key, { until: Date.now() + delayMs, delayMs });
-        this.log(
-          `${key}: ${err instanceof Error ? err.message : describeApiError(err)} (retry in ${delayMs} ms)`,
-        );
+        const why = apiStatus(err) !== undefined ? describeApiError(err) : (err as Error).message;
+        this.log(`${key}: ${why} (retry in ${delayMs} ms)`);
+        setTimeout(() => this.kick(), delayMs).unref();
       })
       .finally(() => {
         this.busy.delete(key);
@@ -400,11 +402,21 @@ export class NodeAgent {
 
   // ---- kubelet -------------------------------------------------------------------------------
 
-  private async syncPod(pod: V1Pod): Promise<void> {
-    const uid = pod.metadata?.uid ?? '';
-    const ns = pod.metadata?.namespace ?? '';
-    const name = pod.metadata?.name ?? '';
+  private async syncPod(listed: V1Pod): Promise<void> {
+    const uid = listed.metadata?.uid ?? '';
+    const ns = listed.metadata?.namespace ?? '';
+    const name = listed.metadata?.name ?? '';
     const sb = this.sandboxes.get(uid);
+    // The pass's list may be older than another task's write (a migration's source pod marked
+    // Succeeded): act on the pod as it is now.
+    const pod = await this.rest.get<V1Pod>(podPath(ns, name)).catch((err: unknown) => {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    });
+    if (pod?.metadata?.uid !== uid) {
+      if (sb) await this.teardown(uid, sb);
+      return;
+    }
     const phase = pod.status?.phase;
     if (pod.metadata?.deletionTimestamp) {
       if (sb) await this.teardown(uid, sb);
@@ -422,11 +434,21 @@ export class NodeAgent {
       if (sb) await this.teardown(uid, sb);
       return;
     }
-    const running = sb ?? (await this.setUp(pod));
-    if (!isRunningAsWanted(pod, running.podIPs)) {
+    let current = pod;
+    let running = sb;
+    if (!running) {
+      running = await this.setUp(pod);
+      // Setting up wrote the network-status annotation: the status write below needs that version.
+      current = await this.rest.get<V1Pod>(podPath(ns, name));
+    }
+    if (!isRunningAsWanted(current, running.podIPs)) {
+      // Conditional on the pod read above, so a write made meanwhile (Succeeded) is never undone.
       await this.rest.request('PATCH', `${podPath(ns, name)}/status`, {
         contentType: strategicMerge,
-        body: { status: runningStatus(pod, { ...running, containerId: running.ref.containerId }) },
+        body: {
+          metadata: { resourceVersion: current.metadata?.resourceVersion },
+          status: runningStatus(current, { ...running, containerId: running.ref.containerId }),
+        },
       });
       this.log(
         `pod ${ns}/${name}: Running on ${running.node} with ${running.podIPs.join(', ') || 'no address'}`,
@@ -739,7 +761,10 @@ export class NodeAgent {
       `${podPath(pod.metadata?.namespace ?? '', pod.metadata?.name ?? '')}/status`,
       {
         contentType: strategicMerge,
-        body: { status: finishedStatus(pod, sb?.ref.containerId ?? '', ms.failed ? 'Failed' : 'Succeeded') },
+        body: {
+          metadata: { resourceVersion: pod.metadata?.resourceVersion },
+          status: finishedStatus(pod, sb?.ref.containerId ?? '', ms.failed ? 'Failed' : 'Succeeded'),
+        },
       },
     );
     this.log(
