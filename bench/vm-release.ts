@@ -18,7 +18,12 @@ if (typeof process.getuid === 'function' && process.getuid() !== 0) {
   process.exit(1);
 }
 
-const count = Number(process.argv[process.argv.indexOf('--vms') + 1] || 20);
+const flag = process.argv.indexOf('--vms');
+const count = flag >= 0 ? Number(process.argv[flag + 1]) : 20;
+if (!Number.isInteger(count) || count < 1) {
+  console.error(`--vms: expected a positive whole number, got '${process.argv[flag + 1]}'`);
+  process.exit(2);
+}
 const ns = 'default';
 const stage = Stage.create();
 const say = (line: string) => console.log(line);
