@@ -27,13 +27,13 @@ async function up(): Promise<void> {
   const existing = attached();
   if (
     existing &&
-    existing.kubevirt === withKubeVirt &&
+    (existing.kubevirt || !withKubeVirt) &&
     componentsOf(existing).every((c) => existing.isRunning(c))
   ) {
-    console.log(`already up at ${existing.server}`);
+    console.log(`already up at ${existing.server}${existing.kubevirt ? ' (with KubeVirt)' : ''}`);
     return;
   }
-  // A half-dead earlier run, or one with(out) KubeVirt when the other is asked for: clear it first.
+  // A half-dead earlier run, or one without KubeVirt when KubeVirt is asked for: clear it first.
   if (existing) await existing.stop();
   const started = Date.now();
   const cp = await ControlPlane.start({ dir, kubevirt: withKubeVirt, log: (line) => console.log(line) });

@@ -1,5 +1,8 @@
 // What the KubeVirt e2e tests share: a VM manifest created as a user creates it, and waits on what
 // virt-controller and the node agent make of it.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   CustomObjectsApi,
   type KubeConfig,
@@ -181,7 +184,11 @@ export class KubeVirtWorld {
     const lab = new NetworkLab();
     let agent: NodeAgent | undefined;
     try {
-      agent = await NodeAgent.start({ controlPlane: cp, dir: `${testbed.dir}/agent`, ...agentOptions });
+      // With SPIDERPOOL_TS_KEEP_RUN_DIR set the agent's and the plugin's logs outlive the test.
+      const dir = process.env.SPIDERPOOL_TS_KEEP_RUN_DIR
+        ? mkdtempSync(join(tmpdir(), `spiderpool-ts-agent-${prefix}-`))
+        : join(testbed.dir, 'agent');
+      agent = await NodeAgent.start({ controlPlane: cp, dir, ...agentOptions });
       const namespace = await testbed.fixtures.namespace(prefix);
       const master = (await lab.vethPair({ bNetns: await lab.netns() })).a;
       const poolName = await testbed.fixtures.pool(pool);

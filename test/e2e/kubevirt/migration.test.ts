@@ -102,23 +102,26 @@ test('a masquerade VM migrates to the other node with its address; the source la
   await deleteVm(w().fixtures, w().namespace, 'vm-mig');
 }, 240_000);
 
-test('a bridge VM without the allow annotation is refused at admission with InterfaceNotLiveMigratable', async () => {
-  await runningVm('vm-bridge', { bridge: {} });
-  const vmi = await waitVmi(
-    w().fixtures.admin,
-    w().namespace,
-    'vm-bridge',
-    'to be marked not migratable',
-    (v) => Boolean(v.status?.conditions?.some((c) => c.type === 'LiveMigratable' && c.status === 'False')),
-  );
-  expect(vmi.status?.conditions?.find((c) => c.type === 'LiveMigratable')?.reason).toBe(
-    'InterfaceNotLiveMigratable',
-  );
-  await expect(migrate('vm-bridge')).rejects.toMatchObject({
-    body: expect.stringContaining('Cannot migrate VMI, Reason: InterfaceNotLiveMigratable'),
-  });
-  await deleteVm(w().fixtures, w().namespace, 'vm-bridge');
-}, 240_000);
+test.each([
+  ['a bridge VM without the allow annotation', 'vm-bridge', { bridge: {} }],
+  ['a VM with the discontinued passt: {} (the seed’s vm-cirros)', 'vm-passt', { passt: {} }],
+])(
+  '%s is refused at admission with InterfaceNotLiveMigratable',
+  async (_, name, binding) => {
+    await runningVm(name, binding);
+    const vmi = await waitVmi(w().fixtures.admin, w().namespace, name, 'to be marked not migratable', (v) =>
+      Boolean(v.status?.conditions?.some((c) => c.type === 'LiveMigratable' && c.status === 'False')),
+    );
+    expect(vmi.status?.conditions?.find((c) => c.type === 'LiveMigratable')?.reason).toBe(
+      'InterfaceNotLiveMigratable',
+    );
+    await expect(migrate(name)).rejects.toMatchObject({
+      body: expect.stringContaining('Cannot migrate VMI, Reason: InterfaceNotLiveMigratable'),
+    });
+    await deleteVm(w().fixtures, w().namespace, name);
+  },
+  240_000,
+);
 
 test('a failed migration leaves the VM on its source; the target launcher fails and is released', async () => {
   const { vmi, pod: source } = await runningVm('vm-fail');

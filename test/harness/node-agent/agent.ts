@@ -51,7 +51,12 @@ import {
   type SandboxRef,
 } from './multus.js';
 import { finishedStatus, isRunningAsWanted, runningStatus } from './pod-status.js';
-import { type MigrationWebhook, serveMigrationWebhook, webhookConfigurations } from './webhook.js';
+import {
+  type MigrationWebhook,
+  serveMigrationWebhook,
+  servingPidLabel,
+  webhookConfigurations,
+} from './webhook.js';
 
 const exec = promisify(execFile);
 
@@ -260,6 +265,7 @@ export class NodeAgent {
     this.webhook = await serveMigrationWebhook(this.rest, tls, (line) => this.log(line));
     const caBundle = readFileSync(cp.caFile).toString('base64');
     const configs = webhookConfigurations(name, this.webhook, caBundle);
+    await this.removeOrphanedWebhooks();
     this.webhookName = name;
     await this.rest.request('POST', '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations', {
       body: configs.mutating,
@@ -267,6 +273,34 @@ export class NodeAgent {
     await this.rest.request('POST', '/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations', {
       body: configs.validating,
     });
+  }
+
+  /**
+   * Admission configurations of agents whose process is gone (killed before stop()): with
+   * failurePolicy Fail they would refuse every migration, so they go.
+   */
+  private async removeOrphanedWebhooks(): Promise<void> {
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch (err) {
+        return (err as NodeJS.ErrnoException).code === 'EPERM';
+      }
+    };
+    for (const kind of ['mutatingwebhookconfigurations', 'validatingwebhookconfigurations']) {
+      const path = `/apis/admissionregistration.k8s.io/v1/${kind}`;
+      const list = await this.rest.get<{
+        items: Array<{ metadata: { name: string; labels?: Record<string, string> } }>;
+      }>(path, { query: { labelSelector: servingPidLabel } });
+      for (const item of list.items) {
+        const pid = Number(item.metadata.labels?.[servingPidLabel]);
+        if (Number.isInteger(pid) && pid > 0 && !alive(pid)) {
+          await this.rest.request('DELETE', `${path}/${item.metadata.name}`).catch(() => undefined);
+          this.log(`removed ${kind} ${item.metadata.name} of a node agent that is gone (pid ${pid})`);
+        }
+      }
+    }
   }
 
   private watch(path: string, query: Record<string, string>): void {
@@ -322,11 +356,13 @@ export class NodeAgent {
         this.backoff.delete(key);
       })
       .catch((err: unknown) => {
-        const delayMs = Math.min((b?.delayMs ?? 500) * 2, 10_000);
+        // A write that lost a race (a resourceVersion test or precondition) is retried soon; a failing
+        // set-up backs off up to 10 s, as kubelet's sandbox retries do.
+        const delayMs = Math.min((b?.delayMs ?? 125) * 2, 10_000);
         this.backoff.set(key, { until: Date.now() + delayMs, delayMs });
-        this.log(
-          `${key}: ${err instanceof Error ? err.message : describeApiError(err)} (retry in ${delayMs} ms)`,
-        );
+        const why = apiStatus(err) !== undefined ? describeApiError(err) : (err as Error).message;
+        this.log(`${key}: ${why} (retry in ${delayMs} ms)`);
+        setTimeout(() => this.kick(), delayMs).unref();
       })
       .finally(() => {
         this.busy.delete(key);
@@ -366,11 +402,21 @@ export class NodeAgent {
 
   // ---- kubelet -------------------------------------------------------------------------------
 
-  private async syncPod(pod: V1Pod): Promise<void> {
-    const uid = pod.metadata?.uid ?? '';
-    const ns = pod.metadata?.namespace ?? '';
-    const name = pod.metadata?.name ?? '';
+  private async syncPod(listed: V1Pod): Promise<void> {
+    const uid = listed.metadata?.uid ?? '';
+    const ns = listed.metadata?.namespace ?? '';
+    const name = listed.metadata?.name ?? '';
     const sb = this.sandboxes.get(uid);
+    // The pass's list may be older than another task's write (a migration's source pod marked
+    // Succeeded): act on the pod as it is now.
+    const pod = await this.rest.get<V1Pod>(podPath(ns, name)).catch((err: unknown) => {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    });
+    if (pod?.metadata?.uid !== uid) {
+      if (sb) await this.teardown(uid, sb);
+      return;
+    }
     const phase = pod.status?.phase;
     if (pod.metadata?.deletionTimestamp) {
       if (sb) await this.teardown(uid, sb);
@@ -388,11 +434,21 @@ export class NodeAgent {
       if (sb) await this.teardown(uid, sb);
       return;
     }
-    const running = sb ?? (await this.setUp(pod));
-    if (!isRunningAsWanted(pod, running.podIPs)) {
+    let current = pod;
+    let running = sb;
+    if (!running) {
+      running = await this.setUp(pod);
+      // Setting up wrote the network-status annotation: the status write below needs that version.
+      current = await this.rest.get<V1Pod>(podPath(ns, name));
+    }
+    if (!isRunningAsWanted(current, running.podIPs)) {
+      // Conditional on the pod read above, so a write made meanwhile (Succeeded) is never undone.
       await this.rest.request('PATCH', `${podPath(ns, name)}/status`, {
         contentType: strategicMerge,
-        body: { status: runningStatus(pod, { ...running, containerId: running.ref.containerId }) },
+        body: {
+          metadata: { resourceVersion: current.metadata?.resourceVersion },
+          status: runningStatus(current, { ...running, containerId: running.ref.containerId }),
+        },
       });
       this.log(
         `pod ${ns}/${name}: Running on ${running.node} with ${running.podIPs.join(', ') || 'no address'}`,
@@ -705,7 +761,10 @@ export class NodeAgent {
       `${podPath(pod.metadata?.namespace ?? '', pod.metadata?.name ?? '')}/status`,
       {
         contentType: strategicMerge,
-        body: { status: finishedStatus(pod, sb?.ref.containerId ?? '', ms.failed ? 'Failed' : 'Succeeded') },
+        body: {
+          metadata: { resourceVersion: pod.metadata?.resourceVersion },
+          status: finishedStatus(pod, sb?.ref.containerId ?? '', ms.failed ? 'Failed' : 'Succeeded'),
+        },
       },
     );
     this.log(

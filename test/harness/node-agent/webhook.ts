@@ -157,8 +157,12 @@ export async function serveMigrationWebhook(
   };
 }
 
+/** Labels the agent's admission configurations with the process serving them. */
+export const servingPidLabel = 'spiderpool-ts.test/node-agent-pid';
+
 /** The admission configurations that send migration creates to the agent's webhook. */
 export function webhookConfigurations(name: string, webhook: MigrationWebhook, caBundle: string) {
+  const metadata = { name, labels: { [servingPidLabel]: String(process.pid) } };
   const common = {
     rules: [
       {
@@ -177,7 +181,7 @@ export function webhookConfigurations(name: string, webhook: MigrationWebhook, c
     mutating: {
       apiVersion: 'admissionregistration.k8s.io/v1',
       kind: 'MutatingWebhookConfiguration',
-      metadata: { name },
+      metadata,
       webhooks: [
         {
           name: 'migration-create-mutator.kubevirt.io',
@@ -189,7 +193,7 @@ export function webhookConfigurations(name: string, webhook: MigrationWebhook, c
     validating: {
       apiVersion: 'admissionregistration.k8s.io/v1',
       kind: 'ValidatingWebhookConfiguration',
-      metadata: { name },
+      metadata,
       webhooks: [
         {
           name: 'migration-create-validator.kubevirt.io',

@@ -3,6 +3,7 @@ import type { VirtualMachineInstance } from '../../../api/index.js';
 import { liveMigratableCondition } from '../../harness/node-agent/migratable.js';
 import { networkStatus, parseNadConfig, planAttachments } from '../../harness/node-agent/multus.js';
 import { imageId, isRunningAsWanted, runningStatus } from '../../harness/node-agent/pod-status.js';
+import { mutateMigration } from '../../harness/node-agent/webhook.js';
 
 const settings = { multusNamespace: 'kube-system', clusterDefaultNetwork: 'kube-system/cluster-net' };
 
@@ -156,5 +157,23 @@ describe('pod status as kubelet writes it', () => {
     expect(isRunningAsWanted(gated, ['198.18.80.10'])).toBe(false);
     const ready = runningStatus(gated, sandbox) as { conditions: Array<{ type: string; status: string }> };
     expect(ready.conditions.find((c) => c.type === 'Ready')?.status).toBe('True');
+  });
+});
+
+describe('virt-api migration mutation', () => {
+  it('labels the migration with its VMI and adds the finalizer once', () => {
+    const vmim = { metadata: { name: 'm', namespace: 'ns' }, spec: { vmiName: 'vm1' } };
+    expect(mutateMigration(vmim)).toEqual([
+      { op: 'add', path: '/metadata/labels', value: {} },
+      { op: 'add', path: '/metadata/labels/kubevirt.io~1vmi-name', value: 'vm1' },
+      { op: 'add', path: '/metadata/finalizers', value: ['kubevirt.io/migrationJobFinalize'] },
+    ]);
+    const done = {
+      ...vmim,
+      metadata: { ...vmim.metadata, labels: {}, finalizers: ['kubevirt.io/migrationJobFinalize'] },
+    };
+    expect(mutateMigration(done)).toEqual([
+      { op: 'add', path: '/metadata/labels/kubevirt.io~1vmi-name', value: 'vm1' },
+    ]);
   });
 });
