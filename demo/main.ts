@@ -1,0 +1,369 @@
+// `npm run demo`: a VM keeps its addresses through everything KubeVirt does to it, shown on a real
+// control plane with KubeVirt's own virt-controller, the compiled plugin behind Multus's delegation
+// (the node agent) and the compiled operator. The seed's story, step by step, with the VM's launcher
+// pods printed the way `kubectl get pod -o wide` prints them. Needs root (network namespaces).
+
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  CoreV1Api,
+  CustomObjectsApi,
+  type KubernetesObject,
+  KubernetesObjectApi,
+  PatchStrategy,
+  setHeaderOptions,
+  type V1Pod,
+} from '@kubernetes/client-node';
+import { parseAllDocuments } from 'yaml';
+import { kubevirtGroup, kubevirtKinds, kubevirtVersion } from '../api/index.js';
+import { repoRoot } from '../build/executables.js';
+import { isNotFound } from '../kube/errors.js';
+import { SpiderpoolApi } from '../kube/spiderpool.js';
+import { eventually } from '../test/harness/wait.js';
+import { Stage } from './stage.js';
+
+if (typeof process.getuid === 'function' && process.getuid() !== 0) {
+  console.error(
+    'npm run demo needs root: it creates network namespaces and veth links (try: sudo npm run demo)',
+  );
+  process.exit(1);
+}
+
+const started = Date.now();
+const ns = 'default';
+const stage = Stage.create();
+const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)}s`.padStart(7);
+const say = (line: string) => console.log(`${elapsed()}  ${line}`);
+let stepNo = 0;
+const step = (title: string) => console.log(`\n${elapsed()}  == ${++stepNo}. ${title}`);
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const)
+  process.on(signal, () => {
+    console.log(`\n${signal}: cleaning up`);
+    void stage.close().then(() => process.exit(130));
+  });
+
+const kv = (kind: keyof typeof kubevirtKinds) => ({
+  group: kubevirtGroup,
+  version: kubevirtVersion,
+  plural: kubevirtKinds[kind].plural,
+  namespace: ns,
+});
+
+function objects(): CustomObjectsApi {
+  return stage.admin.makeApiClient(CustomObjectsApi);
+}
+
+async function create(manifest: KubernetesObject): Promise<void> {
+  await KubernetesObjectApi.makeApiClient(stage.admin).create({
+    ...manifest,
+    metadata: { namespace: ns, ...manifest.metadata },
+  });
+}
+
+function manifestsOf(file: string): KubernetesObject[] {
+  return parseAllDocuments(readFileSync(join(repoRoot, file), 'utf8')).map(
+    (d) => d.toJS() as KubernetesObject,
+  );
+}
+
+async function nad(name: string, config: Record<string, unknown>): Promise<void> {
+  await create({
+    apiVersion: 'k8s.cni.cncf.io/v1',
+    kind: 'NetworkAttachmentDefinition',
+    metadata: { name, namespace: 'kube-system' },
+    spec: { config: JSON.stringify({ cniVersion: '1.0.0', name, ...config }) },
+  } as KubernetesObject);
+}
+
+async function launcherPods(vm: string): Promise<V1Pod[]> {
+  const pods = await stage.admin
+    .makeApiClient(CoreV1Api)
+    .listNamespacedPod({ namespace: ns, labelSelector: `vm.kubevirt.io/name=${vm}` });
+  return pods.items.sort(
+    (a, b) =>
+      Date.parse(String(a.metadata?.creationTimestamp)) - Date.parse(String(b.metadata?.creationTimestamp)),
+  );
+}
+
+function age(pod: V1Pod): string {
+  const s = Math.max(
+    0,
+    Math.round((Date.now() - Date.parse(String(pod.metadata?.creationTimestamp))) / 1000),
+  );
+  return s < 120 ? `${s}s` : `${Math.floor(s / 60)}m${s % 60}s`;
+}
+
+/** The VM's launcher pods as `kubectl get pod -o wide` shows them. */
+async function show(vm: string): Promise<void> {
+  const rows = [['NAME', 'READY', 'STATUS', 'RESTARTS', 'AGE', 'IP', 'NODE']];
+  for (const p of await launcherPods(vm)) {
+    const statuses = p.status?.containerStatuses ?? [];
+    const ready = `${statuses.filter((c) => c.ready).length}/${p.spec?.containers.length ?? 0}`;
+    const status = p.metadata?.deletionTimestamp
+      ? 'Terminating'
+      : p.status?.phase === 'Succeeded'
+        ? 'Completed'
+        : (p.status?.phase ?? 'Pending');
+    rows.push([
+      p.metadata?.name ?? '',
+      ready,
+      status,
+      '0',
+      age(p),
+      p.status?.podIP ?? '<none>',
+      p.spec?.nodeName ?? '<none>',
+    ]);
+  }
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
+  for (const r of rows)
+    console.log(
+      `           ${r
+        .map((c, i) => c.padEnd((widths[i] ?? 0) + 3))
+        .join('')
+        .trimEnd()}`,
+    );
+}
+
+/** Waits until the VM runs in a launcher pod with addresses that is none of `old`; that pod. */
+async function running(vm: string, old: V1Pod[] = []): Promise<V1Pod> {
+  const gone = new Set(old.map((p) => p.metadata?.uid));
+  return eventually(
+    `${vm} running`,
+    async () => {
+      const vmi = (await objects()
+        .getNamespacedCustomObject({ ...kv('vmi'), name: vm })
+        .catch((e: unknown) => (isNotFound(e) ? undefined : Promise.reject(e)))) as
+        | { status?: { phase?: string } }
+        | undefined;
+      if (vmi?.status?.phase !== 'Running') return undefined;
+      return (await launcherPods(vm)).find(
+        (p) =>
+          p.status?.phase === 'Running' &&
+          !gone.has(p.metadata?.uid) &&
+          p.status.podIP &&
+          !p.metadata?.deletionTimestamp,
+      );
+    },
+    { timeoutMs: 180_000, intervalMs: 250 },
+  );
+}
+
+async function vmiGone(vm: string): Promise<void> {
+  await eventually(
+    `VMI ${vm} gone`,
+    async () =>
+      objects()
+        .getNamespacedCustomObject({ ...kv('vmi'), name: vm })
+        .then(() => false)
+        .catch((e: unknown) => (isNotFound(e) ? true : Promise.reject(e))),
+    { timeoutMs: 120_000, intervalMs: 250 },
+  );
+}
+
+function expectSame(what: string, got: string | undefined, want: string | undefined): void {
+  if (got !== want) throw new Error(`${what}: expected ${want}, got ${got}`);
+  say(`same address: ${got}`);
+}
+
+async function endpointIps(vm: string): Promise<string> {
+  const api = new SpiderpoolApi(objects());
+  const ep = await api.getEndpoint(ns, vm).catch(() => undefined);
+  return (ep?.status?.current.ips ?? [])
+    .map((e) => `${e.interface}: ${[e.ipv4, e.ipv6].filter(Boolean).join(', ')}`)
+    .join('; ');
+}
+
+async function patchVm(vm: string, body: object): Promise<void> {
+  await objects().patchNamespacedCustomObject(
+    { ...kv('vm'), name: vm, body },
+    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+  );
+}
+
+async function main(): Promise<void> {
+  step('the stage');
+  await stage.start({
+    say,
+    // Pods without a default-network annotation get eth0 from Multus's cluster default network.
+    agent: { clusterNetwork: 'kube-system/macvlan-ens192' },
+  });
+  const master = (await stage.lab.vethPair({ bNetns: await stage.lab.netns() })).a;
+  const secondary = await stage.lab.bridge();
+
+  step(
+    "a pool (the seed's test-ippool, on 198.18.168.0/24: the demo never uses addresses outside 198.18.0.0/15)",
+  );
+  const pools = new SpiderpoolApi(objects());
+  await pools.createPool({
+    metadata: { name: 'test-ippool' },
+    spec: { subnet: '198.18.168.0/24', ips: ['198.18.168.101-198.18.168.110'] },
+  });
+  await nad('macvlan-ens192', {
+    type: 'macvlan',
+    master,
+    mode: 'bridge',
+    ipam: { type: 'spiderpool', default_ipv4_ippool: ['test-ippool'] },
+  });
+  say(
+    `SpiderIPPool test-ippool 198.18.168.101-110; NetworkAttachmentDefinition kube-system/macvlan-ens192 (macvlan on ${master})`,
+  );
+
+  step("the seed's vm-cirros (passt + macvlan through v1.multus-cni.io/default-network), applied unchanged");
+  for (const m of manifestsOf('test/integration/install/fixtures/seed-vm.yaml')) await create(m);
+  let pod = await running('vm-cirros');
+  const ip = pod.status?.podIP;
+  await show('vm-cirros');
+  say(`SpiderEndpoint default/vm-cirros: ${await endpointIps('vm-cirros')}`);
+
+  step('the launcher pod deleted (kubectl delete pod)');
+  await stage.admin
+    .makeApiClient(CoreV1Api)
+    .deleteNamespacedPod({ namespace: ns, name: pod.metadata?.name ?? '' });
+  pod = await running('vm-cirros', [pod]);
+  await show('vm-cirros');
+  expectSame('after the pod deletion', pod.status?.podIP, ip);
+
+  step('the VMI deleted (kubectl delete vmi vm-cirros): the VM makes a new one');
+  await objects().deleteNamespacedCustomObject({ ...kv('vmi'), name: 'vm-cirros' });
+  pod = await running('vm-cirros', [pod]);
+  await show('vm-cirros');
+  expectSame('after the VMI deletion', pod.status?.podIP, ip);
+
+  step('stop (runStrategy: Halted), then start (runStrategy: Always)');
+  await patchVm('vm-cirros', { spec: { runStrategy: 'Halted' } });
+  await vmiGone('vm-cirros');
+  say(`stopped; no launcher pod; SpiderEndpoint keeps ${await endpointIps('vm-cirros')}`);
+  await patchVm('vm-cirros', { spec: { runStrategy: 'Always' } });
+  pod = await running('vm-cirros', [pod]);
+  await show('vm-cirros');
+  expectSame('after stop and start', pod.status?.podIP, ip);
+
+  step('a live migration of vm-migrate (masquerade on the pod network + a Multus bridge network)');
+  await nad('bridge-secondary', {
+    type: 'bridge',
+    bridge: secondary,
+    ipam: { type: 'spiderpool', default_ipv4_ippool: ['test-ippool'] },
+  });
+  await create({
+    apiVersion: 'kubevirt.io/v1',
+    kind: 'VirtualMachine',
+    metadata: { name: 'vm-migrate' },
+    spec: {
+      runStrategy: 'Always',
+      template: {
+        spec: {
+          domain: {
+            devices: {
+              interfaces: [
+                { name: 'default', masquerade: {} },
+                { name: 'blue', bridge: {} },
+              ],
+            },
+            resources: { requests: { memory: '64M' } },
+          },
+          networks: [
+            { name: 'default', pod: {} },
+            { name: 'blue', multus: { networkName: 'kube-system/bridge-secondary' } },
+          ],
+        },
+      },
+    },
+  } as KubernetesObject);
+  const source = await running('vm-migrate');
+  const migrateIp = source.status?.podIP;
+  await show('vm-migrate');
+  say(`SpiderEndpoint default/vm-migrate: ${await endpointIps('vm-migrate')}`);
+  await objects().createNamespacedCustomObject({
+    ...kv('vmim'),
+    body: {
+      apiVersion: 'kubevirt.io/v1',
+      kind: 'VirtualMachineInstanceMigration',
+      metadata: { name: 'migrate-vm-migrate' },
+      spec: { vmiName: 'vm-migrate' },
+    },
+  });
+  say('VirtualMachineInstanceMigration migrate-vm-migrate created');
+  await eventually(
+    'the migration to succeed',
+    async () =>
+      (
+        (await objects().getNamespacedCustomObject({ ...kv('vmim'), name: 'migrate-vm-migrate' })) as {
+          status?: { phase?: string };
+        }
+      ).status?.phase === 'Succeeded',
+    { timeoutMs: 180_000, intervalMs: 250 },
+  );
+  const target = await running('vm-migrate', [source]);
+  await show('vm-migrate');
+  say(
+    `migrated from ${source.spec?.nodeName} to ${target.spec?.nodeName}; SpiderEndpoint: ${await endpointIps('vm-migrate')}`,
+  );
+  expectSame('after the migration', target.status?.podIP, migrateIp);
+
+  step(
+    "the seed's vm-centos (bridge binding, two Multus networks, ipam.spidernet.io/ippools with IPv4 + IPv6 per NIC)",
+  );
+  say(
+    'the seed defines its networks with OVS; this kernel has no Open vSwitch, so they use the bridge plugin',
+  );
+  for (const [name, v4, v6] of [
+    ['vlan100', '198.18.100', 'fd00:100::'],
+    ['vlan200', '198.18.101', 'fd00:101::'],
+  ] as const) {
+    await pools.createPool({
+      metadata: { name: `${name}-v4` },
+      spec: { subnet: `${v4}.0/24`, ips: [`${v4}.10-${v4}.19`] },
+    });
+    await pools.createPool({
+      metadata: { name: `${name}-v6` },
+      spec: { subnet: `${v6}/64`, ips: [`${v6}10-${v6}19`] },
+    });
+    await nad(`ovs-${name}`, {
+      type: 'bridge',
+      bridge: await stage.lab.bridge(),
+      ipam: { type: 'spiderpool' },
+    });
+  }
+  for (const m of manifestsOf('test/integration/install/fixtures/vm-centos.yaml')) await create(m);
+  await running('vm-centos');
+  await show('vm-centos');
+  say(`SpiderEndpoint default/vm-centos: ${await endpointIps('vm-centos')}`);
+
+  step('the VMs deleted (kubectl delete vm): their addresses and SpiderEndpoints are freed');
+  for (const vm of ['vm-cirros', 'vm-migrate', 'vm-centos']) {
+    const t0 = Date.now();
+    await objects().deleteNamespacedCustomObject({ ...kv('vm'), name: vm });
+    await eventually(
+      `${vm} freed`,
+      async () =>
+        await pools
+          .getEndpoint(ns, vm)
+          .then(() => false)
+          .catch((e: unknown) => isNotFound(e)),
+      { timeoutMs: 30_000, intervalMs: 50 },
+    );
+    say(`${vm}: SpiderEndpoint gone and addresses free ${Date.now() - t0} ms after the delete`);
+  }
+  for (const name of ['test-ippool', 'vlan100-v4', 'vlan100-v6', 'vlan200-v4', 'vlan200-v6']) {
+    const p = await pools.getPool(name);
+    say(`${name}: ${p.status?.allocatedIPCount ?? 0} allocated`);
+  }
+}
+
+main()
+  .then(
+    () => {
+      step(`done in ${elapsed().trim()}; cleaning up`);
+      return 0;
+    },
+    (err: unknown) => {
+      console.error(`\ndemo failed: ${err instanceof Error ? err.message : String(err)}`);
+      return 1;
+    },
+  )
+  .then(async (code) => {
+    await stage.close();
+    say('stopped everything it started');
+    process.exit(code);
+  });
