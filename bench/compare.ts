@@ -3,7 +3,7 @@
 // nodes and a pool of exactly N addresses per round, N ADDs at concurrency 1, 16 and 64, the pods
 // deleted, then N DELs; then the limits (bench/limits.ts). Writes bench/results/ (report.ts).
 // Usage: npm run bench [-- --n 1000 --concurrency 1,16,64 --systems ours,spiderpool,whereabouts
-//   --stall-timeout 120 --call-timeout 60 --pool-records <N> --growth 20000 --split-calls 30 --in-process 300
+//   --stall-timeout 150 --del-concurrency 16 --call-timeout 60 --pool-records <N> --growth 20000 --split-calls 30 --in-process 300
 //   --no-limits --keep
 //   --out <dir>]
 import { execFileSync } from 'node:child_process';
@@ -46,7 +46,8 @@ async function main(): Promise<void> {
       n: { type: 'string', default: '1000' },
       concurrency: { type: 'string', default: '1,16,64' },
       systems: { type: 'string', default: 'ours,spiderpool,whereabouts' },
-      'stall-timeout': { type: 'string', default: '120' },
+      'stall-timeout': { type: 'string', default: '150' },
+      'del-concurrency': { type: 'string', default: '16' },
       'call-timeout': { type: 'string', default: '60' },
       'pool-records': { type: 'string' },
       growth: { type: 'string', default: '20000' },
@@ -74,6 +75,32 @@ async function main(): Promise<void> {
   ensureBinaries('k8s', log);
   if (systems.includes('spiderpool')) ensureBinaries('spiderpool', log);
   if (systems.includes('whereabouts')) ensureBinaries('whereabouts', log);
+  // Written after each system, so a run cut short still leaves what it measured.
+  const dirty = git('status', '--porcelain').length > 0 ? ' with uncommitted changes' : '';
+  const save = async () => {
+    mkdirSync(values.out, { recursive: true });
+    await writeResults(
+      values.out,
+      {
+        date: `${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`,
+        machine: `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Linux ${release()}, Node ${process.version}`,
+        load: [loadAtStart, loadavg()[0] ?? 0],
+        versions: [
+          `spiderpool-ts ${git('rev-parse', '--short', 'HEAD')}${dirty} (compiled plugin)`,
+          'Spiderpool v1.2.2 (spiderpool-agent + spiderpool, built from its Go module)',
+          `Whereabouts ${moduleVersion('whereabouts')} (built from its Go module)`,
+          `kube-apiserver ${moduleVersion('k8s')}`,
+          `etcd ${moduleVersion('etcd')}`,
+          execFileSync('go', ['version'], { encoding: 'utf8' }).trim(),
+        ],
+        n,
+        command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim().replace(/ --$/, ''),
+        totalS: (Date.now() - started) / 1000,
+      },
+      rounds,
+      limits,
+    );
+  };
   const lab = new NetworkLab();
   const rounds: RoundResult[] = [];
   let limits: Limits | undefined;
@@ -98,9 +125,8 @@ async function main(): Promise<void> {
               await runRound(system, admin, {
                 n,
                 concurrency,
-                // One call at a time cannot stall on the others; above that a phase may.
-                phaseDeadlineMs:
-                  concurrency > 1 ? Number(values['stall-timeout']) * 1000 : Number.POSITIVE_INFINITY,
+                delConcurrency: Math.max(concurrency, Number(values['del-concurrency'])),
+                stallMs: Number(values['stall-timeout']) * 1000,
                 callTimeoutMs: Number(values['call-timeout']) * 1000,
                 progress: log,
               }),
@@ -123,33 +149,12 @@ async function main(): Promise<void> {
         if (values.keep) log(`${name}: kept ${dir}`);
         else rmSync(dir, { recursive: true, force: true });
       }
+      await save();
     }
   } finally {
     await lab.cleanup();
   }
-  mkdirSync(values.out, { recursive: true });
-  const dirty = git('status', '--porcelain').length > 0 ? ' with uncommitted changes' : '';
-  await writeResults(
-    values.out,
-    {
-      date: `${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`,
-      machine: `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Linux ${release()}, Node ${process.version}`,
-      load: [loadAtStart, loadavg()[0] ?? 0],
-      versions: [
-        `spiderpool-ts ${git('rev-parse', '--short', 'HEAD')}${dirty} (compiled plugin)`,
-        'Spiderpool v1.2.2 (spiderpool-agent + spiderpool, built from its Go module)',
-        `Whereabouts ${moduleVersion('whereabouts')} (built from its Go module)`,
-        `kube-apiserver ${moduleVersion('k8s')}`,
-        `etcd ${moduleVersion('etcd')}`,
-        execFileSync('go', ['version'], { encoding: 'utf8' }).trim(),
-      ],
-      n,
-      command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim().replace(/ --$/, ''),
-      totalS: (Date.now() - started) / 1000,
-    },
-    rounds,
-    limits,
-  );
+  await save();
   console.log(`\n${resultsTable(rounds)}\n`);
   log(`wrote ${values.out}/results.md, adds-per-second.png, p99.png, results.json`);
 }

@@ -176,8 +176,8 @@ Versions: ${info.versions.join('; ')}.
 
 Each system ran on a fresh control plane of its own (etcd + kube-apiserver, identical flags), with N = ${info.n}
 Pod objects on two nodes per round and one pool (range) of exactly ${info.n} addresses; the ADDs are real
-processes of each IPAM plugin, as a runtime calls them. After the ADDs the pods were deleted, then all DELs
-ran. *duplicates*: addresses held by two pods, from the results and the API's records together; *recorded*:
+processes of each IPAM plugin, as a runtime calls them. After the ADDs the pods were deleted, then the DELs
+ran (at the round's concurrency, at least 16 at a time). *duplicates*: addresses held by two pods, from the results and the API's records together; *recorded*:
 records in the API after the ADDs; *left*: records after the DELs (no garbage collector runs: not
 this project's operator, Spiderpool's controller or Whereabouts' control loop, so what a DEL leaves stays). A round starts no calls after its
 deadline (*not started*). Figures from one machine are ratios, not absolutes.

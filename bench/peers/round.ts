@@ -39,8 +39,13 @@ export interface RoundResult {
 export interface RoundOptions {
   n: number;
   concurrency: number;
-  /** After this long a phase starts no more calls (a stalled round ends instead of hanging). */
-  phaseDeadlineMs: number;
+  /** DELs at most this many at a time (a node tears many pods down at once whatever the ADDs did). */
+  delConcurrency: number;
+  /**
+   * After this long a phase above concurrency 1 starts no more calls (a stalled round ends instead of
+   * hanging; one call at a time cannot stall on the others).
+   */
+  stallMs: number;
   callTimeoutMs: number;
   progress: (line: string) => void;
 }
@@ -50,11 +55,12 @@ async function phase(
   what: string,
   pods: BenchPod[],
   opts: RoundOptions,
+  concurrency: number,
   call: (pod: BenchPod) => Promise<boolean | string>,
 ): Promise<PhaseStats> {
   const stats: PhaseStats = { wallMs: 0, latencies: [], ok: 0, failed: 0, skipped: 0 };
   const started = performance.now();
-  const deadline = started + opts.phaseDeadlineMs;
+  const deadline = started + (concurrency > 1 ? opts.stallMs : Number.POSITIVE_INFINITY);
   const ticker = setInterval(() => {
     const s = ((performance.now() - started) / 1000).toFixed(0);
     opts.progress(
@@ -64,7 +70,7 @@ async function phase(
   let next = 0;
   try {
     await Promise.all(
-      Array.from({ length: opts.concurrency }, async () => {
+      Array.from({ length: concurrency }, async () => {
         for (let i = next++; i < pods.length; i = next++) {
           if (performance.now() > deadline) {
             stats.skipped++;
@@ -152,7 +158,7 @@ export async function runRound(
   const got = new Map<string, string>();
   opts.progress(`  ${system.label}, concurrency ${opts.concurrency}: ${opts.n} ADDs`);
   const added: BenchPod[] = [];
-  const add = await phase(`ADD c${opts.concurrency}`, pods, opts, async (pod) => {
+  const add = await phase(`ADD c${opts.concurrency}`, pods, opts, opts.concurrency, async (pod) => {
     added.push(pod);
     const out = await system.call('ADD', pod, opts.callTimeoutMs);
     const address = resultAddress(out);
@@ -162,7 +168,7 @@ export async function runRound(
   });
   const { duplicates, unrecorded, recorded } = readBack(got, await system.recorded());
   opts.progress(
-    `    ADD c${opts.concurrency}: ${(add.wallMs / 1000).toFixed(1)} s, ${add.failed} failed, ${add.skipped} not started; ${recorded} records, ${duplicates} duplicates; deleting the pods, then the DELs`,
+    `    ADD c${opts.concurrency}: ${(add.wallMs / 1000).toFixed(1)} s, ${add.failed} failed, ${add.skipped} not started; ${recorded} records, ${duplicates} duplicates; deleting the pods, then the DELs, ${opts.delConcurrency} at a time`,
   );
   await deletePods(core, pods);
   // A runtime calls DEL for every sandbox it set up, failed ADD or not; a pod whose ADD never
@@ -172,6 +178,7 @@ export async function runRound(
     `DEL c${opts.concurrency}`,
     pods.filter((p) => attempted.has(p)),
     opts,
+    opts.delConcurrency,
     async (pod) => {
       const out = await system.call('DEL', pod, opts.callTimeoutMs);
       return out.code === 0 ? true : failureText(out.stdout, out.code, out.signal);
