@@ -22,7 +22,7 @@ import { type ClusterFixtures, PluginTestbed } from '../../harness/spiderpool-ap
 const seed = Number(process.env.FUZZ_SEED ?? 20261206);
 const inProcessRuns = 10_000;
 const annotationRuns = 100;
-const binaryRuns = 100;
+const binaryRuns = 200;
 
 const verbNames = ['ADD', 'DEL', 'CHECK', 'VERSION', 'GC', 'STATUS'] as const;
 type VerbName = (typeof verbNames)[number];
