@@ -30,6 +30,29 @@ function parseBool(key: string, value: string): boolean {
   );
 }
 
+// Kubernetes names: a namespace is a DNS label, a pod name a DNS subdomain. Checked here because the
+// values become API paths: `..` or `.` would name another resource than a pod.
+const dnsLabel = '[a-z0-9]([-a-z0-9]*[a-z0-9])?';
+const namePatterns: Partial<Record<string, { pattern: RegExp; max: number; what: string }>> = {
+  K8S_POD_NAMESPACE: {
+    pattern: new RegExp(`^${dnsLabel}$`),
+    max: 63,
+    what: 'a namespace name (a DNS label)',
+  },
+  K8S_POD_NAME: {
+    pattern: new RegExp(`^${dnsLabel}(\\.${dnsLabel})*$`),
+    max: 253,
+    what: 'a pod name (a DNS subdomain)',
+  },
+};
+
+function checkName(key: string, value: string): void {
+  const rule = namePatterns[key];
+  if (!rule || value === '' || (value.length <= rule.max && rule.pattern.test(value))) return;
+  const shown = value.length > 80 ? `${JSON.stringify(value.slice(0, 77))}...` : JSON.stringify(value);
+  throw new CniError(ErrorCode.invalidEnvironment, `CNI_ARGS: ${key}=${shown} is not ${rule.what}`);
+}
+
 export function parseCniArgs(raw: string | undefined): CniArgs {
   const args: CniArgs = { ignoreUnknown: false, unknown: {} };
   if (!raw) return args;
@@ -45,6 +68,7 @@ export function parseCniArgs(raw: string | undefined): CniArgs {
     const key = pair.slice(0, eq);
     const value = pair.slice(eq + 1);
     const field = known[key];
+    checkName(key, value);
     if (key === 'IgnoreUnknown') args.ignoreUnknown = parseBool(key, value);
     else if (field) args[field] = value;
     else args.unknown[key] = value;

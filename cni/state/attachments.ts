@@ -7,6 +7,7 @@ import { mkdirSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Static, Type } from '@sinclair/typebox';
 import { writeFileAtomic } from '../install/atomic.js';
+import { CniError, ErrorCode } from '../protocol/errors.js';
 import { schemaProblems } from '../protocol/validate.js';
 
 const PodRefSchema = Type.Object({
@@ -49,13 +50,25 @@ export function attachmentFile(stateDir: string, containerId: string, ifname: st
  * operator reclaims what no pod explains).
  */
 export function writeAttachment(stateDir: string, record: AttachmentRecord): void {
-  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  writeFileAtomic(
-    attachmentFile(stateDir, record.containerId, record.ifname),
-    `${JSON.stringify(record)}\n`,
-    0o600,
-    { durable: false },
-  );
+  try {
+    mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+    writeFileAtomic(
+      attachmentFile(stateDir, record.containerId, record.ifname),
+      `${JSON.stringify(record)}\n`,
+      0o600,
+      { durable: false },
+    );
+  } catch (err) {
+    throw stateDirError(stateDir, err);
+  }
+}
+
+/**
+ * A folder that cannot be written or read (state_dir names a file, a read-only mount) is the
+ * configuration's problem or the node's, not a bug: an I/O error object naming the key and the path.
+ */
+function stateDirError(stateDir: string, err: unknown): CniError {
+  return new CniError(ErrorCode.ioFailure, `ipam.state_dir: ${stateDir}: ${(err as Error).message}`);
 }
 
 function parseRecord(text: string, file: string): AttachmentRecord {
@@ -92,7 +105,7 @@ export function removeAttachment(stateDir: string, containerId: string, ifname: 
   try {
     unlinkSync(attachmentFile(stateDir, containerId, ifname));
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw stateDirError(stateDir, err);
   }
 }
 
@@ -109,7 +122,7 @@ export function listAttachments(stateDir: string): AttachmentListing {
     names = readdirSync(stateDir);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { records: [], unreadable: [] };
-    throw err;
+    throw stateDirError(stateDir, err);
   }
   const listing: AttachmentListing = { records: [], unreadable: [] };
   for (const name of names.sort()) {

@@ -100,3 +100,21 @@ test('CNI_ARGS pairs must have a key and an equals sign; values may contain one'
   expect(cniFailure(() => parseCniArgs('IgnoreUnknown=maybe')).message).toContain('IgnoreUnknown="maybe"');
   expect(parseCniArgs('K8S_POD_UID=a=b;;').podUid).toBe('a=b');
 });
+
+test('K8S_POD_NAMESPACE and K8S_POD_NAME must be Kubernetes names: `..` would be another API path', () => {
+  for (const [pair, shown] of [
+    ['K8S_POD_NAME=..', 'K8S_POD_NAME=".." is not a pod name'],
+    ['K8S_POD_NAME=.', 'K8S_POD_NAME="." is not a pod name'],
+    ['K8S_POD_NAME=a/b', 'K8S_POD_NAME="a/b"'],
+    ['K8S_POD_NAME=UPPER', 'K8S_POD_NAME="UPPER"'],
+    [`K8S_POD_NAME=${'a'.repeat(254)}`, 'K8S_POD_NAME="aaa'],
+    ['K8S_POD_NAMESPACE=a.b', 'K8S_POD_NAMESPACE="a.b" is not a namespace name'],
+    [`K8S_POD_NAMESPACE=${'a'.repeat(64)}`, 'K8S_POD_NAMESPACE="aaa'],
+  ] as const) {
+    const err = cniFailure(() => parseCniArgs(pair));
+    expect(err.code).toBe(4);
+    expect(err.message).toContain(`CNI_ARGS: ${shown}`);
+  }
+  expect(parseCniArgs('K8S_POD_NAMESPACE=kube-system;K8S_POD_NAME=web-0.web').podName).toBe('web-0.web');
+  expect(parseCniArgs(`K8S_POD_NAME=${'a'.repeat(253)}`).podName).toHaveLength(253);
+});

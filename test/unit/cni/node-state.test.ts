@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { ApiException } from '@kubernetes/client-node';
 import { defaultPoolProblems } from '../../../cni/allocation/default-pools.js';
 import { asCniError } from '../../../cni/allocation/errors.js';
+import { CniError, ErrorCode } from '../../../cni/protocol/errors.js';
 import {
   type AttachmentRecord,
   attachmentFile,
@@ -67,6 +68,26 @@ describe('attachment records', () => {
     mkdirSync(join(dir, '..'), { recursive: true });
     writeFileSync(dir, 'not a folder');
     expect(() => listAttachments(dir)).toThrow(/ENOTDIR/);
+  });
+
+  test('a state folder that cannot be written is an I/O error object naming ipam.state_dir, not a bug', () => {
+    mkdirSync(join(dir, '..'), { recursive: true });
+    writeFileSync(dir, 'not a folder');
+    for (const use of [
+      () => writeAttachment(dir, record('c1', 'eth0')),
+      () => listAttachments(dir),
+      () => removeAttachment(dir, 'c1', 'eth0'),
+    ]) {
+      let thrown: unknown;
+      try {
+        use();
+      } catch (err) {
+        thrown = err;
+      }
+      expect(thrown).toBeInstanceOf(CniError);
+      expect((thrown as CniError).code).toBe(ErrorCode.ioFailure);
+      expect((thrown as CniError).message).toMatch(/^ipam\.state_dir: .*net-a: (ENOTDIR|EEXIST)/);
+    }
   });
 });
 
