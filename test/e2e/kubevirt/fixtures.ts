@@ -96,7 +96,11 @@ export function waitVmi(
   );
 }
 
-/** The launcher pods of a VMI (by `kubevirt.io/created-by`), oldest first. */
+/**
+ * The launcher pods of a VMI (by `kubevirt.io/created-by`), by creation time. creationTimestamp has
+ * one-second resolution, so a migration's source and target are often equal: tell them apart by
+ * name or UID, never by position.
+ */
 export async function launcherPods(fixtures: ClusterFixtures, namespace: string, vmi: Vmi): Promise<V1Pod[]> {
   const pods = await fixtures.core.listNamespacedPod({
     namespace,
