@@ -43,13 +43,21 @@ export interface ProcessOutcome {
   json?: Record<string, unknown>;
 }
 
+/**
+ * A plugin call is killed after this long, as kubelet gives up on a runtime request after its default
+ * `--runtime-request-timeout` of 2 minutes. It must stay above the plugin's own 60 s coordination
+ * deadline (cni/coordination/coordinate.ts), so under load a slow call ends with the plugin's own
+ * answer (code 11, try again), not a kill the test would read as a failure.
+ */
+export const callKillMs = 120_000;
+
 /** Runs `file` with `env` and `stdin`, collecting everything it prints. */
 export function runProcess(
   file: string,
   args: string[],
   env: Record<string, string | undefined>,
   stdin = '',
-  timeoutMs = 30_000,
+  timeoutMs = callKillMs,
 ): Promise<ProcessOutcome> {
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, { env: env as NodeJS.ProcessEnv, stdio: ['pipe', 'pipe', 'pipe'] });
