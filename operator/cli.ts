@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { loadConfig, usage } from './config/index.js';
-import { Logger } from './observability/log.js';
+import { operatorLogger } from './observability/log.js';
 import { type RunOptions, runOperator } from './run.js';
 
 /** Runs until SIGTERM/SIGINT; exit code 2 for bad flags or configuration. */
@@ -24,7 +24,7 @@ export async function main(argv: string[], extra: Partial<RunOptions> = {}): Pro
     process.stdout.write(usage());
     return;
   }
-  const log = new Logger(config.logLevel);
+  const log = operatorLogger(config.logLevel);
   process.on('unhandledRejection', (reason) => log.error('unhandled promise rejection', { error: reason }));
   process.on('uncaughtException', (err) => {
     log.error('uncaught exception; exiting', { error: err, stack: err.stack });

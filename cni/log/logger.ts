@@ -13,7 +13,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { type LogFields, type Logger, type LogLevel, levelEnabled } from '../../kube/log.js';
+import { JsonLinesLogger, type LogFields, type Logger } from '../../kube/log.js';
 import type { LogSettings } from '../protocol/config.js';
 
 export type { LogFields, Logger } from '../../kube/log.js';
@@ -92,36 +92,7 @@ class FileSink {
   }
 }
 
-class JsonLinesLogger implements Logger {
-  constructor(
-    private readonly sink: FileSink,
-    private readonly level: LogLevel,
-    private readonly fields: LogFields,
-  ) {}
-
-  private log(level: LogLevel, msg: string, fields?: LogFields): void {
-    if (!levelEnabled(level, this.level)) return;
-    const entry = { time: new Date().toISOString(), level, msg, pid: process.pid, ...this.fields, ...fields };
-    this.sink.write(`${JSON.stringify(entry, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))}\n`);
-  }
-
-  debug(msg: string, fields?: LogFields): void {
-    this.log('debug', msg, fields);
-  }
-  info(msg: string, fields?: LogFields): void {
-    this.log('info', msg, fields);
-  }
-  warn(msg: string, fields?: LogFields): void {
-    this.log('warn', msg, fields);
-  }
-  error(msg: string, fields?: LogFields): void {
-    this.log('error', msg, fields);
-  }
-  child(fields: LogFields): Logger {
-    return new JsonLinesLogger(this.sink, this.level, { ...this.fields, ...fields });
-  }
-}
-
 export function fileLogger(settings: LogSettings, fields: LogFields = {}): Logger {
-  return new JsonLinesLogger(new FileSink(settings), settings.level, fields);
+  const file = new FileSink(settings);
+  return new JsonLinesLogger(settings.level, (line) => file.write(`${line}\n`), fields, { pid: true });
 }

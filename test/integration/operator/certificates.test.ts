@@ -3,7 +3,7 @@
 // trusted; and a user-provided Secret that is read, checked and never written.
 import { CoreV1Api } from '@kubernetes/client-node';
 import { RestClient } from '../../../kube/rest.js';
-import { Logger } from '../../../operator/observability/log.js';
+import { operatorLogger } from '../../../operator/observability/log.js';
 import {
   certFacts,
   createCA,
@@ -37,7 +37,7 @@ function source(secretName: string, opts: { userProvided?: boolean; now?: Date }
     secretName,
     userProvided: opts.userProvided ?? false,
     identity,
-    log: new Logger('error', () => {}),
+    log: operatorLogger('error', () => {}),
     now: opts.now ? () => opts.now as Date : undefined,
   });
 }

@@ -3,7 +3,7 @@
 import { CoreV1Api, type CoreV1Event } from '@kubernetes/client-node';
 import { RestClient } from '../../../kube/rest.js';
 import { EventRecorder } from '../../../operator/events/recorder.js';
-import { Logger } from '../../../operator/observability/log.js';
+import { operatorLogger } from '../../../operator/observability/log.js';
 import { OperatorMetrics } from '../../../operator/observability/metrics.js';
 import { kubeConfig, uniqueName } from '../../harness/clients.js';
 
@@ -36,7 +36,7 @@ function recorder(burst: number, metrics = new OperatorMetrics({ processMetrics:
     rest,
     component: 'spiderpool-operator',
     host: 'test-replica',
-    log: new Logger('debug', (l) => lines.push(l)),
+    log: operatorLogger('debug', (l) => lines.push(l)),
     metrics,
     spam: { burst, refillEveryMs: 3_600_000 },
   });

@@ -9,7 +9,7 @@ import { apiStatus } from '../../../kube/errors.js';
 import type { ResourceEvent, ResourceMeta } from '../../../operator/framework/events.js';
 import { ResourceEventType } from '../../../operator/framework/events.js';
 import { HardenedOperator, NotLeaderError } from '../../../operator/framework/operator.js';
-import { Logger } from '../../../operator/observability/log.js';
+import { operatorLogger } from '../../../operator/observability/log.js';
 import { OperatorMetrics } from '../../../operator/observability/metrics.js';
 import { kubeConfig, uniqueName } from '../../harness/clients.js';
 import { createCrd } from '../../harness/crds.js';
@@ -111,7 +111,7 @@ beforeAll(async () => {
   await core.createNamespace({ body: { metadata: { name: namespace } } });
   op = new GadgetOperator({
     kubeConfig: kc,
-    log: new Logger('error', () => {}),
+    log: operatorLogger('error', () => {}),
     metrics,
     retry: { initialMs: 20, maxMs: 500 },
   });

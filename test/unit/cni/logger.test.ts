@@ -32,9 +32,24 @@ test('lines are JSON objects with the logger fields; debug lines need log_level 
     command: 'ADD',
     pod: 'ns/p',
     n: '1',
+    pid: process.pid,
   });
   fileLogger(settings({ level: 'debug' })).debug('now shown');
   expect(readFileSync(settings().filePath, 'utf8')).toContain('now shown');
+});
+
+test('an error field is written as its message, and a cycle does not lose the line', () => {
+  const cyclic: Record<string, unknown> = {};
+  cyclic.self = cyclic;
+  const log = fileLogger(settings());
+  log.warn('failed', { error: new Error('etcd said no') });
+  log.error('odd', { cyclic });
+  const [failed, odd] = readFileSync(settings().filePath, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  expect(failed).toMatchObject({ msg: 'failed', error: 'etcd said no' });
+  expect(odd).toMatchObject({ level: 'error', msg: 'odd', note: 'fields were not serialisable' });
 });
 
 test('the file is rotated when it would pass the size limit, keeping maxCount old files', () => {

@@ -1,8 +1,8 @@
 import { HttpEndpoints, type Probe } from '../../../../operator/observability/http.js';
-import { Logger } from '../../../../operator/observability/log.js';
+import { operatorLogger } from '../../../../operator/observability/log.js';
 import { OperatorMetrics } from '../../../../operator/observability/metrics.js';
 
-const log = new Logger('error', () => {});
+const log = operatorLogger('error', () => {});
 
 test('/readyz follows its probe, /healthz and /metrics answer on their own ports, anything else is 404', async () => {
   const metrics = new OperatorMetrics({ processMetrics: false });

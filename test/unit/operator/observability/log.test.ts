@@ -1,9 +1,9 @@
 import { ApiException } from '@kubernetes/client-node';
-import { Logger } from '../../../../operator/observability/log.js';
+import { operatorLogger } from '../../../../operator/observability/log.js';
 
 test('one JSON object per line with time, level, msg, context and the error described', () => {
   const lines: string[] = [];
-  const log = new Logger('info', (l) => lines.push(l)).child({ controller: 'pools' });
+  const log = operatorLogger('info', (l) => lines.push(l)).child({ controller: 'pools' });
   log.debug('not shown');
   log.error('handler failed', {
     object: 'p1',
@@ -27,7 +27,7 @@ test('fields that cannot be serialised do not lose the line', () => {
   const lines: string[] = [];
   const cyclic: Record<string, unknown> = {};
   cyclic.self = cyclic;
-  new Logger('debug', (l) => lines.push(l)).info('odd', { cyclic });
+  operatorLogger('debug', (l) => lines.push(l)).info('odd', { cyclic });
   expect(JSON.parse(lines[0] as string)).toMatchObject({
     level: 'info',
     msg: 'odd',
