@@ -410,7 +410,7 @@ async function main(): Promise<void> {
   await show('vm-centos');
   say(`SpiderEndpoint default/vm-centos: ${await endpointIps('vm-centos')}`);
   say(
-    "the coordinator in the launcher pod: the second NIC's addresses look up its own table, so replies leave by it",
+    "the coordinator in the launcher pod: the second NIC's addresses look up its own table (its subnet, and this machine's addresses through veth0), so replies leave by it",
   );
   for (const line of await routing(centos)) say(`  ${line}`);
 

@@ -2,7 +2,7 @@
 // namespace, its peer moved to the namespace the plugin runs in, the node's), the node's rules and
 // routes to the NIC's addresses through it, the pod's routes to the node's addresses through veth0,
 // and podRPFilter. DEL undoes what was recorded; CHECK names a recorded node rule that is missing.
-import { type HostVethPlan, planHostVeth, podVethName } from '../../coordinator/host-veth.js';
+import { type HostVethPlan, hostVethName, planHostVeth, podVethName } from '../../coordinator/host-veth.js';
 import type { CoordinatorSettings } from '../../coordinator/plan.js';
 import { CniError, ErrorCode } from '../protocol/errors.js';
 import { globalAddresses, ipHost, ipHostJson, ipIn, ipJson, type LinkInfo, shIn } from './ip.js';
@@ -64,8 +64,7 @@ export async function setUpHostVeth(input: {
   settings: CoordinatorSettings;
 }): Promise<RecordedHostVeth> {
   const { netns, settings } = input;
-  const probe = planHostVeth({ ...input, hostAddresses: [], hostRuleTable: settings.hostRuleTable });
-  const hostVeth = probe.hostVeth;
+  const hostVeth = hostVethName(input.containerId);
   let madePair = false;
   if (!(await podHasVeth(netns))) {
     if (!input.first)
