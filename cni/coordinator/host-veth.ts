@@ -125,17 +125,32 @@ export async function setUpHostVeth(input: {
   return { hostVeth, madePair, hostRules: plan.hostRules, hostRoutes: plan.hostRoutes };
 }
 
-/** DEL: the node's rules and routes this NIC added, and the pair when this NIC made it. */
+/**
+ * DEL: the node's routes this NIC added (only while they still go through its own pair), then each
+ * rule whose table has no route to that address left: a sandbox made again for the same pod, or a
+ * migration target, holds the same address through its own pair, and its rule is the same rule.
+ * Then the pair, when this NIC made it.
+ */
 export async function tearDownHostVeth(recorded: RecordedHostVeth): Promise<void> {
   const quiet = (p: Promise<unknown>) => p.catch(() => undefined);
-  for (const rule of recorded.hostRules)
-    await quiet(ipHost([familyOf(rule.to), 'rule', 'del', 'to', rule.to, 'lookup', String(rule.table)]));
   for (const r of recorded.hostRoutes)
     await quiet(
       ipHost([familyOf(r.dst), 'route', 'del', r.dst, 'dev', recorded.hostVeth, 'table', String(r.table)]),
     );
-  // Deleting one end removes both; the pod's end goes with its namespace anyway.
+  // Deleting one end removes both (and its routes); the pod's end goes with its namespace anyway.
   if (recorded.madePair) await quiet(ipHost(['link', 'del', recorded.hostVeth]));
+  for (const rule of recorded.hostRules) {
+    const left = await ipHost([
+      familyOf(rule.to),
+      'route',
+      'show',
+      'table',
+      String(rule.table),
+      rule.to,
+    ]).catch(() => '');
+    if (left.trim() === '')
+      await quiet(ipHost([familyOf(rule.to), 'rule', 'del', 'to', rule.to, 'lookup', String(rule.table)]));
+  }
 }
 
 /** CHECK: the node's rules this NIC added are still there. */

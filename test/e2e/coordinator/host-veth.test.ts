@@ -252,3 +252,25 @@ test('a later NIC whose pod has no veth0 (no coordinator on the first NIC) is re
   ).toBe(0);
   expect(await nodeRules()).toEqual([]);
 }, 60_000);
+
+test('a second sandbox with the same address (a pod made again, a migration target) keeps the node’s rule when the first is deleted', async () => {
+  const sandboxes: Array<{ pod: string; containerId: string; conf: Record<string, unknown> }> = [];
+  for (let i = 0; i < 2; i++) {
+    const pod = await lab.netns();
+    const containerId = randomBytes(32).toString('hex');
+    sandboxes.push({ pod, containerId, conf: await attach(pod, containerId, 'eth0') });
+  }
+  const [first, second] = sandboxes as [(typeof sandboxes)[0], (typeof sandboxes)[0]];
+  const secondVeth = `veth${second.containerId.slice(0, 11)}`;
+  expect(await nodeRules()).toEqual(['to 198.18.54.10 lookup 600']);
+  expect((await ip('-n', node, 'route', 'show', 'table', '600')).trim()).toBe(
+    `198.18.54.10 dev ${secondVeth} scope link`,
+  );
+  const { prevResult: _, ...conf } = first.conf;
+  expect((await runCoordinator('DEL', first.pod, first.containerId, 'eth0', conf)).code).toBe(0);
+  expect(await nodeRules()).toEqual(['to 198.18.54.10 lookup 600']);
+  expect(await fromNode('198.18.54.10')).toBe('ECONNREFUSED');
+  expect((await runCoordinator('DEL', second.pod, second.containerId, 'eth0', conf)).code).toBe(0);
+  expect(await nodeRules()).toEqual([]);
+  expect((await ip('-n', node, 'route', 'show', 'table', '600')).trim()).toBe('');
+}, 60_000);
