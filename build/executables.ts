@@ -4,8 +4,9 @@
 // the executables and for their own fixtures. Build code: nothing under cni/ or operator/ imports it.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, renameSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { installCoordinatorLink } from '../cni/install/coordinator-link.js';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const pluginEntry = join(repoRoot, 'cni', 'main.ts');
@@ -32,6 +33,15 @@ export function buildExecutable(entry = pluginEntry, outfile = pluginExecutable)
     throw new Error(`bun build ${entry} failed (${run.status ?? run.signal}):\n${run.stderr}${run.stdout}`);
   }
   renameSync(temp, outfile);
+  if (outfile === pluginExecutable) linkCoordinator();
+}
+
+/**
+ * dist/bin/coordinator -> spiderpool, as the node installer links it in the CNI bin folder: a
+ * conflist that chains `coordinator` (a SpiderMultusConfig's NAD) finds it on CNI_PATH.
+ */
+export function linkCoordinator(): void {
+  installCoordinatorLink(dirname(pluginExecutable), basename(pluginExecutable), () => undefined);
 }
 
 /** What the build scripts run: builds, says where, and sets a failing exit code on an error. */

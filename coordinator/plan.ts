@@ -4,6 +4,7 @@
 // which `ip rule from <address> lookup <table>` makes replies leave by the NIC they came in on.
 // cni/coordinator/ reads the namespace and applies the plan with iproute2.
 import type { CoordinatorSpec } from '../api/index.js';
+import { defaultHostRuleTable, defaultVethMtu } from './host-veth.js';
 
 /** Spiderpool keeps table 100 for the first NIC; the n-th NIC after it (net1, net2...) gets 100 + n. */
 export const firstPolicyTable = 100;
@@ -15,6 +16,12 @@ export interface CoordinatorSettings {
   podMACPrefix: string;
   txQueueLen: number;
   policyRoutes: Array<{ dst: string; gw: string }>;
+  /** The host's table for routes to pod addresses through the veth pair. */
+  hostRuleTable: number;
+  /** MTU of the veth pair made for the pod's first NIC. */
+  vethMTU: number;
+  /** rp_filter for every interface of the pod; undefined: left as it is. */
+  podRPFilter?: number;
 }
 
 /** What this build cannot do, named by the setting (a CNI error is made of it). */
@@ -39,13 +46,14 @@ export interface CoordinatorConf {
   vethLinkAddress?: string;
   vethMTU?: number;
   podRPFilter?: number;
+  /** Not in Spiderpool's NAD (it comes from SpiderCoordinator there); read here too. */
+  hostRuleTable?: number;
 }
 
 /**
  * Merges the plugin config over the cluster defaults and the pod annotation over both (Spiderpool's
- * precedence), refusing what needs more than policy routing inside the pod: overlay mode (it
- * chains behind Calico/Cilium) and the host-side settings of underlay's veth0 (hijackCIDR,
- * vethLinkAddress, vethMTU), which this build does not create.
+ * precedence), refusing overlay mode (it chains behind Calico/Cilium) and the veth0 settings this
+ * build does not apply (hijackCIDR routes, vethLinkAddress).
  */
 export function resolveSettings(
   conf: CoordinatorConf,
@@ -60,13 +68,22 @@ export function resolveSettings(
     throw new UnsupportedSetting('mode', `unknown mode ${JSON.stringify(mode)}`);
   const hijack = conf.hijackCIDR ?? cluster?.hijackCIDR ?? [];
   if (hijack.length > 0)
-    throw new UnsupportedSetting(
-      'hijackCIDR',
-      'routes through the host need the veth0 pair, which is not created',
-    );
+    throw new UnsupportedSetting('hijackCIDR', 'routes to these CIDRs through veth0 are not supported');
   if (conf.vethLinkAddress || cluster?.vethLinkAddress)
-    throw new UnsupportedSetting('vethLinkAddress', 'the veth0 pair is not created');
+    throw new UnsupportedSetting('vethLinkAddress', 'an address on veth0 is not supported');
+  const rpFilter = conf.podRPFilter ?? cluster?.podRPFilter;
+  if (rpFilter !== undefined && (!Number.isInteger(rpFilter) || rpFilter > 2))
+    throw new UnsupportedSetting('podRPFilter', `${rpFilter} is not 0, 1, 2 or negative`);
+  const vethMTU = conf.vethMTU ?? cluster?.vethMTU ?? defaultVethMtu;
+  if (!Number.isInteger(vethMTU) || vethMTU < 68)
+    throw new UnsupportedSetting('vethMTU', `${vethMTU} is not an MTU (an integer >= 68)`);
+  const hostRuleTable = conf.hostRuleTable ?? cluster?.hostRuleTable ?? defaultHostRuleTable;
+  if (!Number.isInteger(hostRuleTable) || hostRuleTable < 1 || hostRuleTable >= 2 ** 32 - 1)
+    throw new UnsupportedSetting('hostRuleTable', `${hostRuleTable} is not a routing table number`);
   return {
+    hostRuleTable,
+    vethMTU,
+    ...(rpFilter !== undefined && rpFilter >= 0 ? { podRPFilter: rpFilter } : {}),
     tunePodRoutes: conf.tunePodRoutes ?? cluster?.tunePodRoutes ?? true,
     podDefaultRouteNic:
       podDefaultRouteNicAnnotation || conf.podDefaultRouteNic || cluster?.podDefaultRouteNIC || '',

@@ -1,10 +1,14 @@
 // `npm run demo`: a VM keeps its addresses through everything KubeVirt does to it, shown on a real
 // control plane with KubeVirt's own virt-controller, the compiled plugin behind Multus's delegation
-// (the node agent) and the compiled operator. The seed's story, step by step, with the VM's launcher
-// pods printed the way `kubectl get pod -o wide` prints them. Needs root (network namespaces).
+// (the node agent) and the compiled operator, which renders the networks, SpiderMultusConfig objects
+// as Spiderpool users write them, into NetworkAttachmentDefinitions with the coordinator chained.
+// The seed's story, step by step, with the VM's launcher pods printed the way `kubectl get pod -o
+// wide` prints them. Needs root (network namespaces).
 
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import {
   CoreV1Api,
   CustomObjectsApi,
@@ -15,10 +19,18 @@ import {
   type V1Pod,
 } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
-import { kubevirtGroup, kubevirtKinds, kubevirtVersion } from '../api/index.js';
+import {
+  apiVersion,
+  kinds,
+  kubevirtGroup,
+  kubevirtKinds,
+  kubevirtVersion,
+  type MultusConfigSpec,
+} from '../api/index.js';
 import { repoRoot } from '../build/executables.js';
 import { isNotFound } from '../kube/errors.js';
 import { SpiderpoolApi } from '../kube/spiderpool.js';
+import { nadGroup, nadPlural, nadVersion } from '../multus/ownership.js';
 import { eventually } from '../test/harness/wait.js';
 import { Stage } from './stage.js';
 
@@ -29,6 +41,7 @@ if (typeof process.getuid === 'function' && process.getuid() !== 0) {
   process.exit(1);
 }
 
+const exec = promisify(execFile);
 const started = Date.now();
 const ns = 'default';
 const stage = Stage.create();
@@ -67,13 +80,80 @@ function manifestsOf(file: string): KubernetesObject[] {
   );
 }
 
-async function nad(name: string, config: Record<string, unknown>): Promise<void> {
+/**
+ * A network as Spiderpool users write it: a SpiderMultusConfig in kube-system, which the operator
+ * renders into the NetworkAttachmentDefinition of the same name. Waits for that NAD; its plugins.
+ */
+async function network(name: string, spec: MultusConfigSpec): Promise<string[]> {
   await create({
-    apiVersion: 'k8s.cni.cncf.io/v1',
-    kind: 'NetworkAttachmentDefinition',
+    apiVersion,
+    kind: kinds.multusConfig.kind,
     metadata: { name, namespace: 'kube-system' },
-    spec: { config: JSON.stringify({ cniVersion: '1.0.0', name, ...config }) },
+    spec,
   } as KubernetesObject);
+  const nad = (await eventually(
+    `the operator to render NetworkAttachmentDefinition kube-system/${name}`,
+    () =>
+      objects()
+        .getNamespacedCustomObject({
+          group: nadGroup,
+          version: nadVersion,
+          plural: nadPlural,
+          namespace: 'kube-system',
+          name,
+        })
+        .catch((e: unknown) => (isNotFound(e) ? undefined : Promise.reject(e))),
+    { timeoutMs: 60_000, intervalMs: 250 },
+  )) as { spec?: { config?: string } };
+  const config = JSON.parse(nad.spec?.config ?? '{}') as { plugins?: Array<{ type: string }> };
+  return (config.plugins ?? []).map((p) => p.type);
+}
+
+/** A bridge network with the coordinator chained (what the seed's OVS networks become here). */
+const bridgeNetwork = (name: string, bridge: string, ipv4Pool?: string): MultusConfigSpec => ({
+  cniType: 'custom',
+  customCNI: JSON.stringify({
+    cniVersion: '1.0.0',
+    name,
+    plugins: [
+      {
+        type: 'bridge',
+        bridge,
+        ipam: { type: 'spiderpool', ...(ipv4Pool ? { default_ipv4_ippool: [ipv4Pool] } : {}) },
+      },
+      { type: 'coordinator', mode: 'underlay' },
+    ],
+  }),
+});
+
+/** The launcher pod's policy rules and their tables, and the node's route to the pod's address. */
+async function routing(pod: V1Pod): Promise<string[]> {
+  const netns = stage.agent?.netnsOf(ns, pod.metadata?.name ?? '');
+  if (!netns) return [];
+  const ip = async (...args: string[]) => (await exec('ip', args)).stdout;
+  const lines: string[] = [];
+  for (const family of ['-4', '-6']) {
+    const rules = JSON.parse(await ip('-n', netns, family, '-j', 'rule', 'show')) as Array<{
+      src?: string;
+      table?: string;
+    }>;
+    for (const r of rules.filter((r) => r.src && r.src !== 'all')) {
+      lines.push(`ip rule: from ${r.src} lookup ${r.table}`);
+      const table = await ip('-n', netns, family, 'route', 'show', 'table', String(r.table));
+      lines.push(
+        ...table
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => `  table ${r.table}: ${l.trim()}`),
+      );
+    }
+  }
+  const address = pod.status?.podIP;
+  if (address) {
+    const [route] = JSON.parse(await ip('-j', 'route', 'get', address)) as Array<{ dev?: string }>;
+    lines.push(`this machine (the node) reaches ${address} through ${route?.dev} (the pod's veth0 pair)`);
+  }
+  return lines;
 }
 
 async function launcherPods(vm: string): Promise<V1Pod[]> {
@@ -192,21 +272,21 @@ async function main(): Promise<void> {
   const secondary = await stage.lab.bridge();
 
   step(
-    "a pool (the seed's test-ippool, on 198.18.168.0/24: the demo never uses addresses outside 198.18.0.0/15)",
+    "the seed's pool and network: SpiderIPPool test-ippool (on 198.18.168.0/24: the demo never uses addresses outside 198.18.0.0/15) and SpiderMultusConfig macvlan-ens192",
   );
   const pools = new SpiderpoolApi(objects());
   await pools.createPool({
     metadata: { name: 'test-ippool' },
     spec: { subnet: '198.18.168.0/24', ips: ['198.18.168.101-198.18.168.110'] },
   });
-  await nad('macvlan-ens192', {
-    type: 'macvlan',
-    master,
-    mode: 'bridge',
-    ipam: { type: 'spiderpool', default_ipv4_ippool: ['test-ippool'] },
+  const ens192 = await network('macvlan-ens192', {
+    cniType: 'macvlan',
+    enableCoordinator: true,
+    macvlan: { master: [master], ippools: { ipv4: ['test-ippool'] } },
   });
+  say('SpiderIPPool test-ippool 198.18.168.101-110');
   say(
-    `SpiderIPPool test-ippool 198.18.168.101-110; NetworkAttachmentDefinition kube-system/macvlan-ens192 (macvlan on ${master})`,
+    `SpiderMultusConfig kube-system/macvlan-ens192 (macvlan on ${master}, the demo's stand-in for ens192): the operator rendered NetworkAttachmentDefinition kube-system/macvlan-ens192 with plugins ${ens192.join(' -> ')}`,
   );
 
   step("the seed's vm-cirros (passt + macvlan through v1.multus-cni.io/default-network), applied unchanged");
@@ -240,11 +320,14 @@ async function main(): Promise<void> {
   expectSame('after stop and start', pod.status?.podIP, ip);
 
   step('a live migration of vm-migrate (masquerade on the pod network + a Multus bridge network)');
-  await nad('bridge-secondary', {
-    type: 'bridge',
-    bridge: secondary,
-    ipam: { type: 'spiderpool', default_ipv4_ippool: ['test-ippool'] },
+  await pools.createPool({
+    metadata: { name: 'blue-ippool' },
+    spec: { subnet: '198.18.169.0/24', ips: ['198.18.169.101-198.18.169.110'] },
   });
+  const blue = await network('bridge-secondary', bridgeNetwork('bridge-secondary', secondary, 'blue-ippool'));
+  say(
+    `SpiderIPPool blue-ippool 198.18.169.101-110; SpiderMultusConfig kube-system/bridge-secondary (bridge ${secondary}): plugins ${blue.join(' -> ')}`,
+  );
   await create({
     apiVersion: 'kubevirt.io/v1',
     kind: 'VirtualMachine',
@@ -305,7 +388,7 @@ async function main(): Promise<void> {
     "the seed's vm-centos (bridge binding, two Multus networks, ipam.spidernet.io/ippools with IPv4 + IPv6 per NIC)",
   );
   say(
-    'the seed defines its networks with OVS; this kernel has no Open vSwitch, so they use the bridge plugin',
+    'the seed defines its networks with OVS (cniType: ovs); this kernel has no Open vSwitch, so they are cniType: custom SpiderMultusConfigs with the bridge plugin and the coordinator chained',
   );
   for (const [name, v4, v6] of [
     ['vlan100', '198.18.100', 'fd00:100::'],
@@ -319,16 +402,17 @@ async function main(): Promise<void> {
       metadata: { name: `${name}-v6` },
       spec: { subnet: `${v6}/64`, ips: [`${v6}10-${v6}19`] },
     });
-    await nad(`ovs-${name}`, {
-      type: 'bridge',
-      bridge: await stage.lab.bridge(),
-      ipam: { type: 'spiderpool' },
-    });
+    const plugins = await network(`ovs-${name}`, bridgeNetwork(`ovs-${name}`, await stage.lab.bridge()));
+    say(`SpiderMultusConfig kube-system/ovs-${name}: plugins ${plugins.join(' -> ')}`);
   }
   for (const m of manifestsOf('test/integration/install/fixtures/vm-centos.yaml')) await create(m);
-  await running('vm-centos');
+  const centos = await running('vm-centos');
   await show('vm-centos');
   say(`SpiderEndpoint default/vm-centos: ${await endpointIps('vm-centos')}`);
+  say(
+    "the coordinator in the launcher pod: the second NIC's addresses look up its own table (its subnet, and this machine's addresses through veth0), so replies leave by it",
+  );
+  for (const line of await routing(centos)) say(`  ${line}`);
 
   step('the VMs deleted (kubectl delete vm): their addresses and SpiderEndpoints are freed');
   for (const vm of ['vm-cirros', 'vm-migrate', 'vm-centos']) {
@@ -345,7 +429,7 @@ async function main(): Promise<void> {
     );
     say(`${vm}: SpiderEndpoint gone and addresses free ${Date.now() - t0} ms after the delete`);
   }
-  for (const name of ['test-ippool', 'vlan100-v4', 'vlan100-v6', 'vlan200-v4', 'vlan200-v6']) {
+  for (const name of ['test-ippool', 'blue-ippool', 'vlan100-v4', 'vlan100-v6', 'vlan200-v4', 'vlan200-v6']) {
     const p = await pools.getPool(name);
     say(`${name}: ${p.status?.allocatedIPCount ?? 0} allocated`);
   }

@@ -5,6 +5,7 @@
 import { group, kinds, kubevirtGroup, kubevirtKinds, kubevirtVersion, version } from '../api/index.js';
 import { installDefaults } from '../api/install/names.js';
 import { slimPod } from '../ipam/gc/pod.js';
+import { controllingMultusConfig, nadGroup, nadPlural, nadVersion } from '../multus/ownership.js';
 import type { IpamSettings } from './config/index.js';
 import { ClusterIO } from './controllers/cluster-io.js';
 import { CoordinatorStatusController } from './controllers/coordinator-status.js';
@@ -60,6 +61,7 @@ export const controllerNames = {
   migrations: 'virtualmachineinstancemigrations',
   scan: 'gc-scan',
   multusConfigs: 'multusconfigs',
+  nads: 'networkattachmentdefinitions',
   coordinator: 'spidercoordinator',
 } as const;
 
@@ -259,6 +261,21 @@ export class SpiderpoolOperator extends HardenedOperator {
         plural: kinds.multusConfig.plural,
         handle: (e) => multusConfigs.reconcile(e),
         options: { name: controllerNames.multusConfigs, kind: kinds.multusConfig.kind },
+      },
+      // A NAD a SpiderMultusConfig controls, edited or deleted by hand, is rendered again from its
+      // SpiderMultusConfig. A NAD without such a controller is not ours and is never touched. The
+      // NAD CRD may come later than the operator (Multus installed afterwards): optional.
+      {
+        group: nadGroup,
+        version: nadVersion,
+        plural: nadPlural,
+        handle: async (e) => {
+          const owner = controllingMultusConfig(e.object);
+          const namespace = e.object.metadata?.namespace;
+          if (owner && namespace)
+            this.enqueueAfter(controllerNames.multusConfigs, `${namespace}/${owner}`, 0);
+        },
+        options: { name: controllerNames.nads, kind: 'NetworkAttachmentDefinition', optional: true },
       },
       {
         ...ours,

@@ -5,10 +5,8 @@
 // (`nsenter --net=<CNI_NETNS> ip -json ...`). ADD passes prevResult through; what it made (rules,
 // table) is recorded in a state file so DEL removes exactly that (idempotently) and CHECK reports a
 // missing rule.
-import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import {
   annotations,
   defaultCoordinatorName,
@@ -17,6 +15,7 @@ import {
   type SpiderCoordinator,
   version,
 } from '../../api/index.js';
+import { podVethName } from '../../coordinator/host-veth.js';
 import {
   type CoordinatorConf,
   type CoordinatorSettings,
@@ -32,8 +31,8 @@ import { RestClient } from '../../kube/rest.js';
 import { pluginKubeConfig, withDeadline } from '../kube-access.js';
 import { CniError, ErrorCode, toErrorObject } from '../protocol/errors.js';
 import { isSupportedVersion, latestVersion, supportedVersions } from '../protocol/versions.js';
-
-const run = promisify(execFile);
+import { checkHostVeth, type RecordedHostVeth, setUpHostVeth, tearDownHostVeth } from './host-veth.js';
+import { globalAddresses, ipIn, ipJson, type LinkInfo } from './ip.js';
 
 interface CoordinatorNetConf extends CoordinatorConf {
   cniVersion?: string;
@@ -52,6 +51,8 @@ interface CoordinatorNetConf extends CoordinatorConf {
 interface Recorded {
   table: number;
   rules: Array<{ from: string; table: number }>;
+  /** Host reachability through the veth pair (absent in records of older versions). */
+  host?: RecordedHostVeth;
 }
 
 export interface CoordinatorIO {
@@ -62,36 +63,14 @@ export interface CoordinatorIO {
 
 const fail = (msg: string, code: number = ErrorCode.invalidNetworkConfig) => new CniError(code, msg);
 
-/** `ip` inside the pod's network namespace, JSON out. */
-async function ipIn(netns: string, args: string[]): Promise<string> {
-  try {
-    const { stdout } = await run('nsenter', [`--net=${netns}`, 'ip', ...args]);
-    return stdout;
-  } catch (e) {
-    const err = e as { stderr?: string; message: string };
-    throw new CniError(ErrorCode.ioFailure, `ip ${args.join(' ')}: ${(err.stderr ?? err.message).trim()}`);
-  }
-}
-
-async function ipJson<T>(netns: string, args: string[]): Promise<T> {
-  const out = await ipIn(netns, ['-json', ...args]);
-  return (out.trim() ? JSON.parse(out) : []) as T;
-}
-
-interface LinkInfo {
-  ifname: string;
-  ifindex: number;
-  addr_info?: Array<{ family: string; local: string; scope?: string }>;
-}
-
-/** The pod's NICs in creation order (by ifindex), loopback left out. */
+/** The pod's NICs in creation order (by ifindex), loopback and veth0 left out. */
 async function nics(netns: string): Promise<LinkInfo[]> {
   const links = await ipJson<LinkInfo[]>(netns, ['addr', 'show']);
-  return links.filter((l) => l.ifname !== 'lo').sort((a, b) => a.ifindex - b.ifindex);
+  // veth0 is the coordinator's own link to the node, not one of the pod's NICs.
+  return links
+    .filter((l) => l.ifname !== 'lo' && l.ifname !== podVethName)
+    .sort((a, b) => a.ifindex - b.ifindex);
 }
-
-const globalAddresses = (l: LinkInfo | undefined) =>
-  (l?.addr_info ?? []).filter((a) => a.scope !== 'link' && a.scope !== 'host').map((a) => a.local);
 
 async function mainRoutes(netns: string): Promise<MainRoute[]> {
   const out: MainRoute[] = [];
@@ -212,7 +191,9 @@ async function add(
 ) {
   const netns = env.CNI_NETNS;
   const ifname = env.CNI_IFNAME;
-  if (!netns || !ifname) throw fail('CNI_NETNS and CNI_IFNAME are required', ErrorCode.invalidEnvironment);
+  const containerId = env.CNI_CONTAINERID;
+  if (!netns || !ifname || !containerId)
+    throw fail('CNI_NETNS, CNI_IFNAME and CNI_CONTAINERID are required', ErrorCode.invalidEnvironment);
   if (!conf.prevResult)
     throw fail('prevResult: coordinator chains after a main plugin; there is no previous result');
   const cluster = await clusterInputs(conf, env);
@@ -246,7 +227,24 @@ async function add(
     await applyPlan(netns, plan, settings, ifname);
     const path = statePath(conf, env);
     mkdirSync(join(path, '..'), { recursive: true });
-    writeFileSync(path, JSON.stringify({ table: plan.table, rules: plan.rules } satisfies Recorded));
+    const record = (host?: RecordedHostVeth) =>
+      writeFileSync(
+        path,
+        JSON.stringify({ table: plan.table, rules: plan.rules, ...(host ? { host } : {}) }),
+      );
+    // Recorded before the node's side is touched, so a DEL after a failure here still undoes the rules.
+    record();
+    const host = await setUpHostVeth({
+      netns,
+      containerId,
+      ifname,
+      first: index === 0,
+      podAddresses: own,
+      // The node's addresses are reached from this NIC's addresses through its own table.
+      podTable: plan.movedNic === ifname ? plan.table : 0,
+      settings,
+    });
+    record(host);
   }
   out(JSON.stringify({ ...conf.prevResult, cniVersion: conf.cniVersion }));
 }
@@ -261,6 +259,7 @@ async function del(conf: CoordinatorNetConf, env: Record<string, string | undefi
       for (const f of ['-4', '-6'])
         await ipIn(netns, [f, 'route', 'flush', 'table', String(recorded.table)]).catch(() => undefined);
   }
+  if (recorded?.host) await tearDownHostVeth(recorded.host);
   rmSync(path, { force: true });
 }
 
@@ -293,6 +292,7 @@ async function check(conf: CoordinatorNetConf, env: Record<string, string | unde
         `policy rule "from ${rule.from} lookup ${rule.table}" that coordinator made for ${env.CNI_IFNAME} is missing`,
       );
   }
+  if (recorded.host) await checkHostVeth(recorded.host, env.CNI_IFNAME ?? '');
 }
 
 /** Runs one coordinator invocation; returns the exit code. */

@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { buildExecutable, pluginExecutable, repoRoot } from '../../build/executables.js';
+import { buildExecutable, linkCoordinator, pluginExecutable, repoRoot } from '../../build/executables.js';
 
 const sourceDirs = ['cni', 'kube', 'api', 'ipam', 'coordinator'];
 const sourceFiles = ['package-lock.json'];
@@ -29,9 +29,11 @@ export function pluginBinary(): string {
   return pluginExecutable;
 }
 
-/** The directory to put on CNI_PATH so main plugins find `spiderpool`. */
+/** The directory to put on CNI_PATH so main plugins find `spiderpool` and conflists `coordinator`. */
 export function pluginDir(): string {
-  return dirname(pluginBinary());
+  const binary = pluginBinary();
+  linkCoordinator();
+  return dirname(binary);
 }
 
 export interface ProcessOutcome {

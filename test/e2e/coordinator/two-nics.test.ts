@@ -57,7 +57,11 @@ beforeAll(async () => {
   });
 }, 120_000);
 
+/** Every coordinator ADD, so afterAll can DEL what it made on this machine (the veth's node end, rules). */
+const added: Array<() => Promise<unknown>> = [];
+
 afterAll(async () => {
+  for (const undo of added.reverse()) await undo();
   await lab.cleanup();
   await testbed?.close();
 });
@@ -117,6 +121,7 @@ async function coordinator(
   nic: Nic,
   prev?: unknown,
 ) {
+  if (command === 'ADD') added.push(() => coordinator('DEL', p, netns, nic));
   return runCni({
     plugin: pluginBinary(),
     command,

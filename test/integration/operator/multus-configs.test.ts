@@ -184,6 +184,32 @@ test('deleting the SpiderMultusConfig removes its NAD', async () => {
   await eventually('NAD removed', async () => (await getNad('goes')) === undefined);
 });
 
+test('its NAD edited or deleted by hand is rendered again from the SpiderMultusConfig', async () => {
+  await createSmc('by-hand', { cniType: 'macvlan', macvlan: { master: ['eth0'] } });
+  const rendered = await eventually('NAD by-hand', () => getNad('by-hand'));
+  const want = configOf(rendered);
+  await objects.replaceNamespacedCustomObject({
+    ...nadRef,
+    namespace: ns,
+    name: 'by-hand',
+    body: { ...rendered, spec: { config: JSON.stringify({ ...want, plugins: [] }) } },
+  });
+  await eventually('the edit undone', async () => {
+    const nad = await getNad('by-hand');
+    return nad?.metadata.resourceVersion !== rendered.metadata.resourceVersion &&
+      JSON.stringify(configOf(nad)) === JSON.stringify(want)
+      ? nad
+      : undefined;
+  });
+  const before = await getNad('by-hand');
+  await objects.deleteNamespacedCustomObject({ ...nadRef, namespace: ns, name: 'by-hand' });
+  const again = await eventually('the NAD made again', async () => {
+    const nad = await getNad('by-hand');
+    return nad && nad.metadata.uid !== before?.metadata.uid ? nad : undefined;
+  });
+  expect(configOf(again)).toEqual(want);
+});
+
 test('a NAD it does not own is never overwritten; a Warning Event says why', async () => {
   const foreign = { cniVersion: '0.3.1', name: 'foreign', type: 'bridge', bridge: 'br9' };
   await objects.createNamespacedCustomObject({
@@ -209,6 +235,20 @@ test('a NAD it does not own is never overwritten; a Warning Event says why', asy
   const nad = await getNad('foreign');
   expect(configOf(nad)).toEqual(foreign);
   expect(nad?.metadata.ownerReferences).toBeUndefined();
+  // Edited by hand afterwards, it is still not rewritten: the watch of NADs leaves foreign ones be.
+  const edited = { ...foreign, bridge: 'br8' };
+  await objects.replaceNamespacedCustomObject({
+    ...nadRef,
+    namespace: ns,
+    name: 'foreign',
+    body: { ...nad, spec: { config: JSON.stringify(edited) } },
+  });
+  // The owned NAD below is rewritten within this time, so the operator has had its chance.
+  await createSmc('foreign-witness', { cniType: 'macvlan', macvlan: { master: ['eth0'] } });
+  await eventually('the witness NAD', () => getNad('foreign-witness'));
+  const after = await getNad('foreign');
+  expect(configOf(after)).toEqual(edited);
+  expect(after?.metadata.ownerReferences).toBeUndefined();
 });
 
 describe('what the CRD rules cannot see, the webhook refuses, naming the field', () => {

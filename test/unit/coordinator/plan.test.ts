@@ -1,3 +1,4 @@
+import { planHostVeth } from '../../../coordinator/host-veth.js';
 import {
   macFromPrefix,
   planNicRouting,
@@ -20,6 +21,8 @@ describe('settings: the pod annotation over the plugin config over SpiderCoordin
       podMACPrefix: '',
       txQueueLen: 0,
       policyRoutes: [],
+      hostRuleTable: 500,
+      vethMTU: 1500,
     });
     const cluster = { podDefaultRouteNIC: 'net2', txQueueLen: 2000 };
     expect(resolveSettings({ podDefaultRouteNic: 'net1' }, cluster, undefined)).toMatchObject({
@@ -39,6 +42,55 @@ describe('settings: the pod annotation over the plugin config over SpiderCoordin
       UnsupportedSetting,
     );
   });
+});
+
+test('podRPFilter, hostRuleTable and vethMTU: plugin config over SpiderCoordinator; bad values named', () => {
+  const cluster = { podRPFilter: 1, hostRuleTable: 700, vethMTU: 1450 };
+  expect(resolveSettings({}, cluster, undefined)).toMatchObject(cluster);
+  expect(resolveSettings({ podRPFilter: 2, vethMTU: 9000 }, cluster, undefined)).toMatchObject({
+    podRPFilter: 2,
+    vethMTU: 9000,
+    hostRuleTable: 700,
+  });
+  // Negative: rp_filter is left as it is.
+  expect(resolveSettings({ podRPFilter: -1 }, undefined, undefined)).not.toHaveProperty('podRPFilter');
+  expect(() => resolveSettings({ podRPFilter: 3 }, undefined, undefined)).toThrow(/^podRPFilter: 3 /);
+  expect(() => resolveSettings({ vethMTU: 20 }, undefined, undefined)).toThrow(/^vethMTU: 20 /);
+  expect(() => resolveSettings({ hostRuleTable: 0 }, undefined, undefined)).toThrow(/^hostRuleTable: 0 /);
+});
+
+test('host reachability: node rules and routes to the NIC’s addresses, pod routes to the node’s of its families', () => {
+  expect(
+    planHostVeth({
+      containerId: '0123456789abcdef',
+      podAddresses: ['198.18.54.10', 'fd00:54::10'],
+      hostAddresses: ['198.18.53.1', 'fd00:53::1'],
+      hostRuleTable: 500,
+      podTable: 0,
+    }),
+  ).toEqual({
+    hostVeth: 'veth0123456789a',
+    hostRules: [
+      { to: '198.18.54.10/32', table: 500 },
+      { to: 'fd00:54::10/128', table: 500 },
+    ],
+    hostRoutes: [
+      { dst: '198.18.54.10/32', table: 500 },
+      { dst: 'fd00:54::10/128', table: 500 },
+    ],
+    podRoutes: [
+      { dst: '198.18.53.1/32', table: 0 },
+      { dst: 'fd00:53::1/128', table: 0 },
+    ],
+  });
+  const v4only = planHostVeth({
+    containerId: 'c',
+    podAddresses: ['198.18.55.10'],
+    hostAddresses: ['198.18.53.1', 'fd00:53::1'],
+    hostRuleTable: 600,
+    podTable: 101,
+  });
+  expect(v4only.podRoutes).toEqual([{ dst: '198.18.53.1/32', table: 101 }]);
 });
 
 test('podMACPrefix: the prefix and the last four bytes of the address', () => {

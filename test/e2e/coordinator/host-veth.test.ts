@@ -1,0 +1,276 @@
+// The coordinator's host-to-pod reachability in underlay mode (the veth pair), podRPFilter,
+// hostRuleTable and vethMTU, with real plugins in namespaces this test makes. A "node" namespace
+// plays the host: the CNI plugins run inside it (`ip netns exec`), so the veth's host end, the
+// node's rules and its table are made there and nowhere else. It holds the node address
+// 198.18.53.1, the macvlan master (whose far end, in a peer namespace, is 198.18.54.1) and the
+// bridge of net1. The pod's addresses come from Debian's `static` IPAM (the spiderpool IPAM talks
+// to the API server at 127.0.0.1, which a fresh namespace cannot reach; two-nics.test.ts covers it).
+// Checked: the pair and its MTU, the node's `to <pod address> lookup <hostRuleTable>` rules and
+// routes, the pod's route to the node through veth0, rp_filter, a TCP round trip from the node to
+// each NIC's address (refused = the pod answered), CHECK naming a missing node rule, DEL removing
+// every rule, route and link it made.
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
+import { pluginBinary, runProcess } from '../../harness/cni-plugin.js';
+import { cniArgs, debianCniDir, NetworkLab } from '../../harness/netns.js';
+
+const exec = promisify(execFile);
+const ip = async (...args: string[]) => (await exec('ip', args)).stdout;
+
+const lab = new NetworkLab();
+let node: string;
+let master: string;
+let bridge: string;
+let stateDir: string;
+
+beforeAll(async () => {
+  node = await lab.netns();
+  await ip('-n', node, 'link', 'set', 'lo', 'up');
+  await lab.addAddress(node, 'lo', '198.18.53.1/32');
+  const peer = await lab.netns();
+  const pair = await lab.vethPair({ aNetns: node, bNetns: peer });
+  master = pair.a;
+  await lab.addAddress(peer, pair.b, '198.18.54.1/24', true);
+  bridge = lab.linkName('spbr');
+  stateDir = (await exec('mktemp', ['-d'])).stdout.trim();
+}, 60_000);
+
+afterAll(async () => {
+  await lab.cleanup();
+  await exec('rm', ['-rf', stateDir]);
+});
+
+interface Call {
+  command: 'ADD' | 'DEL' | 'CHECK';
+  plugin: string;
+  pod: string;
+  containerId: string;
+  ifname: string;
+  config: Record<string, unknown>;
+}
+
+/** One CNI call with the plugin running in the node namespace, as a runtime on that node would. */
+async function cni(call: Call) {
+  const binary = call.plugin.startsWith('/') ? call.plugin : `${debianCniDir}/${call.plugin}`;
+  return runProcess(
+    'ip',
+    ['netns', 'exec', node, binary],
+    {
+      PATH: process.env.PATH,
+      CNI_COMMAND: call.command,
+      CNI_CONTAINERID: call.containerId,
+      CNI_NETNS: lab.netnsPath(call.pod),
+      CNI_IFNAME: call.ifname,
+      CNI_PATH: debianCniDir,
+      CNI_ARGS: cniArgs({ K8S_POD_NAMESPACE: 'default', K8S_POD_NAME: call.pod }),
+    },
+    JSON.stringify(call.config),
+  );
+}
+
+const coordinatorConf = {
+  cniVersion: '1.0.0',
+  type: 'coordinator',
+  mode: 'underlay',
+  hostRuleTable: 600,
+  vethMTU: 1400,
+  podRPFilter: 2,
+};
+
+const nics = {
+  eth0: () => ({
+    cniVersion: '1.0.0',
+    name: 'macvlan-ens192',
+    type: 'macvlan',
+    master,
+    mode: 'bridge',
+    ipam: {
+      type: 'static',
+      addresses: [{ address: '198.18.54.10/24', gateway: '198.18.54.1' }],
+      routes: [{ dst: '0.0.0.0/0' }],
+    },
+  }),
+  net1: () => ({
+    cniVersion: '1.0.0',
+    name: 'bridge-net1',
+    type: 'bridge',
+    bridge,
+    ipam: { type: 'static', addresses: [{ address: '198.18.55.10/24' }] },
+  }),
+};
+
+/** The main plugin, then the coordinator with its result; the coordinator's config. */
+async function attach(pod: string, containerId: string, ifname: 'eth0' | 'net1') {
+  const conf = nics[ifname]();
+  const main = await cni({ command: 'ADD', plugin: conf.type, pod, containerId, ifname, config: conf });
+  expect(main.stdout).toMatch(/"ips"/);
+  const coordinator = { ...coordinatorConf, name: conf.name, state_dir: stateDir, prevResult: main.json };
+  const out = await runCoordinator('ADD', pod, containerId, ifname, coordinator);
+  expect(out.stdout).not.toMatch(/"code"/);
+  expect(out.code).toBe(0);
+  return coordinator;
+}
+
+function runCoordinator(
+  command: Call['command'],
+  pod: string,
+  containerId: string,
+  ifname: string,
+  config: Record<string, unknown>,
+) {
+  return cni({ command, plugin: pluginBinary(), pod, containerId, ifname, config });
+}
+
+/** A TCP connection from the node to `target`: "ECONNREFUSED" means the pod answered. */
+async function fromNode(target: string): Promise<string> {
+  const script = `
+    const s = require('node:net').connect({ host: '${target}', port: 9 });
+    s.setTimeout(2000, () => { process.stdout.write('timeout'); process.exit(0); });
+    s.on('error', (e) => { process.stdout.write(e.code); process.exit(0); });
+    s.on('connect', () => { process.stdout.write('connected'); process.exit(0); });`;
+  return (await exec('ip', ['netns', 'exec', node, process.execPath, '-e', script])).stdout;
+}
+
+const nodeRules = async () =>
+  (JSON.parse(await ip('-n', node, '-4', '-j', 'rule', 'show')) as Array<{ dst?: string; table?: string }>)
+    .filter((r) => r.dst && r.dst !== 'all')
+    .map((r) => `to ${r.dst} lookup ${r.table}`)
+    .sort();
+
+const routeDev = async (pod: string, ...args: string[]) =>
+  (JSON.parse(await ip('-n', pod, '-j', 'route', 'get', ...args)) as Array<{ dev: string }>)[0]?.dev;
+
+test('the node reaches both NICs of an underlay pod through veth0; CHECK and DEL', async () => {
+  const pod = await lab.netns();
+  const containerId = randomBytes(32).toString('hex');
+  const hostVeth = `veth${containerId.slice(0, 11)}`;
+  const eth0Conf = nics.eth0();
+  const main = await cni({
+    command: 'ADD',
+    plugin: 'macvlan',
+    pod,
+    containerId,
+    ifname: 'eth0',
+    config: eth0Conf,
+  });
+  expect(main.code).toBe(0);
+  // The node has no route to the pod through the macvlan's parent link.
+  expect(await fromNode('198.18.54.10')).not.toBe('ECONNREFUSED');
+  const eth0 = { ...coordinatorConf, name: eth0Conf.name, state_dir: stateDir, prevResult: main.json };
+  const added = await runCoordinator('ADD', pod, containerId, 'eth0', eth0);
+  expect(added.stdout).not.toMatch(/"code"/);
+  expect(JSON.parse(added.stdout).ips).toEqual(main.json?.ips);
+
+  // The pair, with vethMTU on both ends.
+  const hostEnd = JSON.parse(await ip('-n', node, '-j', 'link', 'show', hostVeth)) as Array<{ mtu: number }>;
+  const podEnd = JSON.parse(await ip('-n', pod, '-j', 'link', 'show', 'veth0')) as Array<{ mtu: number }>;
+  expect([hostEnd[0]?.mtu, podEnd[0]?.mtu]).toEqual([1400, 1400]);
+  // The node: a rule to the pod's address into hostRuleTable, a route there through the pair.
+  expect(await nodeRules()).toEqual(['to 198.18.54.10 lookup 600']);
+  expect((await ip('-n', node, 'route', 'show', 'table', '600')).trim()).toBe(
+    `198.18.54.10 dev ${hostVeth} scope link`,
+  );
+  // The pod: the node's address through veth0, the default route still on eth0, rp_filter 2.
+  expect(await routeDev(pod, '198.18.53.1')).toBe('veth0');
+  expect(await routeDev(pod, '198.19.60.5')).toBe('eth0');
+  const rpFilter = async (iface: string) =>
+    (
+      await exec('ip', ['netns', 'exec', pod, 'cat', `/proc/sys/net/ipv4/conf/${iface}/rp_filter`])
+    ).stdout.trim();
+  expect([await rpFilter('all'), await rpFilter('eth0'), await rpFilter('veth0')]).toEqual(['2', '2', '2']);
+  expect(await fromNode('198.18.54.10')).toBe('ECONNREFUSED');
+
+  // net1: the node reaches its address through the same pair; replies from it take net1's table.
+  const net1 = await attach(pod, containerId, 'net1');
+  expect(await nodeRules()).toEqual(['to 198.18.54.10 lookup 600', 'to 198.18.55.10 lookup 600']);
+  expect(await routeDev(pod, '198.18.53.1', 'from', '198.18.55.10')).toBe('veth0');
+  expect((await ip('-n', pod, 'route', 'show', 'table', '101')).trim()).toContain('198.18.53.1 dev veth0');
+  expect(await fromNode('198.18.55.10')).toBe('ECONNREFUSED');
+
+  // CHECK passes, then names the node rule that went missing.
+  expect((await runCoordinator('CHECK', pod, containerId, 'eth0', eth0)).code).toBe(0);
+  await ip('-n', node, 'rule', 'del', 'to', '198.18.54.10/32', 'lookup', '600');
+  const check = await runCoordinator('CHECK', pod, containerId, 'eth0', eth0);
+  expect(check.code).not.toBe(0);
+  expect(check.json).toMatchObject({
+    code: 107,
+    msg: expect.stringContaining('"to 198.18.54.10/32 lookup 600"'),
+  });
+  await ip('-n', node, 'rule', 'add', 'to', '198.18.54.10/32', 'lookup', '600');
+
+  // DEL in the runtime's order (net1, then eth0) leaves nothing of the coordinator's on the node.
+  for (const [ifname, conf] of [
+    ['net1', net1],
+    ['eth0', eth0],
+  ] as const) {
+    const { prevResult: _, ...rest } = conf;
+    expect((await runCoordinator('DEL', pod, containerId, ifname, rest)).code).toBe(0);
+  }
+  expect(await nodeRules()).toEqual([]);
+  expect((await ip('-n', node, 'route', 'show', 'table', '600')).trim()).toBe('');
+  expect(await ip('-n', node, 'link', 'show', hostVeth).catch((e: Error) => e.message)).toMatch(
+    /does not exist/,
+  );
+  expect((await runCoordinator('DEL', pod, containerId, 'eth0', eth0)).code).toBe(0);
+}, 90_000);
+
+test('a later NIC whose pod has no veth0 (no coordinator on the first NIC) is refused in CNI form', async () => {
+  const pod = await lab.netns();
+  const containerId = randomBytes(32).toString('hex');
+  const eth0 = nics.eth0();
+  expect(
+    (await cni({ command: 'ADD', plugin: 'macvlan', pod, containerId, ifname: 'eth0', config: eth0 })).code,
+  ).toBe(0);
+  const conf = nics.net1();
+  const main = await cni({
+    command: 'ADD',
+    plugin: 'bridge',
+    pod,
+    containerId,
+    ifname: 'net1',
+    config: conf,
+  });
+  expect(main.code).toBe(0);
+  const out = await runCoordinator('ADD', pod, containerId, 'net1', {
+    ...coordinatorConf,
+    name: conf.name,
+    state_dir: stateDir,
+    prevResult: main.json,
+  });
+  expect(out.code).not.toBe(0);
+  expect(out.json).toMatchObject({ code: 7, msg: expect.stringMatching(/^mode: underlay needs veth0/) });
+  // What it recorded before refusing is undone by DEL.
+  expect(
+    (
+      await runCoordinator('DEL', pod, containerId, 'net1', {
+        ...coordinatorConf,
+        name: conf.name,
+        state_dir: stateDir,
+      })
+    ).code,
+  ).toBe(0);
+  expect(await nodeRules()).toEqual([]);
+}, 60_000);
+
+test('a second sandbox with the same address (a pod made again, a migration target) keeps the node’s rule when the first is deleted', async () => {
+  const sandboxes: Array<{ pod: string; containerId: string; conf: Record<string, unknown> }> = [];
+  for (let i = 0; i < 2; i++) {
+    const pod = await lab.netns();
+    const containerId = randomBytes(32).toString('hex');
+    sandboxes.push({ pod, containerId, conf: await attach(pod, containerId, 'eth0') });
+  }
+  const [first, second] = sandboxes as [(typeof sandboxes)[0], (typeof sandboxes)[0]];
+  const secondVeth = `veth${second.containerId.slice(0, 11)}`;
+  expect(await nodeRules()).toEqual(['to 198.18.54.10 lookup 600']);
+  expect((await ip('-n', node, 'route', 'show', 'table', '600')).trim()).toBe(
+    `198.18.54.10 dev ${secondVeth} scope link`,
+  );
+  const { prevResult: _, ...conf } = first.conf;
+  expect((await runCoordinator('DEL', first.pod, first.containerId, 'eth0', conf)).code).toBe(0);
+  expect(await nodeRules()).toEqual(['to 198.18.54.10 lookup 600']);
+  expect(await fromNode('198.18.54.10')).toBe('ECONNREFUSED');
+  expect((await runCoordinator('DEL', second.pod, second.containerId, 'eth0', conf)).code).toBe(0);
+  expect(await nodeRules()).toEqual([]);
+  expect((await ip('-n', node, 'route', 'show', 'table', '600')).trim()).toBe('');
+}, 60_000);
