@@ -5,7 +5,7 @@
 // (`nsenter --net=<CNI_NETNS> ip -json ...`). ADD passes prevResult through; what it made (rules,
 // table) is recorded in a state file so DEL removes exactly that (idempotently) and CHECK reports a
 // missing rule.
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   annotations,
@@ -15,6 +15,7 @@ import {
   type SpiderCoordinator,
   version,
 } from '../../api/index.js';
+import { nodePaths } from '../../api/install/names.js';
 import { podVethName } from '../../coordinator/host-veth.js';
 import {
   type CoordinatorConf,
@@ -99,9 +100,13 @@ const ruleArgs = (verb: 'add' | 'del', rule: { from: string; table: number }) =>
 const routeArgs = (r: MainRoute) => [r.dst, ...(r.gateway ? ['via', r.gateway] : []), 'dev', r.dev];
 const family = (dst: string, gateway?: string) => ((gateway ?? dst).includes(':') ? '-6' : '-4');
 
-/** The pod annotation and SpiderCoordinator default, when the config names a kubeconfig. */
+/**
+ * The pod annotation and SpiderCoordinator default, read with the config's kubeconfig or, as the IPAM
+ * plugin does, the one `spiderpool install` wrote on the node (NADs the operator renders name none).
+ */
 async function clusterInputs(conf: CoordinatorNetConf, env: Record<string, string | undefined>) {
-  const path = conf.kubernetes?.kubeconfig;
+  const installed = existsSync(nodePaths.hostPluginKubeconfig) ? nodePaths.hostPluginKubeconfig : undefined;
+  const path = conf.kubernetes?.kubeconfig ?? installed;
   if (!path) return { spec: undefined, annotation: undefined };
   const rest = new RestClient(pluginKubeConfig(path), 5000);
   const args = Object.fromEntries(

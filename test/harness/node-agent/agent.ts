@@ -161,6 +161,11 @@ export class NodeAgent {
     // Where a real node's installer would have put the plugin's node configuration and kubeconfig,
     // one machine here holds several nodes: each node's spiderpool IPAM gets its own paths.
     this.localiseFor = (node: string) => (conf: Record<string, unknown>) => {
+      if (conf.type === 'coordinator')
+        return {
+          ...conf,
+          kubernetes: { kubeconfig: pluginKubeconfig, ...(conf.kubernetes as object | undefined) },
+        };
       const ipam = conf.ipam as Record<string, unknown> | undefined;
       if (ipam?.type !== 'spiderpool') return conf;
       return {
