@@ -1,11 +1,13 @@
 // The books checked against the world: every identity that holds a pool record or has an endpoint is
 // judged by the operator's own verdicts (holderVerdict, endpointVerdict), so what this reports as
 // reclaimable is exactly what the operator's scan would release. It adds what no verdict covers:
-// an endpoint listing an address its pool does not record for it, and a live holder whose identity
-// has no endpoint (a plugin stopped between its pool write and its endpoint write). Pure: the caller
-// reads the pools, endpoints and facts.
+// a live holder's endpoint listing an address its pool does not record for it, and a live holder
+// whose identity has no endpoint (a plugin stopped between its pool write and its endpoint write).
+// Pure: the caller reads the pools, endpoints and facts.
+import type { V1Pod } from '@kubernetes/client-node';
 import type { SpiderEndpoint } from '../../api/index.js';
 import { canonicalIP, type Family } from '../address/ip.js';
+import { podAliveness } from '../identity/validity.js';
 import type { PoolRecord } from '../records/codec.js';
 import {
   endpointVerdict,
@@ -41,7 +43,7 @@ export type Finding =
   | (AuditedRecord & { kind: 'no-endpoint'; reason: string })
   /** The operator would delete this endpoint: its identity is gone. */
   | { kind: 'stale-endpoint'; owner: string; reason: string }
-  /** The endpoint lists an address that its pool does not record for the endpoint's identity. */
+  /** The endpoint of a live holder lists an address that its pool does not record for its identity. */
   | { kind: 'unrecorded'; owner: string; pool: string; ip: string; nic: string; reason: string };
 
 export type FindingKind = Finding['kind'];
@@ -107,25 +109,25 @@ export function audit(input: AuditInput): Audit {
         const rec: AuditedRecord = { pool: r.pool, ip: r.ip, owner: key, podUid: uid };
         if (r.nic !== undefined) rec.nic = r.nic;
         if (verdict.release)
-          findings.push({ ...rec, kind: 'reclaim', gcReason: verdict.gcReason, reason: verdict.reason });
+          findings.push({ kind: 'reclaim', ...rec, gcReason: verdict.gcReason, reason: verdict.reason });
         else if (verdict.recheckAtMs !== undefined)
           findings.push({
-            ...rec,
             kind: 'pending',
+            ...rec,
             reason: verdict.reason,
             recheckAt: new Date(verdict.recheckAtMs).toISOString(),
           });
         else if (!facts.endpoint)
           findings.push({
-            ...rec,
             kind: 'no-endpoint',
+            ...rec,
             reason: `${verdict.reason} but ${key} has no SpiderEndpoint`,
           });
       }
     }
     const ev = endpointVerdict(owner, facts, input.ctx);
     if (ev.delete) findings.push({ kind: 'stale-endpoint', owner: key, reason: ev.reason });
-    else if (endpoint && !endpoint.metadata.deletionTimestamp)
+    else if (endpoint && holderUid && isAlive(facts.podByUid(holderUid)))
       findings.push(...unrecorded(key, endpoint, records));
   }
   return {
@@ -134,6 +136,15 @@ export function audit(input: AuditInput): Audit {
     findings,
     consistent: !findings.some((f) => inconsistentKinds.includes(f.kind)),
   };
+}
+
+/**
+ * Whether the endpoint's holder is a live pod. Only then is an address it lists and no record holds a
+ * danger (the pod uses an address the pool may hand out again); without a live holder the plugin reads
+ * an endpoint entry only for its pools, and allocates from the pool records on the next ADD.
+ */
+function isAlive(pod: V1Pod | undefined): boolean {
+  return pod !== undefined && podAliveness(pod).valid;
 }
 
 /** Addresses the endpoint lists that no record of its identity holds in the named pool. */

@@ -154,10 +154,11 @@ export function renderAudit(
     ...result.findings.map(findingRow),
     ...result.unreadable.map((u) => ['unreadable', '-', u.pool, '-', '-', u.error]),
   ];
+  const problems = rows.length - result.findings.filter((f) => f.kind === 'pending').length;
   const verdict =
     result.consistent && result.unreadable.length === 0
       ? c.green('consistent')
-      : c.red(`${rows.length - result.findings.filter((f) => f.kind === 'pending').length} problem(s)`);
+      : c.red(`${problems} problem${problems === 1 ? '' : 's'}`);
   const head = `${summary}${verdict}\n`;
   if (rows.length === 0) return head;
   return `${table(['finding', 'address', 'pool', 'identity', 'pod uid', 'why'], rows)}${head}`;

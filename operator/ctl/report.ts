@@ -60,28 +60,32 @@ export function usageReport(books: Books): UsageReport {
     .sort((a, b) => (a.metadata.name ?? '').localeCompare(b.metadata.name ?? ''))
     .map((pool): PoolRow => {
       const name = pool.metadata.name ?? '';
-      const base = { name, subnet: pool.spec.subnet, disabled: pool.spec.disable === true };
+      const disabled = pool.spec.disable === true;
       try {
         const family = poolFamily(pool);
         const usage = poolUsage(pool, reservedSet(books.reservedIPs, family));
         return {
-          ...base,
+          name,
           family,
+          subnet: pool.spec.subnet,
           allocated: usage.allocated,
           total: usage.total.toString(),
           free: usage.free.toString(),
           usage: ratio(usage.allocated, usage.total),
+          disabled,
         };
       } catch (error) {
         if (!(error instanceof IpamError)) throw error;
         const allocated = pool.status?.allocatedIPCount ?? 0;
         const total = BigInt(pool.status?.totalIPCount ?? 0);
         return {
-          ...base,
+          name,
+          subnet: pool.spec.subnet,
           allocated,
           total: total.toString(),
           free: '0',
           usage: ratio(allocated, total),
+          disabled,
           error: error.message,
         };
       }
@@ -134,8 +138,8 @@ export function addressArgument(text: string): { ip: string; family: Family } {
   try {
     const ip = parseIP(text, undefined, 'address');
     return { ip: formatIP(ip), family: ip.family };
-  } catch (error) {
-    throw new Error(`address ${JSON.stringify(text)} is not an IPv4 or IPv6 address`, { cause: error });
+  } catch {
+    throw new Error(`address ${JSON.stringify(text)} is not an IPv4 or IPv6 address`);
   }
 }
 
@@ -184,12 +188,12 @@ export function holding(record: PooledRecord, facts: OwnerFacts, ctx: GcContext)
   const out: Holding = {
     address: record.ip,
     pool: record.pool,
+    ...(record.nic !== undefined ? { nic: record.nic } : {}),
     identity: record.pod,
     kind,
     podUid: record.podUid,
     verdict: { release: verdict.release, reason: verdict.reason },
   };
-  if (record.nic !== undefined) out.nic = record.nic;
   if (holder) {
     out.pod = { namespace: holder.metadata?.namespace ?? '', name: holder.metadata?.name ?? '' };
     if (holder.status?.phase) out.pod.phase = holder.status.phase;
@@ -219,5 +223,7 @@ export function holding(record: PooledRecord, facts: OwnerFacts, ctx: GcContext)
   if (node) out.node = node;
   const since = out.endpoint?.created ?? out.pod?.created;
   if (since) out.since = since;
-  return out;
+  // The verdict last: it reads as the conclusion of the facts above it.
+  const { verdict: judged, ...described } = out;
+  return { ...described, verdict: judged };
 }

@@ -14,7 +14,7 @@ import { runCtl } from '../../../operator/ctl/main.js';
 import { uniqueName } from '../../harness/clients.js';
 import { eventually } from '../../harness/wait.js';
 import { bare, createBoundPod, poolHolders, startWorld, type World } from './fixtures/ipam-world.js';
-import { controllerRef, createVM, createVMI } from './fixtures/kubevirt-objects.js';
+import { controllerRef, createVM, createVMI, kubevirtResource } from './fixtures/kubevirt-objects.js';
 
 let world: World;
 let objects: CustomObjectsApi;
@@ -271,6 +271,35 @@ test("release refuses a live pod's address, also with --force, and names the hol
   expect(holders.get(liveIp)).toBe(live.metadata?.uid);
   expect(holders.get(vmIp)).toBe(launcherPod.metadata?.uid);
 });
+
+test('a stopped VM keeps its address: release refuses it as not leaked, --force releases it', async () => {
+  // virt-controller's part when a VM stops: the VMI goes, and its launcher pod with it; the VM stays.
+  await objects.deleteNamespacedCustomObject({ ...kubevirtResource('vmi', ns), name: vmName });
+  await world.fixtures.deletePod(ns, launcherPod.metadata?.name ?? '');
+  await eventually('the launcher pod gone', async () =>
+    (await world.fixtures.core.listNamespacedPod({ namespace: ns })).items.every(
+      (p) => p.metadata?.uid !== launcherPod.metadata?.uid,
+    ),
+  );
+  expect((await ctl('check')).code).toBe(0);
+
+  const refused = await ctl('release', vmIp);
+  expect(refused.code).toBe(1);
+  expect(refused.stderr).toBe(
+    `refused: ${vmIp} in pool ${poolA} is not leaked: the VM keeps its addresses: the VMI is gone but the VM exists ` +
+      `(held by ${ns}/${vmName}); no live pod holds it, so --force would release it\n`,
+  );
+  expect((await poolHolders(world, poolA)).get(vmIp)).toBe(launcherPod.metadata?.uid);
+
+  const forced = await ctl('release', vmIp, '--force');
+  expect(forced.stderr).toBe('');
+  expect(forced.stdout).toMatch(new RegExp(`^released ${vmIp.replaceAll('.', '\\.')} from pool ${poolA} `));
+  expect(forced.code).toBe(0);
+  expect((await poolHolders(world, poolA)).has(vmIp)).toBe(false);
+  // The VM's endpoint stays (the VM exists); with no live holder it only names the pool to allocate from.
+  expect((await world.fixtures.endpoint(ns, vmName))?.status?.current.ips[0]?.ipv4Pool).toBe(poolA);
+  expect((await ctl('check')).code).toBe(0);
+}, 60_000);
 
 test('the built executable runs the commands, also as the kubectl plugin kubectl-spiderpool', () => {
   const dir = mkdtempSync(join(tmpdir(), 'spiderpool-ctl-'));
