@@ -6,7 +6,7 @@ import { basename } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { kubectlPluginName } from '../../api/install/names.js';
 import { loadKubeConfig } from '../../kube/client.js';
-import { describeApiError } from '../../kube/errors.js';
+import { apiStatus, describeApiError } from '../../kube/errors.js';
 import { RestClient } from '../../kube/rest.js';
 import { Cluster } from './cluster.js';
 import {
@@ -121,7 +121,9 @@ export async function runCtl(args: readonly string[], io: CtlIO, name = 'spiderp
     await program.parseAsync([...args], { from: 'user' });
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : failed;
-    io.stderr(`${name}: ${describeApiError(err)}\n`);
+    // API errors with the server's message and status; anything else (files, arguments) as it says.
+    const text = apiStatus(err) !== undefined ? describeApiError(err) : (err as Error).message;
+    io.stderr(`${name}: ${text}\n`);
     return failed;
   } finally {
     rest?.close();

@@ -1,7 +1,8 @@
 // The `spiderpool` command line (operator/ctl/) on the real control plane: pools, endpoints and
 // records written by the compiled CNI plugin, pods and a KubeVirt VM shaped as their controllers make
 // them, and no operator running, so nothing mends the books behind the commands' backs. The commands
-// run in-process through runCtl (the code the executable runs), as the admin user; the last test runs
+// run in-process through runCtl (the code the executable runs), as the operator's service account
+// (the synthesized RBAC is all they need); the last test runs
 // them through the built executable under both of its names.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -91,7 +92,7 @@ async function dropEndpoint(name: string): Promise<void> {
 beforeAll(async () => {
   world = await startWorld({ kubevirt: true });
   objects = world.cluster.kc.makeApiClient(CustomObjectsApi);
-  kubeconfig = world.cluster.cp.kubeconfigPath('admin');
+  kubeconfig = world.cluster.cp.kubeconfigPath('operator');
   ns = await world.fixtures.namespace('ctl');
   poolA = await world.fixtures.pool(
     { subnet: '198.18.40.0/24', ips: ['198.18.40.10-198.18.40.19'] },
@@ -198,7 +199,7 @@ test('ip -o json names the holder: a pod with its endpoint and node, a VM throug
   expect(JSON.parse(free.stdout)).toEqual({ address: '198.18.40.19', holders: [] });
   const bad = await ctl('ip', '198.18.40.300');
   expect(bad.code).toBe(2);
-  expect(bad.stderr).toContain('address "198.18.40.300" is not an IPv4 or IPv6 address');
+  expect(bad.stderr).toBe('spiderpool: address "198.18.40.300" is not an IPv4 or IPv6 address\n');
 });
 
 test('check finds a leak made on purpose; release frees it; check then says consistent', async () => {
