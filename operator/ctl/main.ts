@@ -60,6 +60,7 @@ export async function runCtl(args: readonly string[], io: CtlIO, name = 'spiderp
     )
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .configureHelp({ showGlobalOptions: true })
     .showHelpAfterError();
   const output = () =>
     new Option('-o, --output <format>', 'table, json or yaml').choices(outputFormats).default('table');
