@@ -131,3 +131,30 @@ test('a live holder without an endpoint, and an endpoint address no record holds
     }),
   ]);
 });
+
+test("a stopped VM's endpoint that lists a released address is no problem: no live pod uses it", () => {
+  const vmEndpoint = endpoint('vm1', 'gone-launcher', [{ ip: '198.18.0.7', pool: 'p1' }]);
+  if (vmEndpoint.status) {
+    vmEndpoint.status.ownerControllerType = 'VirtualMachineInstance';
+    vmEndpoint.status.ownerControllerName = 'vm1';
+  }
+  const result = audit({
+    records: [],
+    endpoints: [vmEndpoint],
+    factsOf: () => ({
+      podByUid: () => undefined,
+      endpoint: vmEndpoint,
+      vm: { metadata: { name: 'vm1', namespace: 'ns', uid: 'vm' } },
+    }),
+    ctx: { switches, nowMs },
+  });
+  expect(result).toEqual({ identities: 1, records: 0, findings: [], consistent: true });
+  // The same endpoint held by a live pod is a problem: that pod uses an address the pool may hand out.
+  const live = audit({
+    records: [],
+    endpoints: [vmEndpoint],
+    factsOf: world([pod('virt-launcher-vm1', 'gone-launcher')], [vmEndpoint]),
+    ctx: { switches, nowMs },
+  });
+  expect(live.findings.map((f) => f.kind)).toEqual(['unrecorded']);
+});
