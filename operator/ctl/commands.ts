@@ -12,7 +12,7 @@ import {
   parseOwnerKey,
 } from '../../ipam/gc/verdict.js';
 import { podAliveness } from '../../ipam/identity/validity.js';
-import type { Cluster, Snapshot, Switches } from './cluster.js';
+import type { Cluster, Switches } from './cluster.js';
 import {
   type OutputFormat,
   renderAudit,
@@ -81,8 +81,8 @@ export interface CheckResult extends Audit {
  * again on fresh reads, as the operator confirms before it releases (the snapshot's lists are not
  * read at one instant: a pod created after the pod list would otherwise look gone).
  */
-export async function checkBooks(c: CommandContext, snapshot?: Snapshot): Promise<CheckResult> {
-  const snap = snapshot ?? (await c.cluster.snapshot());
+export async function checkBooks(c: CommandContext): Promise<CheckResult> {
+  const snap = await c.cluster.snapshot();
   const facts = c.cluster.facts(snap);
   const { records, unreadable } = allRecords(snap);
   const input = {
