@@ -3,9 +3,10 @@
 // build/cni.ts and build/operator.ts; the test harness and the benchmarks call buildExecutable() for
 // the executables and for their own fixtures. Build code: nothing under cni/ or operator/ imports it.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, renameSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { kubectlPluginName } from '../api/install/names.js';
 import { installCoordinatorLink } from '../cni/install/coordinator-link.js';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -13,6 +14,17 @@ export const pluginEntry = join(repoRoot, 'cni', 'main.ts');
 export const pluginExecutable = join(repoRoot, 'dist', 'bin', 'spiderpool');
 export const operatorEntry = join(repoRoot, 'operator', 'main.ts');
 export const operatorExecutable = join(repoRoot, 'dist', 'bin', 'spiderpool-operator');
+
+/**
+ * Links `kubectl-spiderpool` to the operator's executable beside it (a relative link, so the two can
+ * be copied together onto PATH): run under that name, the executable is the `spiderpool` command line.
+ */
+export function linkKubectlPlugin(executable = operatorExecutable): string {
+  const link = join(dirname(executable), kubectlPluginName);
+  rmSync(link, { force: true });
+  symlinkSync(basename(executable), link);
+  return link;
+}
 
 /** --bytecode forbids top-level await; --format=cjs is what --bytecode supports. */
 export const bunBuildFlags = ['--compile', '--minify', '--bytecode', '--format=cjs'];

@@ -27,6 +27,9 @@ export const objectNames = {
   webhookTlsSecret: 'spiderpool-operator-webhook-tls',
 } as const;
 
+/** The operator's executable also runs as a kubectl plugin under this name (`kubectl spiderpool ...`). */
+export const kubectlPluginName = 'kubectl-spiderpool';
+
 /** Ports of the operator container. */
 export const operatorPorts = { health: 5720, metrics: 5721, webhook: 5722 } as const;
 

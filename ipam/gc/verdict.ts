@@ -77,6 +77,13 @@ export interface GcContext {
 
 const ownerKey = (o: Owner) => `${o.namespace}/${o.name}`;
 
+/** The owner a record's `pod` field (`<namespace>/<name>`) names; undefined when it names none. */
+export function parseOwnerKey(key: string): Owner | undefined {
+  const slash = key.indexOf('/');
+  if (slash <= 0 || slash === key.length - 1) return undefined;
+  return { namespace: key.slice(0, slash), name: key.slice(slash + 1) };
+}
+
 /**
  * What kind of identity an owner is when its holder pod is not there to say: a same-name pod of the
  * same identity, then what the objects say (identityKindFromObjects).

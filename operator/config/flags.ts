@@ -112,7 +112,11 @@ export const defaultFlags: Flags = {
 
 export function usage(): string {
   const lines = Object.entries(spec).map(([name, s]) => `  --${name.padEnd(20)} ${s.help}`);
-  return `usage: spiderpool-operator [flags]\n${lines.join('\n')}\n`;
+  return (
+    `usage: spiderpool-operator [flags]\n${lines.join('\n')}\n` +
+    // The same executable is the command line (operator/ctl/); its own --help lists its options.
+    'or:    spiderpool-operator pools|ip <address>|check|release <address> [options]   (see --help after the command)\n'
+  );
 }
 
 /** Parses `10s`, `1500ms`, `2m`, `1h` or plain seconds into milliseconds. */

@@ -12,6 +12,7 @@ import {
   holderVerdict,
   type Owner,
   type OwnerFacts,
+  parseOwnerKey,
   type Verdict,
 } from '../../ipam/gc/verdict.js';
 import type { IdentitySwitches } from '../../ipam/identity/identity.js';
@@ -46,11 +47,7 @@ export interface OwnerOutcome {
 
 export const ownerKeyOf = (o: Owner) => `${o.namespace}/${o.name}`;
 
-export function parseOwnerKey(key: string): Owner | undefined {
-  const slash = key.indexOf('/');
-  if (slash <= 0 || slash === key.length - 1) return undefined;
-  return { namespace: key.slice(0, slash), name: key.slice(slash + 1) };
-}
+export { parseOwnerKey };
 
 export class IdentityGc {
   private readonly locks = new KeyedLock();

@@ -6,11 +6,18 @@
 // a VM or VMI goes) and writes the migration outcomes; test/e2e/kubevirt runs KubeVirt's own
 // controller. The migration design these tests hold is docs/kubevirt.md.
 import { CustomObjectsApi, type V1Pod } from '@kubernetes/client-node';
-import { kubevirtApiVersion, kubevirtGroup, kubevirtKinds, kubevirtVersion } from '../../../api/index.js';
+import { kubevirtApiVersion, type kubevirtKinds } from '../../../api/index.js';
 import { isNotFound } from '../../../kube/errors.js';
 import { uniqueName } from '../../harness/clients.js';
 import { eventually } from '../../harness/wait.js';
 import { bare, startOperator, startWorld, type World } from './fixtures/ipam-world.js';
+import {
+  controllerRef,
+  createVMI as createVMIIn,
+  createVM as createVMIn,
+  type KubeVirtObject,
+  kubevirtResource,
+} from './fixtures/kubevirt-objects.js';
 import type { OperatorProcess } from './operator-process.js';
 
 let world: World;
@@ -36,51 +43,11 @@ afterAll(async () => {
   await world?.stop();
 });
 
-interface Obj {
-  metadata: { name: string; uid: string; resourceVersion?: string };
-  status?: Record<string, unknown>;
-  [key: string]: unknown;
-}
+type Obj = KubeVirtObject;
 
-const kv = (kind: keyof typeof kubevirtKinds) => ({
-  group: kubevirtGroup,
-  version: kubevirtVersion,
-  plural: kubevirtKinds[kind].plural,
-  namespace: ns,
-});
-const template = { spec: { domain: { devices: {} } } };
-const controllerRef = (kind: string, o: Obj) => ({
-  apiVersion: kubevirtApiVersion,
-  kind,
-  name: o.metadata.name,
-  uid: o.metadata.uid,
-  controller: true,
-  blockOwnerDeletion: true,
-});
-
-async function createVM(name: string, runStrategy = 'Always'): Promise<Obj> {
-  return (await objects.createNamespacedCustomObject({
-    ...kv('vm'),
-    body: {
-      apiVersion: kubevirtApiVersion,
-      kind: 'VirtualMachine',
-      metadata: { name },
-      spec: { runStrategy, template },
-    },
-  })) as Obj;
-}
-
-async function createVMI(name: string, vm?: Obj): Promise<Obj> {
-  return (await objects.createNamespacedCustomObject({
-    ...kv('vmi'),
-    body: {
-      apiVersion: kubevirtApiVersion,
-      kind: 'VirtualMachineInstance',
-      metadata: { name, ...(vm ? { ownerReferences: [controllerRef('VirtualMachine', vm)] } : {}) },
-      spec: template.spec,
-    },
-  })) as Obj;
-}
+const kv = (kind: keyof typeof kubevirtKinds) => kubevirtResource(kind, ns);
+const createVM = (name: string, runStrategy = 'Always') => createVMIn(objects, ns, name, runStrategy);
+const createVMI = (name: string, vm?: Obj) => createVMIIn(objects, ns, name, vm);
 
 let launchers = 0;
 
