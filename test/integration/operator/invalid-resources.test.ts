@@ -746,6 +746,7 @@ const cases: Case[] = [
     covers: ['multus/render.ts#custom-json', 'multus/admission.ts#render'],
     act: smc({ cniType: 'custom', customCNI: '{not json' }),
     field: 'spec.customCNI',
+    value: '{not json',
   },
   {
     name: 'an empty bond name',
