@@ -3,7 +3,7 @@
 // server's own SelfSubjectRulesReview and SelfSubjectAccessReview answers, and real requests). The
 // reviewed grants below fail this test when the synthesized RBAC widens. The webhooks serve only
 // TLS 1.2 or later. No token or private key appears in the plugin's or the operator's debug logs,
-// or in any Event, after an allocation, failing calls and a webhook refusal.
+// or in any Event, after an allocation, failing calls, an operator Warning and a webhook refusal.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -20,6 +20,7 @@ import {
 import { group, kinds, version } from '../../../api/index.js';
 import { installDefaults, objectNames } from '../../../api/install/names.js';
 import { SpiderpoolApi } from '../../../kube/spiderpool.js';
+import { nadGroup, nadPlural, nadVersion } from '../../../multus/ownership.js';
 import { kubeConfig, outcome } from '../../harness/clients.js';
 import { callPlugin, cniEnv, netConf, pluginBinary, testNode } from '../../harness/cni-plugin.js';
 import { ClusterFixtures } from '../../harness/spiderpool-api.js';
@@ -484,6 +485,36 @@ test('no token or private key in the plugin’s or the operator’s debug logs, 
   );
   outputs.push(refused.stdout, refused.stderr);
   expect(refused.code).not.toBe(0);
+  // The operator refusing to overwrite a NAD it does not own: a Warning Event of its own.
+  const objects = admin.makeApiClient(CustomObjectsApi);
+  await objects.createNamespacedCustomObject({
+    group: nadGroup,
+    version: nadVersion,
+    plural: nadPlural,
+    namespace,
+    body: {
+      apiVersion: `${nadGroup}/${nadVersion}`,
+      kind: 'NetworkAttachmentDefinition',
+      metadata: { name: 'foreign' },
+    },
+  });
+  await objects.createNamespacedCustomObject({
+    group,
+    version,
+    plural: kinds.multusConfig.plural,
+    namespace,
+    body: {
+      apiVersion: `${group}/${version}`,
+      kind: kinds.multusConfig.kind,
+      metadata: { name: 'foreign' },
+      spec: { cniType: 'macvlan', macvlan: { master: ['eth0'] } },
+    },
+  });
+  await eventually('the operator’s Warning Event', async () =>
+    (await admin.makeApiClient(CoreV1Api).listNamespacedEvent({ namespace })).items.some(
+      (e) => e.reason === 'NetworkAttachmentDefinitionNotOwned',
+    ),
+  );
   // A webhook refusal.
   expect(await refusal(() => fixtures.pool({ subnet: '198.18.90.0/23' }))).toContain('spec.subnet');
   await env.op.waitForLog('the refusal logged', (l) => l.msg === 'admission denied');
