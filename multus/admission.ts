@@ -107,7 +107,7 @@ export function validateMultusConfig(
     const detail = e.message.slice(e.field.length + 2);
     return detail.startsWith('required')
       ? { field: e.field, type: 'Required', detail }
-      : invalid(e.field, null, detail);
+      : invalid(e.field, e.value ?? null, detail);
   }
   if (existing?.ownerMultusConfig && existing.ownerMultusConfig !== smc.metadata.name) {
     const nad = smc.metadata.annotations?.[multusConfigAnnotations.crName] ?? smc.metadata.name;

@@ -40,6 +40,8 @@ export class RenderError extends Error {
   constructor(
     readonly field: string,
     message: string,
+    /** The offending value, when there is one (the webhook's message shows it). */
+    readonly value?: unknown,
   ) {
     super(`${field}: ${message}`);
   }
@@ -119,6 +121,7 @@ function parseChained(spec: MultusConfigSpec): Plugin[] {
       throw new RenderError(
         `spec.chainCNIJsonData[${i}]`,
         `not a CNI plugin config: ${(e as Error).message}`,
+        text,
       );
     }
   });
@@ -245,7 +248,7 @@ export function renderNetworkAttachmentDefinition(smc: SpiderMultusConfig): Rend
     try {
       JSON.parse(custom);
     } catch {
-      throw new RenderError('spec.customCNI', 'not valid JSON');
+      throw new RenderError('spec.customCNI', 'not valid JSON', custom);
     }
     return { ...base, config: custom };
   }

@@ -62,11 +62,9 @@ export function operatorClusterRules(): Rule[] {
       resources: [kinds.endpoint.plural],
       verbs: [...read, 'create', 'update', 'patch', 'delete'],
     },
-    {
-      apiGroup: group,
-      resources: [kinds.subnet.plural, `${kinds.subnet.plural}/status`],
-      verbs: [...read, 'update', 'patch'],
-    },
+    { apiGroup: group, resources: [kinds.subnet.plural], verbs: [...read, 'update', 'patch'] },
+    // A status subresource serves get, update and patch only.
+    { apiGroup: group, resources: [`${kinds.subnet.plural}/status`], verbs: ['get', 'update', 'patch'] },
     { apiGroup: group, resources: [kinds.reservedip.plural], verbs: read },
     { apiGroup: '', resources: ['pods', 'namespaces', 'nodes'], verbs: read },
     { apiGroup: '', resources: ['events'], verbs: ['create', 'patch'] },

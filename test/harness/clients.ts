@@ -1,5 +1,6 @@
 // Access to the control plane of the current jest run from inside a test.
 import { KubeConfig } from '@kubernetes/client-node';
+import { apiStatus } from '../../kube/errors.js';
 import { ControlPlane } from './control-plane.js';
 import type { TestUserName } from './users.js';
 
@@ -22,4 +23,16 @@ export function kubeConfig(user: TestUserName = 'admin', cp: ControlPlane = cont
 /** A name unique to this test run and process, for cluster-scoped objects and namespaces. */
 export function uniqueName(prefix: string): string {
   return `${prefix}-${process.pid.toString(36)}-${Math.random().toString(36).slice(2, 7)}`;
+}
+
+/** The HTTP status of a refused API call, or 'allowed'; any other failure is thrown. */
+export async function outcome(call: () => Promise<unknown>): Promise<number | 'allowed'> {
+  try {
+    await call();
+    return 'allowed';
+  } catch (err) {
+    const status = apiStatus(err);
+    if (status === undefined) throw err;
+    return status;
+  }
 }

@@ -19,9 +19,8 @@ import {
 import { parseAllDocuments } from 'yaml';
 import { apiVersion, group, kinds, kubevirtGroup, type SpiderIPPool, version } from '../../../api/index.js';
 import { makeClients } from '../../../kube/client.js';
-import { apiStatus } from '../../../kube/errors.js';
 import { SpiderpoolApi } from '../../../kube/spiderpool.js';
-import { kubeConfig } from '../../harness/clients.js';
+import { kubeConfig, outcome } from '../../harness/clients.js';
 import { ControlPlane } from '../../harness/control-plane.js';
 import type { TestUserName } from '../../harness/users.js';
 import { eventually } from '../../harness/wait.js';
@@ -47,18 +46,6 @@ const seedNetwork = [
   'clusterDefaultPool.ipv6Subnet=fd00:18::/64',
   'clusterDefaultPool.ipv6IPRanges={fd00:18::10-fd00:18::ff}',
 ];
-
-/** The HTTP status of a refused call, or 'allowed'. */
-async function outcome(call: () => Promise<unknown>): Promise<number | 'allowed'> {
-  try {
-    await call();
-    return 'allowed';
-  } catch (err) {
-    const status = apiStatus(err);
-    if (status === undefined) throw err;
-    return status;
-  }
-}
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 

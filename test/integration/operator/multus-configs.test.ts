@@ -2,15 +2,10 @@
 // configurations, the operator as its service account and kube-controller-manager's garbage
 // collector: each cniType renders the NetworkAttachmentDefinition Spiderpool's docs show (the cases
 // and their sources are in test/unit/multus/doc-cases.ts), updates follow, deletion removes it, a
-// NAD the SpiderMultusConfig does not own is left alone with a Warning Event, and the webhook
-// refuses what the CRD rules cannot see, naming the field.
+// NAD the SpiderMultusConfig does not own is left alone with a Warning Event. The webhook's refusals
+// are in invalid-resources.test.ts.
 import { join } from 'node:path';
-import {
-  CoreV1Api,
-  CustomObjectsApi,
-  type KubernetesObject,
-  KubernetesObjectApi,
-} from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import {
   apiVersion,
   group,
@@ -20,8 +15,6 @@ import {
   type SpiderMultusConfig,
   version,
 } from '../../../api/index.js';
-import { installationManifests } from '../../../cdk8s/app.js';
-import { defaultValues } from '../../../cdk8s/values/schema.js';
 import { isNotFound } from '../../../kube/errors.js';
 import {
   type NetworkAttachmentDefinition,
@@ -32,6 +25,7 @@ import {
 import { waitEstablished } from '../../harness/crds.js';
 import { eventually } from '../../harness/wait.js';
 import { docCases } from '../../unit/multus/doc-cases.js';
+import { applyInstallation } from './fixtures/webhook-cluster.js';
 import { OperatorProcess } from './operator-process.js';
 import { type PrivateCluster, startPrivateCluster, testLabel } from './private-cluster.js';
 
@@ -45,11 +39,7 @@ const nadRef = { group: nadGroup, version: nadVersion, plural: nadPlural };
 
 beforeAll(async () => {
   cluster = await startPrivateCluster(undefined, { spiderpoolCrds: false, controllerManager: true });
-  const api = KubernetesObjectApi.makeApiClient(cluster.kc);
-  for (const chart of installationManifests(defaultValues('0.0.0')).filter((c) =>
-    ['crds', 'rbac', 'webhooks'].includes(c.chart),
-  ))
-    for (const object of chart.objects) await api.create(object as KubernetesObject);
+  await applyInstallation(cluster.kc);
   await waitEstablished(cluster.kc, `${kinds.multusConfig.plural}.${group}`);
   await waitEstablished(cluster.kc, `${nadPlural}.${nadGroup}`);
   op = OperatorProcess.start({
@@ -101,13 +91,6 @@ async function getNad(name: string): Promise<NetworkAttachmentDefinition | undef
 }
 
 const configOf = (nad: NetworkAttachmentDefinition | undefined) => JSON.parse(nad?.spec?.config ?? 'null');
-
-/** The API server's message for a refused write, or 'accepted'. */
-const refusal = (write: Promise<unknown>) =>
-  write.then(
-    () => 'accepted',
-    (e: { body?: unknown }) => JSON.parse(String(e.body)).message as string,
-  );
 
 describe('each cniType renders the NetworkAttachmentDefinition of Spiderpool’s docs', () => {
   test.each(docCases.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
@@ -251,78 +234,7 @@ test('a NAD it does not own is never overwritten; a Warning Event says why', asy
   expect(after?.metadata.ownerReferences).toBeUndefined();
 });
 
-describe('what the CRD rules cannot see, the webhook refuses, naming the field', () => {
-  test('an unsupported CNI version annotation', async () => {
-    const message = await refusal(
-      createSmc(
-        'bad-version',
-        { cniType: 'macvlan', macvlan: { master: ['eth0'] } },
-        {
-          'multus.spidernet.io/cni-version': '0.2.0',
-        },
-      ),
-    );
-    expect(message).toMatch(
-      /metadata\.annotations\[multus\.spidernet\.io\/cni-version\]: Invalid value: "0\.2\.0"/,
-    );
-  });
-
-  test('customCNI that is not JSON', async () => {
-    const message = await refusal(
-      createSmc('bad-custom', { cniType: 'custom', customCNI: '{"type": bridge' }),
-    );
-    expect(message).toMatch(/spec\.customCNI: Invalid value: null: not valid JSON/);
-  });
-
-  test('a chained plugin without a type', async () => {
-    const message = await refusal(
-      createSmc('bad-chain', {
-        cniType: 'macvlan',
-        macvlan: { master: ['eth0'] },
-        chainCNIJsonData: ['{"mtu":1400}'],
-      }),
-    );
-    expect(message).toMatch(
-      /spec\.chainCNIJsonData\[0\]: Invalid value: .*a CNI plugin config needs a "type"/,
-    );
-  });
-
-  test('a NAD name that changes after creation', async () => {
-    await createSmc('renamed', { cniType: 'macvlan', macvlan: { master: ['eth0'] } });
-    const smc = await getSmc('renamed');
-    const message = await refusal(
-      objects.replaceNamespacedCustomObject({
-        ...smcRef,
-        namespace: ns,
-        name: 'renamed',
-        body: {
-          ...smc,
-          metadata: { ...smc.metadata, annotations: { 'multus.spidernet.io/cr-name': 'other' } },
-        },
-      }),
-    );
-    expect(message).toMatch(
-      /metadata\.annotations\[multus\.spidernet\.io\/cr-name\]: Invalid value: "other": the NetworkAttachmentDefinition name cannot change/,
-    );
-  });
-
-  test('a NAD another SpiderMultusConfig owns', async () => {
-    await createSmc('owner-a', { cniType: 'macvlan', macvlan: { master: ['eth0'] } });
-    await eventually('NAD owner-a', () => getNad('owner-a'));
-    const message = await refusal(
-      createSmc(
-        'owner-b',
-        { cniType: 'macvlan', macvlan: { master: ['eth0'] } },
-        {
-          'multus.spidernet.io/cr-name': 'owner-a',
-        },
-      ),
-    );
-    expect(message).toMatch(
-      /metadata\.annotations: Forbidden: .*managed by SpiderMultusConfig kube-system\/owner-a/,
-    );
-  });
-
+describe('the mutating webhook', () => {
   test('a custom network gets no coordinator from the mutating webhook', async () => {
     await createSmc('custom-plain', { cniType: 'custom', coordinator: { mode: 'underlay' } });
     const smc = await getSmc('custom-plain');

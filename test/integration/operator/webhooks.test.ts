@@ -5,20 +5,14 @@
 import { X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
-import {
-  AdmissionregistrationV1Api,
-  CustomObjectsApi,
-  type KubernetesObject,
-  KubernetesObjectApi,
-} from '@kubernetes/client-node';
+import { AdmissionregistrationV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { finalizer, group, kinds, version } from '../../../api/index.js';
-import { installationManifests } from '../../../cdk8s/app.js';
-import { defaultValues } from '../../../cdk8s/values/schema.js';
 import { describeApiError, isConflict } from '../../../kube/errors.js';
 import { readModifyWrite } from '../../../kube/optimistic.js';
 import { SpiderpoolApi } from '../../../kube/spiderpool.js';
 import { waitEstablished } from '../../harness/crds.js';
 import { eventually } from '../../harness/wait.js';
+import { applyInstallation } from './fixtures/webhook-cluster.js';
 import { OperatorProcess } from './operator-process.js';
 import { type PrivateCluster, startPrivateCluster, testLabel } from './private-cluster.js';
 
@@ -34,19 +28,12 @@ const plurals = [
   kinds.multusConfig.plural,
 ];
 
-/** Applies charts of the synthesized installation (CRDs, RBAC, webhook configurations) as they are. */
-async function applyInstallation(charts: string[]): Promise<void> {
-  const objects = KubernetesObjectApi.makeApiClient(cluster.kc);
-  for (const chart of installationManifests(defaultValues('0.0.0')).filter((c) => charts.includes(c.chart)))
-    for (const object of chart.objects) await objects.create(object as KubernetesObject);
-  await waitEstablished(cluster.kc, `${kinds.ippool.plural}.${group}`);
-}
-
 beforeAll(async () => {
   // The installation's own CRD chart is applied below, as it is.
   cluster = await startPrivateCluster(undefined, { spiderpoolCrds: false });
   // The manifests hold Service references and no caBundle; RBAC is the synthesized least privilege.
-  await applyInstallation(['crds', 'rbac', 'webhooks']);
+  await applyInstallation(cluster.kc);
+  await waitEstablished(cluster.kc, `${kinds.ippool.plural}.${group}`);
   op = OperatorProcess.start({
     // As the operator's service account: what it does here is what the synthesized RBAC allows.
     kubeconfig: cluster.cp.kubeconfigPath('operator'),

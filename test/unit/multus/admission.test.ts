@@ -55,3 +55,12 @@ test('the NAD of another SpiderMultusConfig is refused; its own or a foreign one
   expect(validateMultusConfig(smc(macvlan), undefined, { ownerMultusConfig: 'net' })).toBeUndefined();
   expect(validateMultusConfig(smc(macvlan), undefined, {})).toBeUndefined();
 });
+
+test('a render error shows the offending value', () => {
+  expect(validateMultusConfig(smc({ cniType: 'custom', customCNI: '{nope' }), undefined, undefined)).toEqual({
+    field: 'spec.customCNI',
+    type: 'Invalid',
+    value: '{nope',
+    detail: 'not valid JSON',
+  });
+});
