@@ -201,3 +201,59 @@ test("a pod gets its address through the kubelet's CNI call and gives it back wh
     { timeoutMs: 60_000, intervalMs: 250 },
   );
 }, 180_000);
+
+test('the operator survives its leader pod being deleted: the Deployment replaces it, the lease moves, addresses keep coming', async () => {
+  const lease = () =>
+    getJson<{ spec: { holderIdentity?: string } }>('lease', '-n', namespace, objectNames.leaderLease);
+  const operatorPods = async () =>
+    (
+      await getJson<{ items: Array<Pod & { metadata: { deletionTimestamp?: string } }> }>(
+        'pods',
+        '-n',
+        namespace,
+        '-l',
+        `app.kubernetes.io/name=${objectNames.operatorDeployment}`,
+      )
+    ).items;
+  const leader = await eventually('a leader', async () => (await lease()).spec.holderIdentity);
+  expect((await operatorPods()).map((p) => p.metadata.name)).toContain(leader);
+
+  await k('delete', 'pod', '-n', namespace, leader, '--wait=false');
+  const newLeader = await eventually(
+    'another running operator pod to hold the lease',
+    async () => {
+      const holder = (await lease()).spec.holderIdentity;
+      const running = (await operatorPods()).filter(
+        (p) => p.status.phase === 'Running' && !p.metadata.deletionTimestamp,
+      );
+      return holder && holder !== leader && running.some((p) => p.metadata.name === holder)
+        ? holder
+        : undefined;
+    },
+    { timeoutMs: 120_000, intervalMs: 500 },
+  );
+  expect(newLeader).not.toBe(leader);
+  await k(
+    'rollout',
+    'status',
+    '-n',
+    namespace,
+    `deployment/${objectNames.operatorDeployment}`,
+    '--timeout=120s',
+  );
+  const pods = await operatorPods();
+  expect(pods.map((p) => p.metadata.name)).not.toContain(leader);
+
+  // The plugin and the webhooks work through the change of leader.
+  await applyObject(testPod('web-after'));
+  const pod = await runningPod('web-after');
+  expect(pod.status.podIP).toMatch(/^198\.18\.77\.(1\d|20)$/);
+  await k('delete', 'pod', '-n', 'default', 'web-after', '--wait=true', '--timeout=60s');
+  await eventually(
+    'the address to be free again',
+    async () =>
+      ((await getJson<{ status: { allocatedIPCount?: number } }>('spiderippool', pool)).status
+        .allocatedIPCount ?? 0) === 0,
+    { timeoutMs: 60_000, intervalMs: 250 },
+  );
+}, 300_000);
