@@ -3,8 +3,8 @@
 // build/cni.ts and build/operator.ts; the test harness and the benchmarks call buildExecutable() for
 // the executables and for their own fixtures. Build code: nothing under cni/ or operator/ imports it.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, renameSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { mkdirSync, renameSync, rmSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -18,20 +18,26 @@ export const bunBuildFlags = ['--compile', '--minify', '--bytecode', '--format=c
 
 /**
  * Compiles `entry` to one executable at `outfile`. It is written beside the target and renamed
- * over it, so a concurrent build or a running copy never sees half a file.
+ * over it, so a concurrent build or a running copy never sees half a file. Bun embeds the output's
+ * file name in the executable, so the temporary file has the target's name (in a folder of its
+ * own): the same sources then give the same bytes, which the image's digest relies on.
  */
 export function buildExecutable(entry = pluginEntry, outfile = pluginExecutable): void {
   mkdirSync(dirname(outfile), { recursive: true });
-  const temp = `${outfile}.build-${process.pid}`;
+  const tempDir = join(dirname(outfile), `.build-${process.pid}-${basename(outfile)}`);
+  mkdirSync(tempDir, { recursive: true });
+  const temp = join(tempDir, basename(outfile));
   const bun = join(repoRoot, 'node_modules', '.bin', 'bun');
   const run = spawnSync(bun, ['build', ...bunBuildFlags, entry, '--outfile', temp], {
     cwd: repoRoot,
     encoding: 'utf8',
   });
   if (run.status !== 0) {
+    rmSync(tempDir, { recursive: true, force: true });
     throw new Error(`bun build ${entry} failed (${run.status ?? run.signal}):\n${run.stderr}${run.stdout}`);
   }
   renameSync(temp, outfile);
+  rmSync(tempDir, { recursive: true, force: true });
 }
 
 /** What the build scripts run: builds, says where, and sets a failing exit code on an error. */
