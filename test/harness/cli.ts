@@ -2,9 +2,11 @@
 // plane for trying things by hand. It lives in .cluster/ at the top of the repository unless --dir
 // names another folder; the admin kubeconfig is <folder>/admin.kubeconfig. With --kubevirt it also
 // runs KubeVirt's virt-controller and registers schedulable KubeVirt nodes (no kubelet: the node
-// agent plays it). With --nodes N it runs N real nodes (containerd, kubelet, kube-proxy; needs root).
+// agent plays it). With --nodes N it runs N real nodes (containerd, kubelet, kube-proxy; needs root);
+// --image <archive> imports an OCI archive from `npm run image` into each of them.
 import { existsSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
+import { imageRepository } from '../../build/image.js';
 import { repoRoot } from './binaries.js';
 import { type Component, ControlPlane } from './control-plane.js';
 import { isRunning } from './processes.js';
@@ -16,6 +18,8 @@ const shown = dir.startsWith(process.cwd()) ? relative(process.cwd(), dir) || '.
 const withKubeVirt = args.includes('--kubevirt');
 const nodesFlag = args.indexOf('--nodes');
 const nodeCount = nodesFlag >= 0 ? Number(args[nodesFlag + 1]) : 0;
+const imageFlag = args.indexOf('--image');
+const imageArchive = imageFlag >= 0 ? resolve(args[imageFlag + 1] ?? '') : undefined;
 const baseComponents: Component[] = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler'];
 
 /** The components a control plane runs: virt-controller too when it was started with KubeVirt. */
@@ -51,6 +55,14 @@ async function up(): Promise<void> {
     log: (line) => console.log(line),
   });
   console.log(`up in ${((Date.now() - started) / 1000).toFixed(1)} s: ${cp.server}`);
+  if (imageArchive) {
+    if (cp.nodes.length === 0)
+      throw new Error('--image: there are no nodes to import it into (add --nodes N)');
+    await cp.importImage(imageArchive, imageRepository);
+    console.log(
+      `  imported ${imageArchive} as ${imageRepository}:<its tag> into ${cp.nodes.map((n) => n.name).join(', ')}`,
+    );
+  }
   console.log(`  kubectl --kubeconfig ${join(shown, 'admin.kubeconfig')} get namespaces`);
   if (cp.kubevirt || cp.nodes.length > 0)
     console.log(`  kubectl --kubeconfig ${join(shown, 'admin.kubeconfig')} get nodes`);
@@ -98,7 +110,9 @@ async function main(): Promise<void> {
     case 'status':
       return status();
     default:
-      console.error('usage: npm run cluster -- up [--kubevirt] [--nodes N]|down|status [--dir <folder>]');
+      console.error(
+        'usage: npm run cluster -- up [--kubevirt] [--nodes N [--image <archive>]]|down|status [--dir <folder>]',
+      );
       process.exitCode = 2;
   }
 }

@@ -17,6 +17,7 @@ import { pluginBinary } from '../../harness/cni-plugin.js';
 import { ControlPlane } from '../../harness/control-plane.js';
 import { busyboxImage } from '../../harness/nodes/nodes.js';
 import { operatorBinary } from '../../harness/operator-executable.js';
+import { registerRun, unregisterRun } from '../../harness/runs.js';
 import { eventually } from '../../harness/wait.js';
 import { kubectl } from '../../integration/install/kubectl.js';
 
@@ -73,6 +74,17 @@ async function applyObject(object: unknown): Promise<void> {
   await done;
 }
 
+/** `kubectl rollout status` of the operator Deployment: every replica updated and available. */
+const operatorRolledOut = (seconds: number) =>
+  k(
+    'rollout',
+    'status',
+    '-n',
+    namespace,
+    `deployment/${objectNames.operatorDeployment}`,
+    `--timeout=${seconds}s`,
+  );
+
 async function runningPod(name: string): Promise<Pod> {
   return eventually(
     `pod ${name} Running with an address`,
@@ -91,6 +103,9 @@ beforeAll(async () => {
   operatorBinary();
   const image = buildImage({ tag, out: join(work, 'image.oci.tar') });
   const started = Date.now();
+  // Registered before it starts: should this worker die, the next test run stops the nodes and
+  // every container they run (runs.ts).
+  registerRun(join(work, 'cp'));
   cp = await ControlPlane.start({ dir: join(work, 'cp'), nodes: 2 });
   console.log(`two-node test bed up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   await cp.importImage(image.archive, imageRepository);
@@ -108,7 +123,10 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await cp?.stop();
-  if (work) rmSync(work, { recursive: true, force: true });
+  if (work) {
+    unregisterRun(join(work, 'cp'));
+    rmSync(work, { recursive: true, force: true });
+  }
 });
 
 test('kubectl apply of everything synth wrote, unchanged: the DaemonSet and the Deployment become ready', async () => {
@@ -117,14 +135,7 @@ test('kubectl apply of everything synth wrote, unchanged: the DaemonSet and the 
   expect(readdirSync(manifests).length).toBeGreaterThan(0);
   await k('apply', '-f', manifests);
   await k('rollout', 'status', '-n', namespace, `daemonset/${objectNames.nodeDaemonSet}`, '--timeout=180s');
-  await k(
-    'rollout',
-    'status',
-    '-n',
-    namespace,
-    `deployment/${objectNames.operatorDeployment}`,
-    '--timeout=180s',
-  );
+  await operatorRolledOut(180);
   const ds = await getJson<{ status: { numberReady: number } }>(
     'daemonset',
     '-n',
@@ -233,14 +244,7 @@ test('the operator survives its leader pod being deleted: the Deployment replace
     { timeoutMs: 120_000, intervalMs: 500 },
   );
   expect(newLeader).not.toBe(leader);
-  await k(
-    'rollout',
-    'status',
-    '-n',
-    namespace,
-    `deployment/${objectNames.operatorDeployment}`,
-    '--timeout=120s',
-  );
+  await operatorRolledOut(120);
   const pods = await operatorPods();
   expect(pods.map((p) => p.metadata.name)).not.toContain(leader);
 
