@@ -4,11 +4,10 @@
 // the process that started it died: kubelet and kube-proxy by pid, the containers by their shims
 // (whose command line names the node's containerd socket), then containerd; its mount namespace goes
 // with its last process, taking the kubelet's volume mounts and the snapshots with it.
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
-  openSync,
   readdirSync,
   readFileSync,
   realpathSync,
@@ -21,7 +20,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { buildOciArchive } from '../../../build/image.js';
 import { debianCniDir } from '../netns.js';
-import { isRunning, type ProcessRecord, stopProcess, tail } from '../processes.js';
+import { isAlive, isRunning, type ProcessRecord, startDetached, stopProcess, tail } from '../processes.js';
 import {
   containerdConfig,
   gatewayAddress,
@@ -89,14 +88,13 @@ export async function createNodeNetwork(tag: string): Promise<NodeNetwork> {
   return net;
 }
 
-/** One detached process whose pid ends up running `bin` (nsenter/unshare/sh exec into it). */
+/**
+ * A detached process started through nsenter/unshare/sh, which exec into `bin`: its record names
+ * `bin`, so isRunning/stopProcess know it by what it ends up running.
+ */
 function startAs(bin: string, argv: string[], log: string): ProcessRecord {
-  const fd = openSync(log, 'a');
   const [command, ...args] = argv as [string, ...string[]];
-  const child = spawn(command, args, { detached: true, stdio: ['ignore', fd, fd] });
-  child.unref();
-  if (child.pid === undefined) throw new Error(`could not start ${command}`);
-  return { pid: child.pid, bin: realpathSync(bin), args: argv, log };
+  return { ...startDetached(command, args, log), bin: realpathSync(bin), args: argv };
 }
 
 async function waitFor(what: string, rec: ProcessRecord, ready: () => Promise<boolean>, ms = 60_000) {
@@ -322,7 +320,7 @@ async function killTrees(roots: number[]): Promise<void> {
     }
   }
   const deadline = Date.now() + 10_000;
-  while (doomed.some((pid) => existsSync(`/proc/${pid}`)) && Date.now() < deadline) await sleep(50);
+  while (doomed.some(isAlive) && Date.now() < deadline) await sleep(50);
 }
 
 /** Stops and removes one node: processes, containers, namespaces, folder. Safe to repeat. */
