@@ -60,7 +60,7 @@ export interface NodeFiles {
   sandboxImage: string;
 }
 
-/** containerd 1.6 (config version 2), per §"restrict_oom_score_adj" in docs/testbed.md. */
+/** containerd 1.6 (config version 2) with the node's own root, state and socket (docs/testbed.md, "Real nodes"). */
 export function containerdConfig(node: NodeFiles): string {
   return `version = 2
 root = "${node.dir}/containerd/root"
