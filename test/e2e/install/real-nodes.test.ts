@@ -6,11 +6,11 @@
 // address through the kubelet's own CNI call (containerd -> bridge -> spiderpool) and gives it back
 // when deleted.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { objectNames } from '../../../api/install/names.js';
+import { nodePaths, objectNames, pluginFiles } from '../../../api/install/names.js';
 import { buildImage, imageRepository } from '../../../build/image.js';
 import { kubectlBinary } from '../../harness/binaries.js';
 import { pluginBinary } from '../../harness/cni-plugin.js';
@@ -148,6 +148,18 @@ test('kubectl apply of everything synth wrote, unchanged: the DaemonSet and the 
   }>('pods', '-n', namespace);
   expect(new Set(pods.items.map((p) => p.spec.nodeName))).toEqual(new Set(['node-1', 'node-2']));
   for (const p of pods.items) expect(p.spec.containers[0]?.image).toBe(`${imageRepository}:${tag}`);
+
+  // The DaemonSet's hostPath volumes land in each node's own folders, not the host's.
+  for (const node of cp.nodes) {
+    const machine = (path: string) => join(node.dir, 'machine', path);
+    expect(existsSync(machine(`/opt/cni/bin/${pluginFiles.binary}`))).toBe(true);
+    const kubeconfig = readFileSync(machine(`${nodePaths.hostPluginKubeconfig}`), 'utf8');
+    expect(kubeconfig).toContain('server: https://10.0.0.1:443');
+    expect(JSON.parse(readFileSync(machine(nodePaths.hostPluginNodeConfig), 'utf8'))).toMatchObject({
+      nodeName: node.name,
+    });
+  }
+  expect(existsSync(`/opt/cni/bin/${pluginFiles.binary}`)).toBe(false);
 }, 240_000);
 
 test('a pool write passes the operator webhooks, reached through their Service', async () => {
