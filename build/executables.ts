@@ -31,20 +31,26 @@ export const bunBuildFlags = ['--compile', '--minify', '--bytecode', '--format=c
 
 /**
  * Compiles `entry` to one executable at `outfile`. It is written beside the target and renamed
- * over it, so a concurrent build or a running copy never sees half a file.
+ * over it, so a concurrent build or a running copy never sees half a file. Bun embeds the output's
+ * file name in the executable, so the temporary file has the target's name (in a folder of its
+ * own): the same sources then give the same bytes, which the image's digest relies on.
  */
 export function buildExecutable(entry = pluginEntry, outfile = pluginExecutable): void {
   mkdirSync(dirname(outfile), { recursive: true });
-  const temp = `${outfile}.build-${process.pid}`;
+  const tempDir = join(dirname(outfile), `.build-${process.pid}-${basename(outfile)}`);
+  mkdirSync(tempDir, { recursive: true });
+  const temp = join(tempDir, basename(outfile));
   const bun = join(repoRoot, 'node_modules', '.bin', 'bun');
   const run = spawnSync(bun, ['build', ...bunBuildFlags, entry, '--outfile', temp], {
     cwd: repoRoot,
     encoding: 'utf8',
   });
   if (run.status !== 0) {
+    rmSync(tempDir, { recursive: true, force: true });
     throw new Error(`bun build ${entry} failed (${run.status ?? run.signal}):\n${run.stderr}${run.stdout}`);
   }
   renameSync(temp, outfile);
+  rmSync(tempDir, { recursive: true, force: true });
   if (outfile === pluginExecutable) linkCoordinator();
 }
 

@@ -42,6 +42,8 @@ export const toolModules = {
       'k8s.io/kubernetes/cmd/kube-controller-manager': 'kube-controller-manager',
       'k8s.io/kubernetes/cmd/kube-scheduler': 'kube-scheduler',
       'k8s.io/kubernetes/cmd/kubectl': 'kubectl',
+      'k8s.io/kubernetes/cmd/kubelet': 'kubelet',
+      'k8s.io/kubernetes/cmd/kube-proxy': 'kube-proxy',
     },
     ldflags: k8sVersionFlags,
   },

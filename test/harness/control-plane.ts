@@ -22,6 +22,15 @@ import {
   registerKubeVirtNodes,
   virtControllerLeads,
 } from './kubevirt.js';
+import { gatewayAddress, serviceClusterIpRange } from './nodes/config.js';
+import {
+  createNodeNetwork,
+  importImage,
+  type NodeRecord,
+  type NodesState,
+  startNodes,
+  stopNodes,
+} from './nodes/nodes.js';
 import { ensurePki } from './pki.js';
 import { isRunning, type ProcessRecord, startDetached, stopProcess, tail } from './processes.js';
 import { newToken, type TestUserName, testUsers, tokenFileLine } from './users.js';
@@ -51,6 +60,13 @@ export interface ControlPlaneOptions {
    * the scheduler, which binds launcher pods to the nodes.
    */
   kubevirt?: boolean | KubeVirtOptions;
+  /**
+   * Real nodes (containerd, kubelet, kube-proxy each; nodes/), named node-1, node-2, ... (default:
+   * none). With nodes the API server listens on the nodes' bridge instead of 127.0.0.1, admits
+   * service accounts, and resolves webhook Services to their endpoints; kube-controller-manager runs
+   * what nodes and workloads need (docs/testbed.md, "Real nodes").
+   */
+  nodes?: number;
   /** Extra flags per component, e.g. { 'kube-apiserver': ['--etcd-compaction-interval=10s'] }. */
   extraArgs?: Partial<Record<Component, string[]>>;
   log?: (line: string) => void;
@@ -65,6 +81,31 @@ interface State {
   processes: Partial<Record<Component, ProcessRecord>>;
   /** Present when KubeVirt runs: the nodes registered for it. */
   kubevirt?: { nodes: string[] };
+  /** Present with real nodes: their bridge and each node's namespaces, folder and processes. */
+  nodes?: NodesState;
+}
+
+/** kube-controller-manager's controllers without nodes: owners and namespaces only. */
+const baseControllers = ['garbage-collector-controller', 'namespace-controller'];
+/** ... and with real nodes: what nodes, DaemonSets, Deployments, Services and pods' tokens need. */
+const nodeControllers = [
+  ...baseControllers,
+  'node-lifecycle-controller',
+  'taint-eviction-controller',
+  'daemonset-controller',
+  'deployment-controller',
+  'replicaset-controller',
+  'endpoints-controller',
+  'endpointslice-controller',
+  'serviceaccount-controller',
+  'serviceaccount-token-controller',
+  'root-ca-certificate-publisher-controller',
+  'pod-garbage-collector-controller',
+];
+
+interface NodeObject {
+  spec?: { taints?: Array<{ key: string }> };
+  status?: { conditions?: Array<{ type: string; status: string }> };
 }
 
 const startOrder: Component[] = [
@@ -120,6 +161,16 @@ export class ControlPlane {
     return this.state.kubevirt !== undefined;
   }
 
+  /** The real nodes (none unless started with `nodes`). */
+  get nodes(): NodeRecord[] {
+    return [...(this.state.nodes?.nodes ?? [])];
+  }
+
+  /** Imports an OCI archive into every node's containerd as `<repository>:<its tag>`. */
+  async importImage(archive: string, repository: string): Promise<void> {
+    for (const node of this.nodes) await importImage(node, archive, repository);
+  }
+
   /** The schedulable KubeVirt nodes registered at start (none without KubeVirt). */
   get kubevirtNodes(): string[] {
     return [...(this.state.kubevirt?.nodes ?? [])];
@@ -155,7 +206,16 @@ export class ControlPlane {
     const k8sBin = ensureBinaries('k8s', log);
     const dir = opts.dir;
     for (const sub of ['pki', 'kubeconfigs', 'logs']) mkdirSync(join(dir, sub), { recursive: true });
-    const pki = ensurePki(join(dir, 'pki'));
+    // Nodes reach the API server on their bridge, so it exists before anything else.
+    const nodeNetwork = opts.nodes ? await createNodeNetwork(process.pid.toString(36)) : undefined;
+    const host = nodeNetwork ? gatewayAddress(nodeNetwork) : '127.0.0.1';
+    let pki: ReturnType<typeof ensurePki>;
+    try {
+      pki = ensurePki(join(dir, 'pki'), nodeNetwork ? [host] : []);
+    } catch (err) {
+      if (nodeNetwork) await stopNodes({ ...nodeNetwork, nodes: [] });
+      throw err;
+    }
 
     const tokens = Object.fromEntries(Object.keys(testUsers).map((u) => [u, newToken()])) as Record<
       TestUserName,
@@ -175,9 +235,18 @@ export class ControlPlane {
     const kubevirtBin = kubevirt ? ensureBinaries('kubevirt', log) : '';
     const shm = existsSync('/dev/shm') ? '/dev/shm' : dir;
     const etcdDataDir = join(shm, `spiderpool-ts-etcd-${ports.etcdClient}-${process.pid}`);
-    const server = `https://127.0.0.1:${ports.apiserver}`;
-    const state: State = { dir, etcdDataDir, server, ports, tokens, processes: {} };
+    const server = `https://${host}:${ports.apiserver}`;
+    const state: State = {
+      dir,
+      etcdDataDir,
+      server,
+      ports,
+      tokens,
+      processes: {},
+      ...(nodeNetwork ? { nodes: { ...nodeNetwork, nodes: [] } } : {}),
+    };
     const cp = new ControlPlane(state);
+    cp.save();
     cp.writeKubeconfigs();
 
     const etcdUrl = `http://127.0.0.1:${ports.etcdClient}`;
@@ -200,7 +269,7 @@ export class ControlPlane {
         bin: join(k8sBin, 'kube-apiserver'),
         args: [
           `--etcd-servers=${etcdUrl}`,
-          '--bind-address=127.0.0.1',
+          `--bind-address=${host}`,
           `--secure-port=${ports.apiserver}`,
           `--tls-cert-file=${pki.apiserverCert}`,
           `--tls-private-key-file=${pki.apiserverKey}`,
@@ -209,19 +278,31 @@ export class ControlPlane {
           `--service-account-issuer=${server}`,
           `--service-account-key-file=${pki.serviceAccountPub}`,
           `--service-account-signing-key-file=${pki.serviceAccountKey}`,
-          '--service-cluster-ip-range=10.0.0.0/24',
+          `--service-cluster-ip-range=${serviceClusterIpRange}`,
           '--authorization-mode=RBAC',
           '--allow-privileged=true',
-          // No service-account controller runs, so no namespace has a `default` ServiceAccount.
-          '--disable-admission-plugins=ServiceAccount',
           '--profiling=false',
+          ...(nodeNetwork
+            ? [
+                // Pods get service-account tokens (the controllers below make the accounts).
+                '--enable-admission-plugins=ServiceAccount',
+                // Webhook and aggregated API Services are dialled at an endpoint's address, as on
+                // control planes that run no kube-proxy; the nodes' addresses are on the bridge.
+                '--enable-aggregator-routing=true',
+                '--kubelet-preferred-address-types=InternalIP',
+              ]
+            : // No service-account controller runs, so no namespace has a `default` ServiceAccount.
+              ['--disable-admission-plugins=ServiceAccount']),
         ],
       },
       'kube-controller-manager': {
         bin: join(k8sBin, 'kube-controller-manager'),
         args: [
           `--kubeconfig=${cp.kubeconfigPath('admin')}`,
-          '--controllers=garbage-collector-controller,namespace-controller',
+          `--controllers=${(nodeNetwork ? nodeControllers : baseControllers).join(',')}`,
+          ...(nodeNetwork
+            ? [`--root-ca-file=${pki.caCert}`, `--service-account-private-key-file=${pki.serviceAccountKey}`]
+            : []),
           '--leader-elect=false',
           '--use-service-account-credentials=false',
           '--secure-port=0',
@@ -268,17 +349,58 @@ export class ControlPlane {
           cp.save();
         }
       }
+      if (opts.nodes) await cp.startNodes(opts.nodes, k8sBin, log);
     } catch (err) {
       await cp.stop();
       throw err;
     }
+    const withNodes = cp.nodes.length > 0 ? `, nodes ${cp.nodes.map((n) => n.name).join(', ')}` : '';
     const withKubeVirt = kubevirt
       ? `, virt-controller ${moduleVersion('kubevirt')} with nodes ${cp.kubevirtNodes.join(', ')}`
       : '';
     log(
-      `control plane ready at ${server}: kube-apiserver ${moduleVersion('k8s')}, etcd ${moduleVersion('etcd')}${withKubeVirt} (state in ${dir})`,
+      `control plane ready at ${server}: kube-apiserver ${moduleVersion('k8s')}, etcd ${moduleVersion('etcd')}${withKubeVirt}${withNodes} (state in ${dir})`,
     );
     return cp;
+  }
+
+  /** Starts containerd, kubelet and kube-proxy per node; returns once every node is Ready and untainted. */
+  private async startNodes(count: number, k8sBin: string, log: (line: string) => void): Promise<void> {
+    const nodes = this.state.nodes;
+    if (!nodes) throw new Error('nodes: the control plane was started without their network');
+    const names = Array.from({ length: count }, (_, i) => `node-${i + 1}`);
+    await startNodes({
+      dir: this.state.dir,
+      names,
+      network: nodes,
+      kubeconfig: this.kubeconfigPath('admin'),
+      k8sBin,
+      log,
+      onRecord: (node) => {
+        nodes.nodes = [...nodes.nodes.filter((n) => n.name !== node.name), node];
+        this.save();
+      },
+    });
+    const rest = new RestClient(this.adminConfig());
+    try {
+      const deadline = Date.now() + 120_000;
+      for (const name of names) {
+        for (;;) {
+          const node = await rest.get<NodeObject>(`/api/v1/nodes/${name}`).catch((): NodeObject => ({}));
+          const ready = node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+          const tainted = (node.spec?.taints ?? []).some((t) => t.key.startsWith('node.kubernetes.io/'));
+          if (ready && !tainted) break;
+          if (Date.now() > deadline) {
+            throw new Error(
+              `node ${name} not Ready and untainted after 120 s: ${JSON.stringify(node.status?.conditions ?? [])}`,
+            );
+          }
+          await sleep(250);
+        }
+      }
+    } finally {
+      rest.close();
+    }
   }
 
   /** Attaches to a control plane started by this or another process. */
@@ -339,9 +461,10 @@ export class ControlPlane {
     await this.startComponent(component);
   }
 
-  /** Stops every process, children first, and removes etcd's data. */
+  /** Stops the nodes (their containers too), then every process, children first; removes etcd's data. */
   async stop(): Promise<void> {
     if (existsSync(join(this.state.dir, 'state.json'))) this.reload();
+    if (this.state.nodes) await stopNodes(this.state.nodes);
     for (const component of [...startOrder].reverse()) {
       const rec = this.state.processes[component];
       if (rec) await stopProcess(rec);

@@ -1,6 +1,6 @@
 // Certificates and keys of a local control plane, made with openssl.
 import { execFileSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface Pki {
@@ -39,9 +39,11 @@ function signWithCa(dir: string, name: string): void {
 
 /**
  * Writes a CA, a kube-apiserver serving certificate signed by it and a service-account key pair into
- * `dir`; reuses files that already exist, so a restarted control plane keeps its identity.
+ * `dir`; reuses files that already exist, so a restarted control plane keeps its identity. The
+ * serving certificate is made again when `extraIps` (addresses besides 127.0.0.1 the API server
+ * listens on) change.
  */
-export function ensurePki(dir: string): Pki {
+export function ensurePki(dir: string, extraIps: string[] = []): Pki {
   const pki: Pki = {
     caCert: join(dir, 'ca.crt'),
     caKey: join(dir, 'ca.key'),
@@ -67,7 +69,13 @@ export function ensurePki(dir: string): Pki {
       'ca.crt',
     ]);
   }
-  if (!existsSync(pki.apiserverCert)) {
+  // Go clients refuse certificates without a SAN; 10.0.0.1 is the first address of the service range.
+  const apiserverExt = `subjectAltName=IP:127.0.0.1,DNS:localhost,IP:10.0.0.1,DNS:kubernetes,DNS:kubernetes.default.svc${extraIps
+    .map((ip) => `,IP:${ip}`)
+    .join('')}\nextendedKeyUsage=serverAuth\n`;
+  const extFile = join(dir, 'apiserver.ext');
+  const sameSans = existsSync(extFile) && readFileSync(extFile, 'utf8') === apiserverExt;
+  if (!existsSync(pki.apiserverCert) || !sameSans) {
     openssl(dir, [
       'req',
       '-newkey',
@@ -80,11 +88,7 @@ export function ensurePki(dir: string): Pki {
       '-out',
       'apiserver.csr',
     ]);
-    // Go clients refuse certificates without a SAN; 10.0.0.1 is the first address of the service range.
-    writeFileSync(
-      join(dir, 'apiserver.ext'),
-      'subjectAltName=IP:127.0.0.1,DNS:localhost,IP:10.0.0.1,DNS:kubernetes,DNS:kubernetes.default.svc\nextendedKeyUsage=serverAuth\n',
-    );
+    writeFileSync(extFile, apiserverExt);
     signWithCa(dir, 'apiserver');
   }
   if (!existsSync(pki.serviceAccountKey)) {

@@ -32,13 +32,22 @@ export function startDetached(
   return { pid: child.pid, bin, args, log, ...(env ? { env } : {}) };
 }
 
-/** True while the recorded process runs (a zombie or a recycled pid does not count). */
-export function isRunning(rec: ProcessRecord): boolean {
+/** True while process `pid` exists and is not a zombie (exited, its parent not told yet). */
+export function isAlive(pid: number): boolean {
   try {
-    const stat = readFileSync(`/proc/${rec.pid}/stat`, 'utf8');
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The state letter follows the parenthesised command name, which may itself contain spaces.
     const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    if (state === 'Z' || state === 'X') return false;
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
+  }
+}
+
+/** True while the recorded process runs (a zombie or a recycled pid does not count). */
+export function isRunning(rec: ProcessRecord): boolean {
+  if (!isAlive(rec.pid)) return false;
+  try {
     return readlinkSync(`/proc/${rec.pid}/exe`).replace(/ \(deleted\)$/, '') === rec.bin;
   } catch {
     return false;

@@ -20,5 +20,7 @@ go mod edit -go="$go_line"
 go get -tool "k8s.io/kubernetes/cmd/kube-apiserver@${version}" \
   "k8s.io/kubernetes/cmd/kube-controller-manager@${version}" \
   "k8s.io/kubernetes/cmd/kube-scheduler@${version}" \
-  "k8s.io/kubernetes/cmd/kubectl@${version}"
+  "k8s.io/kubernetes/cmd/kubectl@${version}" \
+  "k8s.io/kubernetes/cmd/kubelet@${version}" \
+  "k8s.io/kubernetes/cmd/kube-proxy@${version}"
 echo "$version" > VERSION
