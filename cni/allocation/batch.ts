@@ -83,6 +83,8 @@ export interface LeaderOptions {
   log: Logger;
   /** How long the writes of one batch may keep retrying conflicts. */
   writeDeadlineMs?: number;
+  /** The most records a pool may hold (conf.yml ippoolMaxAllocatedIPs); the core's default without it. */
+  maxAllocatedIPs?: number;
 }
 
 export const defaultWriteDeadlineMs = 20_000;
@@ -443,7 +445,11 @@ class Batch {
         },
         (pool: SpiderIPPool) => {
           const releases = work.releases.map((x) => x.req);
-          const decision = decidePool(pool, releases, allocations, this.reservedFor(pool));
+          const reserved = this.reservedFor(pool);
+          const decision = decidePool(pool, releases, allocations, {
+            ...(reserved ? { reserved } : {}),
+            ...(this.opts.maxAllocatedIPs ? { maxAllocatedIPs: this.opts.maxAllocatedIPs } : {}),
+          });
           outcome = { released: decision.released, outcomes: decision.outcomes };
           return decision.changed ? { write: decision.pool, result: undefined } : { result: undefined };
         },

@@ -217,7 +217,7 @@ export class PluginTestbed {
   }
 
   /** A simulated node (its own node configuration, attachment records and log). */
-  node(name: string, settings: Record<string, boolean | string> = {}): TestNode {
+  node(name: string, settings: Record<string, boolean | string | number> = {}): TestNode {
     return testNode(this.dir, `${name}-${process.pid}`, settings);
   }
 
