@@ -13,6 +13,7 @@ import { installationManifests } from '../../../cdk8s/app.js';
 import { defaultValues } from '../../../cdk8s/values/schema.js';
 import { describeApiError, isConflict, isNotFound } from '../../../kube/errors.js';
 import { readModifyWrite } from '../../../kube/optimistic.js';
+import { RestClient } from '../../../kube/rest.js';
 import { SpiderpoolApi } from '../../../kube/spiderpool.js';
 import { eventually } from '../../harness/wait.js';
 import { OperatorProcess } from './operator-process.js';
@@ -40,7 +41,7 @@ beforeAll(async () => {
     args: ['--webhook-url-host=127.0.0.1', `--config=${conf}`],
   });
   objects = cluster.kc.makeApiClient(CustomObjectsApi);
-  pools = new SpiderpoolApi(objects);
+  pools = new SpiderpoolApi(new RestClient(cluster.kc));
   // Ready once the webhook configurations point at this operator and it answers.
   await eventually(
     'the webhooks answering',
