@@ -4,14 +4,15 @@
 // baseline: the rate at 64 must be at least the rate at 1. Reported per level: wall time, ADDs/s and
 // the ratio to C = 1, p50/p99 of a single ADD, failures, duplicate addresses, and from the leaders'
 // log lines the batches, pool writes and 409 conflicts. Also the cold start of the plugin beside
-// `node -e 0` in interleaved rounds.
-// Usage: npm run bench:cni-alloc [-- --adds 1000 --concurrency 1,16,64 --rounds 20 --logs <dir>]
+// `node -e 0` in interleaved rounds. With `--baseline <executable>` (say the previous commit's build)
+// each level runs that build too, right before this one, on the same control plane.
+// Usage: npm run bench:cni-alloc [-- --adds 1000 --concurrency 1,16,64 --rounds 20 --logs <dir> --baseline <file>]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
-import { buildExecutable } from '../build/executables.js';
+import { buildExecutable, pluginExecutable } from '../build/executables.js';
 import {
   ClusterFixtures,
   cniPolicyRules,
@@ -29,6 +30,8 @@ async function main(): Promise<void> {
       rounds: { type: 'string', default: '20' },
       /** Keep the plugin's log files (one folder per level) here instead of deleting them. */
       logs: { type: 'string' },
+      /** Another build of the plugin to run through the same levels, each right before this one. */
+      baseline: { type: 'string' },
     },
   });
   const adds = Number(values.adds);
@@ -52,7 +55,12 @@ async function main(): Promise<void> {
     console.log(
       `\n${adds} ADDs of fresh pods on one node into one pool of exactly ${adds} (API server ${cp.server})`,
     );
+    const subjects = [
+      ...(values.baseline ? [{ name: 'baseline', binary: values.baseline }] : []),
+      { name: 'this', binary: pluginExecutable },
+    ];
     console.log(
+      ...(values.baseline ? ['build'.padStart(8)] : []),
       'concurrency'.padStart(11),
       'wall s'.padStart(7),
       'ADDs/s'.padStart(7),
@@ -66,27 +74,34 @@ async function main(): Promise<void> {
       'writes'.padStart(7),
       '409s'.padStart(5),
     );
-    let baseRate: number | undefined;
+    const baseRates = new Map<string, number>();
     for (const c of levels) {
-      const r = await addRun(fixtures, cp.kubeconfigPath('cni'), work, adds, c);
-      const rate = adds / (r.wallMs / 1000);
-      baseRate ??= rate;
-      console.log(
-        String(c).padStart(11),
-        (r.wallMs / 1000).toFixed(1).padStart(7),
-        rate.toFixed(1).padStart(7),
-        `${(rate / baseRate).toFixed(2)}x`.padStart(7),
-        median(r.latencies).toFixed(0).padStart(7),
-        percentile(r.latencies, 99).toFixed(0).padStart(7),
-        String(r.failures.length).padStart(7),
-        String(r.duplicates).padStart(4),
-        String(r.records).padStart(8),
-        String(r.batches).padStart(8),
-        String(r.poolWrites).padStart(7),
-        String(r.conflicts).padStart(5),
-      );
-      if (r.failures.length) console.log(`  first failure: ${r.failures[0]}`);
-      await fixtures.cleanup();
+      for (const subject of subjects) {
+        const r = await addRun(fixtures, cp.kubeconfigPath('cni'), work, adds, c, {
+          label: `bench-${subject.name}-c${c}`,
+          binary: subject.binary,
+        });
+        const rate = adds / (r.wallMs / 1000);
+        const baseRate = baseRates.get(subject.name) ?? rate;
+        baseRates.set(subject.name, baseRate);
+        console.log(
+          ...(values.baseline ? [subject.name.padStart(8)] : []),
+          String(c).padStart(11),
+          (r.wallMs / 1000).toFixed(1).padStart(7),
+          rate.toFixed(1).padStart(7),
+          `${(rate / baseRate).toFixed(2)}x`.padStart(7),
+          median(r.latencies).toFixed(0).padStart(7),
+          percentile(r.latencies, 99).toFixed(0).padStart(7),
+          String(r.failures.length).padStart(7),
+          String(r.duplicates).padStart(4),
+          String(r.records).padStart(8),
+          String(r.batches).padStart(8),
+          String(r.poolWrites).padStart(7),
+          String(r.conflicts).padStart(5),
+        );
+        if (r.failures.length) console.log(`  first failure: ${r.failures[0]}`);
+        await fixtures.cleanup();
+      }
     }
   } finally {
     await fixtures.cleanup();

@@ -110,7 +110,7 @@ async function withPool<T>(
   size: number,
   use: (name: string, first: SpiderIPPool) => Promise<T>,
 ) {
-  const api = new SpiderpoolApi(admin.makeApiClient(CustomObjectsApi));
+  const api = new SpiderpoolApi(new RestClient(admin));
   const name = `bench-status-${Date.now().toString(36)}`;
   const pool = await api.createPool({ metadata: { name }, spec: poolSpec(size) });
   try {
@@ -297,7 +297,7 @@ function addRequest(pod: BenchPod, pool: string): AddRequest {
 
 /** N ADDs through the leader's batch handler in this process: one at a time, then 64 at a time. */
 export async function inProcessAllocator(cp: ControlPlane, admin: KubeConfig, n: number): Promise<InProcess> {
-  const api = new SpiderpoolApi(admin.makeApiClient(CustomObjectsApi));
+  const api = new SpiderpoolApi(new RestClient(admin));
   const handler = batchHandler({
     kubeconfigPath: cp.kubeconfigPath('cni'),
     nodeName: nodeNames[0] as string,
@@ -369,7 +369,7 @@ export async function addSplit(
   calls: number,
 ): Promise<AddSplit> {
   const binary = pluginBinary();
-  const api = new SpiderpoolApi(admin.makeApiClient(CustomObjectsApi));
+  const api = new SpiderpoolApi(new RestClient(admin));
   const pool = `bench-split-${Date.now().toString(36)}`;
   await api.createPool({ metadata: { name: pool }, spec: poolSpec(calls) });
   const pods = await createPods(admin, calls, 'bench-split');

@@ -9,6 +9,7 @@ import { Stage } from '../demo/stage.js';
 import { poolFamily } from '../ipam/pool/space.js';
 import { decodeRecords } from '../ipam/records/codec.js';
 import { isNotFound } from '../kube/errors.js';
+import { RestClient } from '../kube/rest.js';
 import { SpiderpoolApi } from '../kube/spiderpool.js';
 import { macvlanNad } from '../test/e2e/kubevirt/fixtures.js';
 import { eventually } from '../test/harness/wait.js';
@@ -46,7 +47,7 @@ async function main(): Promise<void> {
   const admin = stage.admin;
   const objects = admin.makeApiClient(CustomObjectsApi);
   const api = KubernetesObjectApi.makeApiClient(admin);
-  const pools = new SpiderpoolApi(objects);
+  const pools = new SpiderpoolApi(new RestClient(admin));
   const master = (await stage.lab.vethPair({ bNetns: await stage.lab.netns() })).a;
   await pools.createPool({
     metadata: { name: 'bench' },

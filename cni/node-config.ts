@@ -4,14 +4,20 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { type Static, Type } from '@sinclair/typebox';
-import { ChartIpamSchema, confYmlDefaults, pluginSwitches } from '../api/install/conf-yml.js';
+import {
+  ChartIpamSchema,
+  confYmlDefaults,
+  maxAllocatedIPsKey,
+  pluginKeys,
+  pluginSwitches,
+} from '../api/install/conf-yml.js';
 import { installDefaults } from '../api/install/names.js';
 import { CniError, ErrorCode } from './protocol/errors.js';
 import { schemaProblems } from './protocol/validate.js';
 
 export const NodeConfigSchema = Type.Object({
-  /** conf.yml's switches that the plugin uses, as conf.yml's schema types them. */
-  ...Type.Partial(Type.Pick(ChartIpamSchema, pluginSwitches)).properties,
+  /** conf.yml's keys that the plugin uses (switches, the pool cap), as conf.yml's schema types them. */
+  ...Type.Partial(Type.Pick(ChartIpamSchema, pluginKeys)).properties,
   /** The Kubernetes node this file belongs to (the installer's SPIDERPOOL_NODE_NAME). */
   nodeName: Type.Optional(Type.String({ minLength: 1 })),
   /**
@@ -39,6 +45,7 @@ export const nodeConfigDefaults: Omit<NodeConfig, 'nodeName'> = {
   enableStatefulSet: confYmlDefaults.enableStatefulSet,
   enableKubevirtStaticIP: confYmlDefaults.enableKubevirtStaticIP,
   enableIPConflictDetection: confYmlDefaults.enableIPConflictDetection,
+  [maxAllocatedIPsKey]: confYmlDefaults[maxAllocatedIPsKey],
   multusNamespace: installDefaults.namespace,
 };
 
@@ -62,6 +69,8 @@ export function parseNodeConfig(text: string, source: string, fallbackNodeName =
     const v = file[key];
     if (v !== undefined) config[key] = v;
   }
+  const cap = file[maxAllocatedIPsKey];
+  if (cap !== undefined) config[maxAllocatedIPsKey] = cap;
   if (file.multusNamespace) config.multusNamespace = file.multusNamespace;
   if (file.clusterNetwork) config.clusterNetwork = file.clusterNetwork;
   return config;

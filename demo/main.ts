@@ -29,6 +29,7 @@ import {
 } from '../api/index.js';
 import { repoRoot } from '../build/executables.js';
 import { isNotFound } from '../kube/errors.js';
+import { RestClient } from '../kube/rest.js';
 import { SpiderpoolApi } from '../kube/spiderpool.js';
 import { nadGroup, nadPlural, nadVersion } from '../multus/ownership.js';
 import { eventually } from '../test/harness/wait.js';
@@ -247,7 +248,7 @@ function expectSame(what: string, got: string | undefined, want: string | undefi
 }
 
 async function endpointIps(vm: string): Promise<string> {
-  const api = new SpiderpoolApi(objects());
+  const api = new SpiderpoolApi(new RestClient(stage.admin));
   const ep = await api.getEndpoint(ns, vm).catch(() => undefined);
   return (ep?.status?.current.ips ?? [])
     .map((e) => `${e.interface}: ${[e.ipv4, e.ipv6].filter(Boolean).join(', ')}`)
@@ -274,7 +275,7 @@ async function main(): Promise<void> {
   step(
     "the seed's pool and network: SpiderIPPool test-ippool (on 198.18.168.0/24: the demo never uses addresses outside 198.18.0.0/15) and SpiderMultusConfig macvlan-ens192",
   );
-  const pools = new SpiderpoolApi(objects());
+  const pools = new SpiderpoolApi(new RestClient(stage.admin));
   await pools.createPool({
     metadata: { name: 'test-ippool' },
     spec: { subnet: '198.18.168.0/24', ips: ['198.18.168.101-198.18.168.110'] },

@@ -1,13 +1,7 @@
-// API clients from a kubeconfig file. The CNI plugin passes the path from its config; the operator a
-// path or nothing (then the usual lookup: $KUBECONFIG, ~/.kube/config, in-cluster).
-import { CoordinationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
-
-export interface Clients {
-  kubeConfig: KubeConfig;
-  core: CoreV1Api;
-  objects: CustomObjectsApi;
-  coordination: CoordinationV1Api;
-}
+// The kubeconfig both executables read: the CNI plugin the path from its config; the operator a path
+// or nothing (then the usual lookup: $KUBECONFIG, ~/.kube/config, in-cluster). Requests go through
+// kube/rest.ts.
+import { KubeConfig } from '@kubernetes/client-node';
 
 export function loadKubeConfig(path?: string): KubeConfig {
   const kc = new KubeConfig();
@@ -15,13 +9,4 @@ export function loadKubeConfig(path?: string): KubeConfig {
   else kc.loadFromDefault();
   if (!kc.getCurrentCluster()) throw new Error(`kubeconfig ${path ?? '(default)'} has no current cluster`);
   return kc;
-}
-
-export function makeClients(kubeConfig: KubeConfig): Clients {
-  return {
-    kubeConfig,
-    core: kubeConfig.makeApiClient(CoreV1Api),
-    objects: kubeConfig.makeApiClient(CustomObjectsApi),
-    coordination: kubeConfig.makeApiClient(CoordinationV1Api),
-  };
 }

@@ -1,6 +1,5 @@
 // Reads of KubeVirt objects (kubevirt.io/v1). A missing KubeVirt installation (no such resource)
 // reads as "not found", so clusters without KubeVirt work unchanged.
-import type { CustomObjectsApi } from '@kubernetes/client-node';
 import {
   kubevirtGroup,
   kubevirtKinds,
@@ -10,6 +9,8 @@ import {
   type VirtualMachineInstanceMigration,
 } from '../api/index.js';
 import { isNotFound } from './errors.js';
+import { resourcePath } from './resource.js';
+import type { RestClient } from './rest.js';
 
 async function orUndefined<T>(read: Promise<unknown>): Promise<T | undefined> {
   try {
@@ -21,16 +22,12 @@ async function orUndefined<T>(read: Promise<unknown>): Promise<T | undefined> {
 }
 
 export class KubeVirtApi {
-  constructor(private readonly objects: CustomObjectsApi) {}
+  constructor(private readonly rest: RestClient) {}
 
   private get(plural: string, namespace: string, name: string) {
-    return this.objects.getNamespacedCustomObject({
-      group: kubevirtGroup,
-      version: kubevirtVersion,
-      plural,
-      namespace,
-      name,
-    });
+    return this.rest.get(
+      resourcePath({ group: kubevirtGroup, version: kubevirtVersion, plural, namespace }, name),
+    );
   }
 
   getVM(namespace: string, name: string): Promise<VirtualMachine | undefined> {

@@ -1,5 +1,5 @@
-// Typed reads and writes of the spiderpool.spidernet.io/v2beta1 resources.
-import { type CustomObjectsApi, setHeaderOptions, type V1ObjectMeta } from '@kubernetes/client-node';
+// Typed reads and writes of the spiderpool.spidernet.io/v2beta1 resources, through the one REST layer.
+import type { V1ObjectMeta } from '@kubernetes/client-node';
 import {
   apiVersion,
   group,
@@ -10,8 +10,10 @@ import {
   type SpiderSubnet,
   version,
 } from '../api/index.js';
+import { type ResourceRef, resourcePath } from './resource.js';
+import type { RestClient } from './rest.js';
 
-interface List<T> {
+export interface List<T> {
   items: T[];
   metadata?: { resourceVersion?: string; continue?: string };
 }
@@ -30,108 +32,88 @@ export interface PartialObjectMetadata {
 export const metadataListAccept =
   'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1, application/json';
 
-const pools = { group, version, plural: kinds.ippool.plural };
-const endpoints = { group, version, plural: kinds.endpoint.plural };
-const reservedIPs = { group, version, plural: kinds.reservedip.plural };
-const subnets = { group, version, plural: kinds.subnet.plural };
+const pools: ResourceRef = { group, version, plural: kinds.ippool.plural };
+const endpoints = (namespace?: string): ResourceRef => ({
+  group,
+  version,
+  plural: kinds.endpoint.plural,
+  ...(namespace ? { namespace } : {}),
+});
+const reservedIPs: ResourceRef = { group, version, plural: kinds.reservedip.plural };
+const subnets: ResourceRef = { group, version, plural: kinds.subnet.plural };
 
 export class SpiderpoolApi {
-  constructor(private readonly objects: CustomObjectsApi) {}
+  constructor(private readonly rest: RestClient) {}
 
   getPool(name: string): Promise<SpiderIPPool> {
-    return this.objects.getClusterCustomObject({ ...pools, name }) as Promise<SpiderIPPool>;
+    return this.rest.get(resourcePath(pools, name));
   }
 
   /** `fieldSelector` may name `spec.default`, the CRD's selectable field (Kubernetes 1.32+). */
   listPools(labelSelector?: string, fieldSelector?: string): Promise<List<SpiderIPPool>> {
-    return this.objects.listClusterCustomObject({ ...pools, labelSelector, fieldSelector }) as Promise<
-      List<SpiderIPPool>
-    >;
+    return this.rest.get(resourcePath(pools), { query: { labelSelector, fieldSelector } });
   }
 
   /** Every pool's metadata only: the names without the statuses, which hold one record per address. */
   listPoolMetadata(): Promise<List<PartialObjectMetadata>> {
-    return this.objects.listClusterCustomObject(
-      { ...pools },
-      setHeaderOptions('Accept', metadataListAccept),
-    ) as Promise<List<PartialObjectMetadata>>;
+    return this.rest.get(resourcePath(pools), { accept: metadataListAccept });
   }
 
   /** PUT /status guarded by the resourceVersion in `pool.metadata`: 409 when someone wrote in between. */
   replacePoolStatus(pool: SpiderIPPool): Promise<SpiderIPPool> {
-    const name = pool.metadata.name ?? '';
-    return this.objects.replaceClusterCustomObjectStatus({
-      ...pools,
-      name,
+    return this.rest.request('PUT', resourcePath(pools, pool.metadata.name ?? '', 'status'), {
       body: { apiVersion, kind: kinds.ippool.kind, ...pool },
-    }) as Promise<SpiderIPPool>;
+    });
   }
 
   createPool(pool: SpiderIPPool): Promise<SpiderIPPool> {
-    return this.objects.createClusterCustomObject({
-      ...pools,
+    return this.rest.request('POST', resourcePath(pools), {
       body: { apiVersion, kind: kinds.ippool.kind, ...pool },
-    }) as Promise<SpiderIPPool>;
+    });
   }
 
   replacePool(pool: SpiderIPPool): Promise<SpiderIPPool> {
-    return this.objects.replaceClusterCustomObject({
-      ...pools,
-      name: pool.metadata.name ?? '',
+    return this.rest.request('PUT', resourcePath(pools, pool.metadata.name ?? ''), {
       body: { apiVersion, kind: kinds.ippool.kind, ...pool },
-    }) as Promise<SpiderIPPool>;
+    });
   }
 
   getEndpoint(namespace: string, name: string): Promise<SpiderEndpoint> {
-    return this.objects.getNamespacedCustomObject({
-      ...endpoints,
-      namespace,
-      name,
-    }) as Promise<SpiderEndpoint>;
+    return this.rest.get(resourcePath(endpoints(namespace), name));
   }
 
   listEndpoints(opts: { namespace?: string; labelSelector?: string } = {}): Promise<List<SpiderEndpoint>> {
-    const { namespace, labelSelector } = opts;
-    return (
-      namespace
-        ? this.objects.listNamespacedCustomObject({ ...endpoints, namespace, labelSelector })
-        : this.objects.listClusterCustomObject({ ...endpoints, labelSelector })
-    ) as Promise<List<SpiderEndpoint>>;
+    return this.rest.get(resourcePath(endpoints(opts.namespace)), {
+      query: { labelSelector: opts.labelSelector },
+    });
   }
 
   createEndpoint(endpoint: SpiderEndpoint): Promise<SpiderEndpoint> {
-    return this.objects.createNamespacedCustomObject({
-      ...endpoints,
-      namespace: endpoint.metadata.namespace ?? '',
+    return this.rest.request('POST', resourcePath(endpoints(endpoint.metadata.namespace ?? '')), {
       body: { apiVersion, kind: kinds.endpoint.kind, ...endpoint },
-    }) as Promise<SpiderEndpoint>;
+    });
   }
 
   /** PUT guarded by the resourceVersion in `endpoint.metadata`. SpiderEndpoint has no status subresource. */
   replaceEndpoint(endpoint: SpiderEndpoint): Promise<SpiderEndpoint> {
-    return this.objects.replaceNamespacedCustomObject({
-      ...endpoints,
-      namespace: endpoint.metadata.namespace ?? '',
-      name: endpoint.metadata.name ?? '',
+    const { namespace, name } = endpoint.metadata;
+    return this.rest.request('PUT', resourcePath(endpoints(namespace ?? ''), name ?? ''), {
       body: { apiVersion, kind: kinds.endpoint.kind, ...endpoint },
-    }) as Promise<SpiderEndpoint>;
+    });
   }
 
   /** Deletes only the object with this UID (a precondition), never a same-name successor. */
   deleteEndpoint(namespace: string, name: string, uid?: string): Promise<unknown> {
-    return this.objects.deleteNamespacedCustomObject({
-      ...endpoints,
-      namespace,
-      name,
-      body: uid ? { preconditions: { uid } } : undefined,
+    return this.rest.request('DELETE', resourcePath(endpoints(namespace), name), {
+      ...(uid ? { body: { preconditions: { uid } } } : {}),
     });
   }
 
   listReservedIPs(): Promise<List<SpiderReservedIP>> {
-    return this.objects.listClusterCustomObject({ ...reservedIPs }) as Promise<List<SpiderReservedIP>>;
+    return this.rest.get(resourcePath(reservedIPs));
   }
 
   listSubnets(): Promise<List<SpiderSubnet>> {
-    return this.objects.listClusterCustomObject({ ...subnets }) as Promise<List<SpiderSubnet>>;
+    return this.rest.get(resourcePath(subnets));
   }
 }

@@ -9,7 +9,7 @@ import { Value, ValueErrorType } from '@sinclair/typebox/value';
 const closed = { additionalProperties: false } as const;
 const Bool = Type.Boolean();
 
-/** The switches both executables read (the plugin only these), in the order the installer writes them. */
+/** The switches both executables read, in the order the installer writes them. */
 export const pluginSwitches = [
   'enableIPv4',
   'enableIPv6',
@@ -19,6 +19,17 @@ export const pluginSwitches = [
 ] as const;
 
 export type PluginSwitch = (typeof pluginSwitches)[number];
+
+/**
+ * The most records one SpiderIPPool may hold, Spiderpool's SPIDERPOOL_IPPOOL_MAX_ALLOCATED_IPS (an
+ * environment variable of its agent there, a conf.yml key here). All of a pool's records live in one
+ * object, written whole on every allocation, and etcd refuses requests over 1.5 MiB: docs/cni.md
+ * ("How large a pool may be") has the sizes and write times this cap trades.
+ */
+export const maxAllocatedIPsKey = 'ippoolMaxAllocatedIPs';
+
+/** Every conf.yml key the plugin reads (the installer copies these into the node configuration). */
+export const pluginKeys = [...pluginSwitches, maxAllocatedIPsKey] as const;
 
 /** Garbage collection (this implementation): the switch and the period of the operator's full scan. */
 export const GcSchema = Type.Object(
@@ -38,6 +49,7 @@ export const ChartIpamSchema = Type.Object(
     enableStatefulSet: Bool,
     enableKubevirtStaticIP: Bool,
     enableIPConflictDetection: Bool,
+    [maxAllocatedIPsKey]: Type.Integer({ minimum: 1 }),
     gc: GcSchema,
   },
   closed,
@@ -72,13 +84,17 @@ export const ConfYmlSchema = Type.Object(
 export type ConfYml = Static<typeof ConfYmlSchema>;
 export type ChartIpam = Static<typeof ChartIpamSchema>;
 
-/** Spiderpool's chart defaults (its values.yaml) for the switches, and its 600 s full-scan period. */
+/**
+ * Spiderpool's defaults: its chart's (values.yaml) for the switches, its agent's for the pool cap, and
+ * its 600 s full-scan period.
+ */
 export const confYmlDefaults = {
   enableIPv4: true,
   enableIPv6: true,
   enableStatefulSet: true,
   enableKubevirtStaticIP: true,
   enableIPConflictDetection: false,
+  [maxAllocatedIPsKey]: 5000,
   enableValidatingResourcesDeletedWebhook: false,
   enableSpiderSubnet: false,
   gc: { enabled: true, intervalSeconds: 600 },

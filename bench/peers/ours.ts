@@ -5,6 +5,7 @@ import { mkdirSync } from 'node:fs';
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { group, type SpiderIPPool, version } from '../../api/index.js';
 import { decodeRecords } from '../../ipam/records/codec.js';
+import { RestClient } from '../../kube/rest.js';
 import { SpiderpoolApi } from '../../kube/spiderpool.js';
 import { cniEnv, netConf, pluginBinary, runProcess, testNode } from '../../test/harness/cni-plugin.js';
 import {
@@ -34,7 +35,7 @@ export const startOurs: SystemStarter = async (cp, admin, work, netns) => {
   const binary = pluginBinary();
   await ensureSpiderpoolCrds(admin);
   const revoke = await grantClusterRules(admin, 'cni', cniPolicyRules());
-  const api = new SpiderpoolApi(admin.makeApiClient(CustomObjectsApi));
+  const api = new SpiderpoolApi(new RestClient(admin));
   mkdirSync(work, { recursive: true });
   const nodes = nodeNames.map((name) => testNode(work, name));
   let pool = '';

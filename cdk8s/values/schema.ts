@@ -2,7 +2,7 @@
 // that turns an unknown key or a bad value into an error naming the key. Key names follow
 // Spiderpool's Helm chart where it has one (ipam.*, clusterDefaultPool.*).
 import { type Static, Type } from '@sinclair/typebox';
-import { ChartIpamSchema, confYmlDefaults } from '../../api/install/conf-yml.js';
+import { ChartIpamSchema, confYmlDefaults, maxAllocatedIPsKey } from '../../api/install/conf-yml.js';
 import { installDefaults } from '../../api/install/names.js';
 
 const closed = { additionalProperties: false } as const;
@@ -124,6 +124,7 @@ export function defaultValues(version: string): Values {
       enableStatefulSet: confYmlDefaults.enableStatefulSet,
       enableKubevirtStaticIP: confYmlDefaults.enableKubevirtStaticIP,
       enableIPConflictDetection: confYmlDefaults.enableIPConflictDetection,
+      [maxAllocatedIPsKey]: confYmlDefaults[maxAllocatedIPsKey],
       gc: { ...confYmlDefaults.gc },
     },
     operator: {

@@ -29,6 +29,7 @@ import { poolFamily, reservedSet } from '../../ipam/pool/space.js';
 import type { IntervalSet } from '../../ipam/ranges/intervals.js';
 import { decodeRecords, type PoolRecord } from '../../ipam/records/codec.js';
 import { readModifyWrite } from '../../kube/optimistic.js';
+import { RestClient } from '../../kube/rest.js';
 import type { Answer, BatchHandler } from '../coordination/coordinate.js';
 import { pluginKubeConfig } from '../kube-access.js';
 import type { Logger } from '../log/logger.js';
@@ -47,7 +48,7 @@ import { type EndpointChange, endpointAfterAdd, endpointAfterRelease } from './e
 import { asCniError } from './errors.js';
 import { decidePool } from './pool-decision.js';
 import { addNeeds, noPools, releasePools } from './pool-needs.js';
-import { BatchReads, PluginApi, type PluginStore } from './reads.js';
+import { BatchReads, callTimeoutMs, PluginApi, type PluginStore } from './reads.js';
 import {
   planRelease,
   type ReleasePlan,
@@ -83,6 +84,8 @@ export interface LeaderOptions {
   log: Logger;
   /** How long the writes of one batch may keep retrying conflicts. */
   writeDeadlineMs?: number;
+  /** The most records a pool may hold (conf.yml ippoolMaxAllocatedIPs); the core's default without it. */
+  maxAllocatedIPs?: number;
 }
 
 export const defaultWriteDeadlineMs = 20_000;
@@ -93,7 +96,7 @@ export function batchHandler(opts: LeaderOptions): BatchHandler<PluginRequest, P
   return async (requests) => {
     if (!api) {
       try {
-        api = new PluginApi(pluginKubeConfig(opts.kubeconfigPath));
+        api = new PluginApi(new RestClient(pluginKubeConfig(opts.kubeconfigPath), callTimeoutMs));
       } catch (err) {
         const error = new CniError(ErrorCode.tryAgainLater, (err as Error).message);
         return requests.map(() => ({ ok: false, error: { message: error.message, code: error.code } }));
@@ -443,7 +446,11 @@ class Batch {
         },
         (pool: SpiderIPPool) => {
           const releases = work.releases.map((x) => x.req);
-          const decision = decidePool(pool, releases, allocations, this.reservedFor(pool));
+          const reserved = this.reservedFor(pool);
+          const decision = decidePool(pool, releases, allocations, {
+            ...(reserved ? { reserved } : {}),
+            ...(this.opts.maxAllocatedIPs ? { maxAllocatedIPs: this.opts.maxAllocatedIPs } : {}),
+          });
           outcome = { released: decision.released, outcomes: decision.outcomes };
           return decision.changed ? { write: decision.pool, result: undefined } : { result: undefined };
         },

@@ -2,9 +2,13 @@
 // allocations offered to it, applied to the pool as read. The leader writes the result guarded by
 // the resourceVersion it read, and decides again on a fresh read after a conflict.
 import type { SpiderIPPool } from '../../api/index.js';
-import { type AllocationOutcome, type AllocationRequest, allocate } from '../../ipam/allocation/allocate.js';
+import {
+  type AllocateOptions,
+  type AllocationOutcome,
+  type AllocationRequest,
+  allocate,
+} from '../../ipam/allocation/allocate.js';
 import { type ReleaseRequest, release } from '../../ipam/allocation/release.js';
-import type { IntervalSet } from '../../ipam/ranges/intervals.js';
 import type { PoolRecord } from '../../ipam/records/codec.js';
 
 export interface PoolDecision {
@@ -27,9 +31,8 @@ export function decidePool(
   pool: SpiderIPPool,
   releases: readonly ReleaseRequest[],
   allocations: readonly AllocationRequest[],
-  reserved?: IntervalSet,
+  options: AllocateOptions = {},
 ): PoolDecision {
-  const options = reserved ? { reserved } : {};
   let next = pool;
   let changed = false;
   let released: PoolRecord[][] = [];

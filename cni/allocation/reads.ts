@@ -4,18 +4,16 @@
 // requests need it, and the reserved IPs are listed once per batch. Pools are read by name (GET),
 // never listed whole: their statuses hold one record per allocated address. Wildcards list the
 // names only (a metadata-only list), Spiderpool's rule 5 lists the pools with spec.default through
-// the CRD's selectable field. Only the leader loads this module, so only it pays for
-// @kubernetes/client-node.
-import {
-  AppsV1Api,
-  BatchV1Api,
-  CoreV1Api,
-  CustomObjectsApi,
-  type KubeConfig,
-  type V1Namespace,
-  type V1ObjectMeta,
-  type V1Pod,
-  type V1StatefulSet,
+// the CRD's selectable field. All through kube/rest.ts, the REST layer the operator uses too. Only the
+// leader loads this module, so only it pays for @kubernetes/client-node (the kubeconfig).
+import type {
+  V1Job,
+  V1Namespace,
+  V1Node,
+  V1ObjectMeta,
+  V1Pod,
+  V1ReplicaSet,
+  V1StatefulSet,
 } from '@kubernetes/client-node';
 import type {
   SpiderEndpoint,
@@ -27,12 +25,17 @@ import type {
 } from '../../api/index.js';
 import { apiStatus, describeApiError, isConflict, isNotFound } from '../../kube/errors.js';
 import { KubeVirtApi } from '../../kube/kubevirt.js';
+import { type ResourceRef, resourcePath } from '../../kube/resource.js';
+import type { RestClient } from '../../kube/rest.js';
 import { SpiderpoolApi } from '../../kube/spiderpool.js';
 import { retryTransient } from '../../kube/transient.js';
 import { withDeadline } from '../kube-access.js';
 import { CniError, ErrorCode } from '../protocol/errors.js';
 import { fromApiError } from './errors.js';
 import { type PoolNeeds, poolsMatching } from './pool-needs.js';
+
+const core = { group: '', version: 'v1' };
+const apps = { group: 'apps', version: 'v1' };
 
 /** Each API call's own limit. */
 export const callTimeoutMs = 10_000;
@@ -72,55 +75,51 @@ export type PluginStore = Omit<PluginApi, 'server'>;
 /** The plugin's API calls, by what they are for. Errors are CniErrors naming the call. */
 export class PluginApi {
   readonly server: string;
-  private readonly core: CoreV1Api;
-  private readonly apps: AppsV1Api;
-  private readonly batch: BatchV1Api;
   private readonly spiderpool: SpiderpoolApi;
   private readonly kubevirt: KubeVirtApi;
 
-  constructor(kubeConfig: KubeConfig) {
-    this.server = kubeConfig.getCurrentCluster()?.server ?? '(no server)';
-    this.core = kubeConfig.makeApiClient(CoreV1Api);
-    this.apps = kubeConfig.makeApiClient(AppsV1Api);
-    this.batch = kubeConfig.makeApiClient(BatchV1Api);
-    const objects = kubeConfig.makeApiClient(CustomObjectsApi);
-    this.spiderpool = new SpiderpoolApi(objects);
-    this.kubevirt = new KubeVirtApi(objects);
+  constructor(private readonly rest: RestClient) {
+    this.server = rest.server;
+    this.spiderpool = new SpiderpoolApi(rest);
+    this.kubevirt = new KubeVirtApi(rest);
+  }
+
+  private read<T>(what: string, ref: ResourceRef, name: string): Promise<T | undefined> {
+    return orUndefined(what, () => this.rest.get<T>(resourcePath(ref, name)));
   }
 
   pod(namespace: string, name: string): Promise<V1Pod | undefined> {
-    return orUndefined(`reading pod ${namespace}/${name}`, () =>
-      this.core.readNamespacedPod({ namespace, name }),
-    );
+    return this.read(`reading pod ${namespace}/${name}`, { ...core, plural: 'pods', namespace }, name);
   }
 
   namespace(name: string): Promise<V1Namespace | undefined> {
-    return orUndefined(`reading namespace ${name}`, () => this.core.readNamespace({ name }));
+    return this.read(`reading namespace ${name}`, { ...core, plural: 'namespaces' }, name);
   }
 
   async nodeLabels(name: string): Promise<Record<string, string> | undefined> {
-    const node = await orUndefined(`reading node ${name}`, () => this.core.readNode({ name }));
+    const node = await this.read<V1Node>(`reading node ${name}`, { ...core, plural: 'nodes' }, name);
     return node ? (node.metadata?.labels ?? {}) : undefined;
   }
 
   async replicaSet(namespace: string, name: string): Promise<V1ObjectMeta | undefined> {
-    const rs = await orUndefined(`reading replicaset ${namespace}/${name}`, () =>
-      this.apps.readNamespacedReplicaSet({ namespace, name }),
-    );
+    const what = `reading replicaset ${namespace}/${name}`;
+    const rs = await this.read<V1ReplicaSet>(what, { ...apps, plural: 'replicasets', namespace }, name);
     return rs?.metadata;
   }
 
   async job(namespace: string, name: string): Promise<V1ObjectMeta | undefined> {
-    const job = await orUndefined(`reading job ${namespace}/${name}`, () =>
-      this.batch.readNamespacedJob({ namespace, name }),
+    const what = `reading job ${namespace}/${name}`;
+    const job = await this.read<V1Job>(
+      what,
+      { group: 'batch', version: 'v1', plural: 'jobs', namespace },
+      name,
     );
     return job?.metadata;
   }
 
   statefulSet(namespace: string, name: string): Promise<V1StatefulSet | undefined> {
-    return orUndefined(`reading statefulset ${namespace}/${name}`, () =>
-      this.apps.readNamespacedStatefulSet({ namespace, name }),
-    );
+    const what = `reading statefulset ${namespace}/${name}`;
+    return this.read(what, { ...apps, plural: 'statefulsets', namespace }, name);
   }
 
   /** Every pool's name, from a metadata-only list (no spec, no status). */

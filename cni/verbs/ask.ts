@@ -25,11 +25,12 @@ function leaderFor(ctx: VerbContext, nodeName: string): BatchHandler<PluginReque
     handler = async (requests) => {
       if (!loaded) {
         const { batchHandler } = await import('../allocation/batch.js');
-        const { multusNamespace, clusterNetwork } = ctx.nodeConfig();
+        const { multusNamespace, clusterNetwork, ippoolMaxAllocatedIPs } = ctx.nodeConfig();
         loaded = batchHandler({
           kubeconfigPath: ctx.config.kubeconfigPath,
           nodeName,
           multus: { multusNamespace, ...(clusterNetwork ? { clusterDefaultNetwork: clusterNetwork } : {}) },
+          maxAllocatedIPs: ippoolMaxAllocatedIPs,
           log: ctx.log,
         });
       }

@@ -5,8 +5,9 @@
 import { identityOf } from '../../ipam/identity/identity.js';
 import { poolFamily } from '../../ipam/pool/space.js';
 import { decodeRecords } from '../../ipam/records/codec.js';
+import { RestClient } from '../../kube/rest.js';
 import { migrationInProgress } from '../allocation/add-plan.js';
-import { PluginApi } from '../allocation/reads.js';
+import { callTimeoutMs, PluginApi } from '../allocation/reads.js';
 import { pluginKubeConfig } from '../kube-access.js';
 import type { VerbContext } from '../plugin.js';
 import { CniError, ErrorCode } from '../protocol/errors.js';
@@ -35,7 +36,7 @@ export async function check(ctx: VerbContext): Promise<undefined> {
   const prev = addressesOfInterface(ctx.config.prevResult ?? { ips: [] }, ifname);
   let api: PluginApi;
   try {
-    api = new PluginApi(pluginKubeConfig(ctx.config.kubeconfigPath));
+    api = new PluginApi(new RestClient(pluginKubeConfig(ctx.config.kubeconfigPath), callTimeoutMs));
   } catch (err) {
     throw new CniError(ErrorCode.tryAgainLater, (err as Error).message);
   }

@@ -3,10 +3,10 @@
 // status). Then the pools a pod that names none would get (see allocation/default-pools.ts), read by
 // name: none of them usable, or all exhausted, fails too. Any failure is code 50 with the reason, so
 // `crictl info` and the runtime's logs say why the network is not ready.
-import { CustomObjectsApi } from '@kubernetes/client-node';
 import { group, kinds } from '../../api/constants.js';
 import type { SpiderIPPool, SpiderReservedIP } from '../../api/index.js';
 import { apiStatus, describeApiError, isNotFound } from '../../kube/errors.js';
+import { RestClient } from '../../kube/rest.js';
 import { SpiderpoolApi } from '../../kube/spiderpool.js';
 import { retryTransient } from '../../kube/transient.js';
 import { defaultPoolProblems } from '../allocation/default-pools.js';
@@ -36,14 +36,14 @@ function reason(err: unknown, server: string, kubeconfig: string, plural: string
 
 export async function status(ctx: VerbContext): Promise<undefined> {
   const path = ctx.config.kubeconfigPath;
-  let kubeConfig: ReturnType<typeof pluginKubeConfig>;
+  let rest: RestClient;
   try {
-    kubeConfig = pluginKubeConfig(path);
+    rest = new RestClient(pluginKubeConfig(path), statusDeadlineMs);
   } catch (err) {
     throw new CniError(ErrorCode.notAvailable, (err as Error).message);
   }
-  const server = kubeConfig.getCurrentCluster()?.server ?? '(no server)';
-  const api = new SpiderpoolApi(kubeConfig.makeApiClient(CustomObjectsApi));
+  const server = rest.server;
+  const api = new SpiderpoolApi(rest);
   const ask = async <T>(what: string, plural: string, work: () => Promise<T>): Promise<T> => {
     try {
       // A 429 or 503 (a resource's watch cache still filling, API Priority and Fairness) is retried

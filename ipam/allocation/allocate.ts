@@ -3,6 +3,7 @@
 // requests of every waiting process so one guarded pool write carries them all; if the write loses
 // the race, it calls it again on the fresh pool and gets a consistent answer for all of them.
 import type { SpiderIPPool } from '../../api/index.js';
+import { confYmlDefaults, maxAllocatedIPsKey } from '../../api/install/conf-yml.js';
 import type { Family } from '../address/ip.js';
 import { formatValue } from '../address/ip.js';
 import { IpamError } from '../errors.js';
@@ -50,14 +51,11 @@ export type AllocationOutcome =
 export interface AllocateOptions {
   /** SpiderReservedIPs of the pool's family (see reservedSet). */
   reserved?: IntervalSet;
-  /**
-   * Spiderpool's cap on records per pool (SPIDERPOOL_IPPOOL_MAX_ALLOCATED_IPS, default 5000): keeps
-   * the object well under etcd's size limit.
-   */
+  /** The most records the pool may hold: conf.yml's ippoolMaxAllocatedIPs (see maxAllocatedIPsKey). */
   maxAllocatedIPs?: number;
 }
 
-export const defaultMaxAllocatedIPs = 5000;
+export const defaultMaxAllocatedIPs = confYmlDefaults[maxAllocatedIPsKey];
 
 export interface AllocationBatch extends PoolStatusUpdate {
   outcomes: AllocationOutcome[];
@@ -128,7 +126,7 @@ export function allocate(
         kind: 'exhausted',
         pool: state.name,
         family: state.family,
-        reason: `pool ${state.name} holds ${state.records.length} records, the most a pool may hold`,
+        reason: `pool ${state.name} holds ${state.records.length} records, the cap of ${maxRecords} set by ${maxAllocatedIPsKey} in conf.yml (Spiderpool's SPIDERPOOL_IPPOOL_MAX_ALLOCATED_IPS)`,
       };
     }
     walker ??= new FreeWalker(

@@ -108,7 +108,7 @@ export interface TestNode {
 export function testNode(
   dir: string,
   name: string,
-  settings: Record<string, boolean | string> = {},
+  settings: Record<string, boolean | string | number> = {},
 ): TestNode {
   const root = join(dir, name);
   mkdirSync(root, { recursive: true });

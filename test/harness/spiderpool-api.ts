@@ -20,6 +20,7 @@ import { cniRules } from '../../cdk8s/charts/rbac.js';
 import { poolFamily } from '../../ipam/pool/space.js';
 import { decodeRecords, type PoolRecord } from '../../ipam/records/codec.js';
 import { isNotFound } from '../../kube/errors.js';
+import { RestClient } from '../../kube/rest.js';
 import { SpiderpoolApi } from '../../kube/spiderpool.js';
 import { controlPlane, kubeConfig, uniqueName } from './clients.js';
 import { pluginBinary, type TestNode, testNode } from './cni-plugin.js';
@@ -101,7 +102,7 @@ export class ClusterFixtures {
   constructor(readonly admin: KubeConfig) {
     this.core = admin.makeApiClient(CoreV1Api);
     this.objects = admin.makeApiClient(CustomObjectsApi);
-    this.spiderpool = new SpiderpoolApi(this.objects);
+    this.spiderpool = new SpiderpoolApi(new RestClient(admin));
   }
 
   async namespace(prefix = 'cni', annotations: Record<string, string> = {}): Promise<string> {
@@ -217,7 +218,7 @@ export class PluginTestbed {
   }
 
   /** A simulated node (its own node configuration, attachment records and log). */
-  node(name: string, settings: Record<string, boolean | string> = {}): TestNode {
+  node(name: string, settings: Record<string, boolean | string | number> = {}): TestNode {
     return testNode(this.dir, `${name}-${process.pid}`, settings);
   }
 

@@ -18,7 +18,7 @@ import {
 } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { apiVersion, group, kinds, kubevirtGroup, type SpiderIPPool, version } from '../../../api/index.js';
-import { makeClients } from '../../../kube/client.js';
+import { RestClient } from '../../../kube/rest.js';
 import { SpiderpoolApi } from '../../../kube/spiderpool.js';
 import { kubeConfig, outcome } from '../../harness/clients.js';
 import { ControlPlane } from '../../harness/control-plane.js';
@@ -143,7 +143,7 @@ describe('kubectl apply of the synthesized output', () => {
       master: 'ens192',
       ipam: { type: 'spiderpool', default_ipv4_ippool: ['test-ippool'] },
     });
-    const api = new SpiderpoolApi(objects);
+    const api = new SpiderpoolApi(new RestClient(as('admin')));
     expect((await api.getPool('default-v4-ippool')).spec).toMatchObject({
       subnet: '198.18.0.0/16',
       default: true,
@@ -155,7 +155,7 @@ describe('kubectl apply of the synthesized output', () => {
   });
 
   test('the webhooks are in force: with no operator answering, a pool write is refused (failurePolicy Fail)', async () => {
-    const api = new SpiderpoolApi(as('admin').makeApiClient(CustomObjectsApi));
+    const api = new SpiderpoolApi(new RestClient(as('admin')));
     const pool: SpiderIPPool = { metadata: { name: 'refused' }, spec: { subnet: '198.19.0.0/24' } };
     await expect(api.createPool(pool)).rejects.toMatchObject({
       body: expect.stringContaining(
@@ -277,7 +277,7 @@ describe('acting as the service accounts with the synthesized RBAC', () => {
   });
 
   test('the plugin writes a pool’s status and keeps an endpoint', async () => {
-    const api = new SpiderpoolApi(makeClients(as('cni')).objects);
+    const api = new SpiderpoolApi(new RestClient(as('cni')));
     const pool = await api.getPool('test-ippool');
     pool.status = {
       allocatedIPs: JSON.stringify({ '10.6.168.105': { pod: `${namespace}/vm-cirros`, podUid: 'uid-1' } }),
@@ -304,7 +304,7 @@ describe('acting as the service accounts with the synthesized RBAC', () => {
   test('the plugin is refused Secrets, pool specs and pod lists', async () => {
     const cni = as('cni');
     const core = cni.makeApiClient(CoreV1Api);
-    const api = new SpiderpoolApi(cni.makeApiClient(CustomObjectsApi));
+    const api = new SpiderpoolApi(new RestClient(cni));
     expect(
       await outcome(() => core.readNamespacedSecret({ name: 'someone-elses', namespace: 'kube-system' })),
     ).toBe(403);
@@ -328,7 +328,7 @@ describe('acting as the service accounts with the synthesized RBAC', () => {
   test('the operator: pools, pods, events, its Lease, its certificate Secret and its ConfigMaps', async () => {
     const operator = as('operator');
     const core = operator.makeApiClient(CoreV1Api);
-    const api = new SpiderpoolApi(operator.makeApiClient(CustomObjectsApi));
+    const api = new SpiderpoolApi(new RestClient(operator));
     const leases = operator.makeApiClient(CoordinationV1Api);
 
     expect((await core.listNamespacedPod({ namespace })).items.map((p) => p.metadata?.name)).toEqual([

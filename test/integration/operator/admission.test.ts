@@ -8,6 +8,7 @@ import { CustomObjectsApi } from '@kubernetes/client-node';
 import { apiVersion, finalizer, group, kinds, type SpiderIPPool, version } from '../../../api/index.js';
 import { isConflict, isNotFound } from '../../../kube/errors.js';
 import { readModifyWrite } from '../../../kube/optimistic.js';
+import { RestClient } from '../../../kube/rest.js';
 import { SpiderpoolApi } from '../../../kube/spiderpool.js';
 import { eventually } from '../../harness/wait.js';
 import { refusal, startWebhookCluster, type WebhookCluster } from './fixtures/webhook-cluster.js';
@@ -25,7 +26,7 @@ beforeAll(async () => {
   });
   op = env.op;
   objects = env.cluster.kc.makeApiClient(CustomObjectsApi);
-  pools = new SpiderpoolApi(objects);
+  pools = new SpiderpoolApi(new RestClient(env.cluster.kc));
   // Ready once the webhook configurations point at this operator and it answers.
   await eventually(
     'the webhooks answering',

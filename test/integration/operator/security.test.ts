@@ -19,6 +19,7 @@ import {
 } from '@kubernetes/client-node';
 import { group, kinds, version } from '../../../api/index.js';
 import { installDefaults, objectNames } from '../../../api/install/names.js';
+import { RestClient } from '../../../kube/rest.js';
 import { SpiderpoolApi } from '../../../kube/spiderpool.js';
 import { nadGroup, nadPlural, nadVersion } from '../../../multus/ownership.js';
 import { kubeConfig, outcome } from '../../harness/clients.js';
@@ -48,7 +49,7 @@ beforeAll(async () => {
   await eventually(
     'the webhooks answering',
     () =>
-      new SpiderpoolApi(as('admin').makeApiClient(CustomObjectsApi))
+      new SpiderpoolApi(new RestClient(as('admin')))
         .createPool({
           metadata: { name: 'sec-pool' },
           spec: { subnet: '198.18.90.0/24', ips: ['198.18.90.10-198.18.90.19'] },
@@ -331,7 +332,7 @@ describe('real requests', () => {
   test('the plugin: pool status yes, pool spec, Secrets, other namespaces’ lists and node writes no', async () => {
     const cni = as('cni');
     const core = cni.makeApiClient(CoreV1Api);
-    const pools = new SpiderpoolApi(cni.makeApiClient(CustomObjectsApi));
+    const pools = new SpiderpoolApi(new RestClient(cni));
     const pool = await pools.getPool('sec-pool');
     expect(
       await outcome(() =>

@@ -9,6 +9,7 @@ import { AdmissionregistrationV1Api, CustomObjectsApi } from '@kubernetes/client
 import { finalizer, group, kinds, version } from '../../../api/index.js';
 import { describeApiError, isConflict } from '../../../kube/errors.js';
 import { readModifyWrite } from '../../../kube/optimistic.js';
+import { RestClient } from '../../../kube/rest.js';
 import { SpiderpoolApi } from '../../../kube/spiderpool.js';
 import { waitEstablished } from '../../harness/crds.js';
 import { eventually } from '../../harness/wait.js';
@@ -43,7 +44,7 @@ beforeAll(async () => {
     logFile: join(cluster.dir, 'operator.log'),
     args: ['--webhook-url-host=127.0.0.1'],
   });
-  pools = new SpiderpoolApi(cluster.kc.makeApiClient(CustomObjectsApi));
+  pools = new SpiderpoolApi(new RestClient(cluster.kc));
 }, 60_000);
 
 afterAll(async () => {

@@ -207,10 +207,12 @@ describe('ConfigMap spiderpool-conf', () => {
       enableStatefulSet: true,
       enableKubevirtStaticIP: true,
       enableIPConflictDetection: false,
+      ippoolMaxAllocatedIPs: 5000,
       gc: { enabled: true, intervalSeconds: 600 },
     });
     const changed = conf([
       'ipam.enableKubevirtStaticIP=false',
+      'ipam.ippoolMaxAllocatedIPs=12000',
       'ipam.gc.intervalSeconds=30',
       'webhook.tlsSecretName=my-tls',
       'multus.clusterNetwork=kube-system/macvlan-ens192',
@@ -218,6 +220,7 @@ describe('ConfigMap spiderpool-conf', () => {
     expect(changed.clusterNetwork).toBe('kube-system/macvlan-ens192');
     expect(changed.enableKubevirtStaticIP).toBe(false);
     expect(changed.gc.intervalSeconds).toBe(30);
+    expect(changed.ippoolMaxAllocatedIPs).toBe(12000);
     expect(changed.webhook).toEqual({ tlsSecretName: 'my-tls' });
   });
 });

@@ -26,6 +26,7 @@ describe('defaults', () => {
       enableStatefulSet: true,
       enableKubevirtStaticIP: true,
       enableIPConflictDetection: false,
+      ippoolMaxAllocatedIPs: 5000,
       gc: { enabled: true, intervalSeconds: 600 },
     });
     expect(values.namespace).toBe('kube-system');

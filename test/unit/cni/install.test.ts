@@ -64,6 +64,13 @@ test("conf.yml keeps only the plugin's switches, checked by the installation's c
     multusNamespace: 'spiderpool',
   });
   expect(convertConfYml('clusterNetwork: ""', 'conf.yml')).toEqual({});
+  // The pool cap (Spiderpool's SPIDERPOOL_IPPOOL_MAX_ALLOCATED_IPS) travels to the plugin too.
+  expect(convertConfYml('ippoolMaxAllocatedIPs: 12000', 'conf.yml')).toEqual({
+    ippoolMaxAllocatedIPs: 12000,
+  });
+  expect(() => convertConfYml('ippoolMaxAllocatedIPs: 0', 'conf.yml')).toThrow(
+    /conf.yml: ippoolMaxAllocatedIPs: .*got 0/,
+  );
   expect(() => convertConfYml('clusterNetwork: 5', 'conf.yml')).toThrow(
     'conf.yml: clusterNetwork: expected a string, got 5',
   );

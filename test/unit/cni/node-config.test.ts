@@ -11,8 +11,16 @@ test("a missing file means Spiderpool's defaults and this host's name", () => {
     enableStatefulSet: true,
     enableKubevirtStaticIP: true,
     enableIPConflictDetection: false,
+    ippoolMaxAllocatedIPs: 5000,
     multusNamespace: 'kube-system',
   });
+});
+
+test('the pool cap comes from the file; one below 1 is refused naming the key', () => {
+  expect(parseNodeConfig('{"ippoolMaxAllocatedIPs": 12000}', 'f', 'n1').ippoolMaxAllocatedIPs).toBe(12000);
+  expect(() => parseNodeConfig('{"ippoolMaxAllocatedIPs": 0}', '/etc/x.json')).toThrow(
+    /node configuration \/etc\/x.json: ippoolMaxAllocatedIPs: .*0/,
+  );
 });
 
 test('values in the file win over the defaults; unknown keys are ignored', () => {

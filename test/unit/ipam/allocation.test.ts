@@ -145,7 +145,7 @@ describe('allocate', () => {
     );
     expect(batch.outcomes[1]).toMatchObject({
       kind: 'exhausted',
-      reason: expect.stringMatching(/1 records, the most/),
+      reason: expect.stringMatching(/holds 1 records, the cap of 1 set by ippoolMaxAllocatedIPs in conf.yml/),
     });
   });
 
