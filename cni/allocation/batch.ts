@@ -301,7 +301,21 @@ class Batch {
       podUid && subjectNeedsRecords(request, pod)
         ? await this.releasePoolsRead(request, podUid, [podEndpoint])
         : undefined;
-    const decision = releaseSubject(request, pod, (uid) => this.recordsOf(early?.pools ?? [], uid));
+    const recordsOf = (uid: string) => this.recordsOf(early?.pools ?? [], uid);
+    let decision = releaseSubject(request, pod, recordsOf);
+    // Records under another name than the pod's are a VM's, unless a pod of that name holds the UID:
+    // then the request's pod name was not that pod's (inconsistent arguments), and the pod that does
+    // hold the records decides, alive or not.
+    const holderName = 'subject' in decision && decision.subject.name;
+    if (holderName && holderName !== name && !request.identity) {
+      const holder = await this.reads.pod(namespace, holderName);
+      if (holder?.metadata?.uid === podUid)
+        decision = releaseSubject(
+          { ...request, pod: { ...request.pod, name: holderName } },
+          holder,
+          recordsOf,
+        );
+    }
     if ('keep' in decision) return { kind: 'release', request, plan: { kind: 'keep', ...decision.keep } };
     const subject = decision.subject;
     const vm = subject.kind === 'kubevirt-vm';
