@@ -28,6 +28,7 @@ import type { NicNetwork } from '../../ipam/network/nic-network.js';
 import { poolFamily, reservedSet } from '../../ipam/pool/space.js';
 import type { IntervalSet } from '../../ipam/ranges/intervals.js';
 import { decodeRecords, type PoolRecord } from '../../ipam/records/codec.js';
+import { isConflict, isNotFound } from '../../kube/errors.js';
 import { readModifyWrite } from '../../kube/optimistic.js';
 import type { Answer, BatchHandler } from '../coordination/coordinate.js';
 import { pluginKubeConfig } from '../kube-access.js';
@@ -668,7 +669,12 @@ class Batch {
         this.endpoints.set(key, { value: now, stale: false });
         return { existing: now };
       },
-      { deadlineMs: Math.max(0, this.deadline - Date.now()) },
+      {
+        deadlineMs: Math.max(0, this.deadline - Date.now()),
+        // 404: the operator deleted the endpoint since it was read; reading again decides on its
+        // absence (a release has nothing left to do, an ADD creates it anew).
+        retryOn: (err) => isConflict(err) || isNotFound(err),
+      },
     );
   }
 

@@ -172,7 +172,7 @@ export class PluginApi {
     );
   }
 
-  /** Creates, or replaces guarded by its resourceVersion; 409s are left for readModifyWrite. */
+  /** Creates, or replaces guarded by its resourceVersion; 409s (and a replace's 404) are left for readModifyWrite. */
   async writeEndpoint(endpoint: SpiderEndpoint): Promise<SpiderEndpoint> {
     const { namespace, name, resourceVersion } = endpoint.metadata;
     const what = `writing spiderendpoint ${namespace}/${name}`;
@@ -183,7 +183,8 @@ export class PluginApi {
           : this.spiderpool.createEndpoint(endpoint);
       return await withDeadline(retryTransient(work), callTimeoutMs, what);
     } catch (err) {
-      if (isConflict(err)) throw err;
+      // A replaced endpoint that is gone was deleted since it was read: the caller reads it again.
+      if (isConflict(err) || (resourceVersion && isNotFound(err))) throw err;
       throw fromApiError(err, what);
     }
   }

@@ -6,11 +6,13 @@
 // pod exactly one address. The test build (fixtures/killable-plugin.ts) is the plugin's own main
 // with a stage observer armed by environment variables.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
 import { buildExecutable, repoRoot } from '../../../build/executables.js';
 import { cniEnv, netConf, type TestNode } from '../../harness/cni-plugin.js';
 import { type ClusterFixtures, PluginTestbed } from '../../harness/spiderpool-api.js';
+import { eventually } from '../../harness/wait.js';
 
 let testbed: PluginTestbed;
 let fixtures: ClusterFixtures;
@@ -179,4 +181,33 @@ test('a DEL after the leader was killed between its pool write and its endpoint 
   const del = await start('DEL', node, noUid, { CNI_CONTAINERID: `c-${uid}` }).done;
   expect(del.code).toBe(0);
   expect((await fixtures.poolState(pool)).records).toEqual([]);
+}, 60_000);
+
+test('a DEL whose endpoint the operator deletes between the leader’s read and its write succeeds', async () => {
+  const node = testbed.node('endpoint-gone');
+  const pool = await fixtures.pool({ subnet: '198.18.34.0/24', ips: ['198.18.34.1-198.18.34.9'] }, 'kills');
+  const [pod] = (await podsFor(pool, 1, 'endpoint-gone', node)) as [V1Pod];
+  const name = pod.metadata?.name ?? '';
+  expect((await start('ADD', node, pod).done).code).toBe(0);
+  expect(await fixtures.endpoint(namespace, name)).toBeDefined();
+  await fixtures.deletePod(namespace, name);
+
+  // The leader stands still after its reads and pool write; the endpoint goes for good meanwhile.
+  const gate = join(dir, 'endpoint-gone.resume');
+  const del = start('DEL', node, pod, {
+    SPIDERPOOL_TEST_PAUSE_AT: 'after-pool-write',
+    SPIDERPOOL_TEST_PAUSE_FILE: gate,
+  });
+  await eventually('the leader paused before its endpoint write', () => existsSync(`${gate}.paused`), {
+    timeoutMs: 30_000,
+    intervalMs: 20,
+  });
+  await fixtures.removeEndpoint(namespace, name);
+  expect(await fixtures.endpoint(namespace, name)).toBeUndefined();
+  writeFileSync(gate, '');
+
+  const out = await del.done;
+  expect({ code: out.code, stdout: out.stdout }).toEqual({ code: 0, stdout: '' });
+  expect((await fixtures.poolState(pool)).records).toEqual([]);
+  expect(await fixtures.endpoint(namespace, name)).toBeUndefined();
 }, 60_000);
