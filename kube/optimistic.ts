@@ -11,6 +11,8 @@ export interface RetryOptions {
   maxBackoffMs?: number;
   /** Called on every conflict, for metrics. */
   onConflict?: () => void;
+  /** Which write errors mean "read again and decide again" (409 Conflict unless given). */
+  retryOn?: (err: unknown) => boolean;
 }
 
 export type Decision<T, R> = { write: T; result: R } | { result: R };
@@ -19,7 +21,13 @@ export async function readModifyWrite<T, R>(
   read: () => Promise<T>,
   decide: (current: T) => Decision<T, R>,
   write: (next: T) => Promise<T>,
-  { deadlineMs = 30_000, initialBackoffMs = 5, maxBackoffMs = 500, onConflict }: RetryOptions = {},
+  {
+    deadlineMs = 30_000,
+    initialBackoffMs = 5,
+    maxBackoffMs = 500,
+    onConflict,
+    retryOn = isConflict,
+  }: RetryOptions = {},
 ): Promise<R> {
   const deadline = Date.now() + deadlineMs;
   for (let attempt = 0; ; attempt++) {
@@ -29,7 +37,7 @@ export async function readModifyWrite<T, R>(
       await write(decision.write);
       return decision.result;
     } catch (err) {
-      if (!isConflict(err) || Date.now() >= deadline) throw err;
+      if (!retryOn(err) || Date.now() >= deadline) throw err;
       onConflict?.();
       // Full jitter: writers that collided spread out instead of colliding again in step.
       const cap = Math.min(maxBackoffMs, initialBackoffMs * 2 ** Math.min(attempt, 16));

@@ -28,6 +28,7 @@ import type { NicNetwork } from '../../ipam/network/nic-network.js';
 import { poolFamily, reservedSet } from '../../ipam/pool/space.js';
 import type { IntervalSet } from '../../ipam/ranges/intervals.js';
 import { decodeRecords, type PoolRecord } from '../../ipam/records/codec.js';
+import { isConflict, isNotFound } from '../../kube/errors.js';
 import { readModifyWrite } from '../../kube/optimistic.js';
 import { RestClient } from '../../kube/rest.js';
 import type { Answer, BatchHandler } from '../coordination/coordinate.js';
@@ -304,7 +305,21 @@ class Batch {
       podUid && subjectNeedsRecords(request, pod)
         ? await this.releasePoolsRead(request, podUid, [podEndpoint])
         : undefined;
-    const decision = releaseSubject(request, pod, (uid) => this.recordsOf(early?.pools ?? [], uid));
+    const recordsOf = (uid: string) => this.recordsOf(early?.pools ?? [], uid);
+    let decision = releaseSubject(request, pod, recordsOf);
+    // Records under another name than the pod's are a VM's, unless a pod of that name holds the UID:
+    // then the request's pod name was not that pod's (inconsistent arguments), and the pod that does
+    // hold the records decides, alive or not.
+    const holderName = 'subject' in decision && decision.subject.name;
+    if (holderName && holderName !== name && !request.identity) {
+      const holder = await this.reads.pod(namespace, holderName);
+      if (holder?.metadata?.uid === podUid)
+        decision = releaseSubject(
+          { ...request, pod: { ...request.pod, name: holderName } },
+          holder,
+          recordsOf,
+        );
+    }
     if ('keep' in decision) return { kind: 'release', request, plan: { kind: 'keep', ...decision.keep } };
     const subject = decision.subject;
     const vm = subject.kind === 'kubevirt-vm';
@@ -661,7 +676,12 @@ class Batch {
         this.endpoints.set(key, { value: now, stale: false });
         return { existing: now };
       },
-      { deadlineMs: Math.max(0, this.deadline - Date.now()) },
+      {
+        deadlineMs: Math.max(0, this.deadline - Date.now()),
+        // 404: the operator deleted the endpoint since it was read; reading again decides on its
+        // absence (a release has nothing left to do, an ADD creates it anew).
+        retryOn: (err) => isConflict(err) || isNotFound(err),
+      },
     );
   }
 

@@ -40,6 +40,13 @@ const apps = { group: 'apps', version: 'v1' };
 /** Each API call's own limit. */
 export const callTimeoutMs = 10_000;
 
+/**
+ * The plugin's RBAC is installed with it, so a 403 is first taken for an API server that has just
+ * started and not yet synced its RBAC cache, and retried for a few seconds (kube/transient.ts); a 403
+ * that lasts is code 105, and STATUS reports it.
+ */
+const retry = { forbidden: true };
+
 /** Spiderpool's rule 5: the pools with spec.default (a selectable field of the CRD since 1.32). */
 export const defaultPoolSelector = 'spec.default=true';
 
@@ -50,7 +57,7 @@ export function unselectable(what: string, err: unknown): string {
 
 async function call<T>(what: string, work: () => Promise<T>): Promise<T> {
   try {
-    return await withDeadline(retryTransient(work), callTimeoutMs, what);
+    return await withDeadline(retryTransient(work, retry), callTimeoutMs, what);
   } catch (err) {
     throw fromApiError(err, what);
   }
@@ -58,7 +65,7 @@ async function call<T>(what: string, work: () => Promise<T>): Promise<T> {
 
 async function orUndefined<T>(what: string, work: () => Promise<T>): Promise<T | undefined> {
   try {
-    return await withDeadline(retryTransient(work), callTimeoutMs, what);
+    return await withDeadline(retryTransient(work, retry), callTimeoutMs, what);
   } catch (err) {
     if (isNotFound(err)) return undefined;
     throw fromApiError(err, what);
@@ -150,7 +157,7 @@ export class PluginApi {
     const what = `writing the status of spiderippool ${pool.metadata.name}`;
     try {
       return await withDeadline(
-        retryTransient(() => this.spiderpool.replacePoolStatus(pool)),
+        retryTransient(() => this.spiderpool.replacePoolStatus(pool), retry),
         callTimeoutMs,
         what,
       );
@@ -171,7 +178,7 @@ export class PluginApi {
     );
   }
 
-  /** Creates, or replaces guarded by its resourceVersion; 409s are left for readModifyWrite. */
+  /** Creates, or replaces guarded by its resourceVersion; 409s (and a replace's 404) are left for readModifyWrite. */
   async writeEndpoint(endpoint: SpiderEndpoint): Promise<SpiderEndpoint> {
     const { namespace, name, resourceVersion } = endpoint.metadata;
     const what = `writing spiderendpoint ${namespace}/${name}`;
@@ -180,9 +187,10 @@ export class PluginApi {
         resourceVersion
           ? this.spiderpool.replaceEndpoint(endpoint)
           : this.spiderpool.createEndpoint(endpoint);
-      return await withDeadline(retryTransient(work), callTimeoutMs, what);
+      return await withDeadline(retryTransient(work, retry), callTimeoutMs, what);
     } catch (err) {
-      if (isConflict(err)) throw err;
+      // A replaced endpoint that is gone was deleted since it was read: the caller reads it again.
+      if (isConflict(err) || (resourceVersion && isNotFound(err))) throw err;
       throw fromApiError(err, what);
     }
   }
@@ -195,7 +203,7 @@ export class PluginApi {
     const what = `deleting spiderendpoint ${namespace}/${name}`;
     try {
       await withDeadline(
-        retryTransient(() => this.spiderpool.deleteEndpoint(namespace, name, uid)),
+        retryTransient(() => this.spiderpool.deleteEndpoint(namespace, name, uid), retry),
         callTimeoutMs,
         what,
       );

@@ -161,24 +161,37 @@ export class ClusterFixtures {
     }
   }
 
+  /** Takes an endpoint's finalizers off (so a deletion completes at once); a missing one is fine. */
+  async dropEndpointFinalizers(namespace: string, name: string): Promise<void> {
+    await this.objects
+      .patchNamespacedCustomObject(
+        {
+          group,
+          version,
+          plural: kinds.endpoint.plural,
+          namespace,
+          name,
+          body: { metadata: { finalizers: null } },
+        },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      )
+      .catch(() => undefined);
+  }
+
+  /** Deletes an endpoint for good, finalizers and all, as the operator's GC ends up doing. */
+  async removeEndpoint(namespace: string, name: string): Promise<void> {
+    await this.dropEndpointFinalizers(namespace, name);
+    await this.spiderpool.deleteEndpoint(namespace, name).catch((err: unknown) => {
+      if (!isNotFound(err)) throw err;
+    });
+  }
+
   async cleanup(): Promise<void> {
     for (const namespace of this.namespaces.splice(0)) {
       const list = await this.spiderpool.listEndpoints({ namespace });
       for (const endpoint of list.items) {
-        if (!endpoint.metadata.finalizers?.length) continue;
-        await this.objects
-          .patchNamespacedCustomObject(
-            {
-              group,
-              version,
-              plural: kinds.endpoint.plural,
-              namespace,
-              name: endpoint.metadata.name ?? '',
-              body: { metadata: { finalizers: null } },
-            },
-            setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-          )
-          .catch(() => undefined);
+        if (endpoint.metadata.finalizers?.length)
+          await this.dropEndpointFinalizers(namespace, endpoint.metadata.name ?? '');
       }
       await this.core.deleteNamespace({ name: namespace }).catch(() => undefined);
     }

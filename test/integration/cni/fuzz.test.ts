@@ -330,8 +330,7 @@ function argsMutation(edit: (pairs: string[]) => string[], mentions: string[], w
 
 /**
  * One pod argument replaced. Another pod's name or namespace comes without the UID of pod A, as a
- * runtime sends them: a release of a gone pod under the UID of another, live pod takes that pod's
- * addresses when their names differ (release-plan.ts reads that as a VM identity; a known gap).
+ * runtime sends them (inconsistent-input.test.ts covers a name and a UID that disagree).
  */
 const replaceArg = (key: string, value: string) => (pairs: string[]) => [
   ...pairs.filter(

@@ -5,12 +5,13 @@
 // reclaim it once that pod is gone), and retrying the killed calls, as the kubelet does, gives every
 // pod exactly one address. The test build (fixtures/killable-plugin.ts) is the plugin's own main
 // with a stage observer armed by environment variables.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
-import { buildExecutable, repoRoot } from '../../../build/executables.js';
-import { cniEnv, netConf, type TestNode } from '../../harness/cni-plugin.js';
+import type { TestNode } from '../../harness/cni-plugin.js';
+import { buildKillablePlugin, type Call, startCall } from '../../harness/plugin-calls.js';
 import { type ClusterFixtures, PluginTestbed } from '../../harness/spiderpool-api.js';
+import { eventually } from '../../harness/wait.js';
 
 let testbed: PluginTestbed;
 let fixtures: ClusterFixtures;
@@ -22,48 +23,16 @@ beforeAll(async () => {
   testbed = await PluginTestbed.start('cni-kills');
   fixtures = testbed.fixtures;
   dir = testbed.dir;
-  binary = join(dir, 'killable-spiderpool');
-  buildExecutable(join(repoRoot, 'test', 'integration', 'cni', 'fixtures', 'killable-plugin.ts'), binary);
+  binary = buildKillablePlugin(dir);
   namespace = await fixtures.namespace('kills');
 }, 120_000);
 
 afterAll(() => testbed?.close());
 
-interface Run {
-  pod: V1Pod;
-  child: ChildProcess;
-  done: Promise<{ code: number | null; signal: NodeJS.Signals | null; address?: string; stdout: string }>;
-}
+type Run = Call;
 
-function start(command: string, node: TestNode, pod: V1Pod, env: Record<string, string> = {}): Run {
-  const ref = {
-    namespace: pod.metadata?.namespace ?? '',
-    name: pod.metadata?.name ?? '',
-    uid: pod.metadata?.uid ?? '',
-  };
-  const child = spawn(binary, [], {
-    env: { PATH: process.env.PATH, ...cniEnv(command, ref), ...env },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  child.stdout?.on('data', (d: Buffer) => {
-    stdout += d.toString();
-  });
-  child.stderr?.resume();
-  child.stdin?.end(JSON.stringify(netConf(node, testbed.kubeconfig)));
-  const done = new Promise<Awaited<Run['done']>>((resolve) => {
-    child.on('close', (code, signal) => {
-      let address: string | undefined;
-      try {
-        address = (JSON.parse(stdout) as { ips?: Array<{ address: string }> }).ips?.[0]?.address;
-      } catch {
-        address = undefined;
-      }
-      resolve({ code, signal, stdout, ...(address ? { address } : {}) });
-    });
-  });
-  return { pod, child, done };
-}
+const start = (command: 'ADD' | 'DEL', node: TestNode, pod: V1Pod, env: Record<string, string> = {}): Run =>
+  startCall(binary, command, node, testbed.kubeconfig, pod, env);
 
 async function podsFor(pool: string, count: number, prefix: string, node: TestNode): Promise<V1Pod[]> {
   return Promise.all(
@@ -179,4 +148,33 @@ test('a DEL after the leader was killed between its pool write and its endpoint 
   const del = await start('DEL', node, noUid, { CNI_CONTAINERID: `c-${uid}` }).done;
   expect(del.code).toBe(0);
   expect((await fixtures.poolState(pool)).records).toEqual([]);
+}, 60_000);
+
+test('a DEL whose endpoint the operator deletes between the leader’s read and its write succeeds', async () => {
+  const node = testbed.node('endpoint-gone');
+  const pool = await fixtures.pool({ subnet: '198.18.34.0/24', ips: ['198.18.34.1-198.18.34.9'] }, 'kills');
+  const [pod] = (await podsFor(pool, 1, 'endpoint-gone', node)) as [V1Pod];
+  const name = pod.metadata?.name ?? '';
+  expect((await start('ADD', node, pod).done).code).toBe(0);
+  expect(await fixtures.endpoint(namespace, name)).toBeDefined();
+  await fixtures.deletePod(namespace, name);
+
+  // The leader stands still after its reads and pool write; the endpoint goes for good meanwhile.
+  const gate = join(dir, 'endpoint-gone.resume');
+  const del = start('DEL', node, pod, {
+    SPIDERPOOL_TEST_PAUSE_AT: 'after-pool-write',
+    SPIDERPOOL_TEST_PAUSE_FILE: gate,
+  });
+  await eventually('the leader paused before its endpoint write', () => existsSync(`${gate}.paused`), {
+    timeoutMs: 30_000,
+    intervalMs: 20,
+  });
+  await fixtures.removeEndpoint(namespace, name);
+  expect(await fixtures.endpoint(namespace, name)).toBeUndefined();
+  writeFileSync(gate, '');
+
+  const out = await del.done;
+  expect({ code: out.code, stdout: out.stdout }).toEqual({ code: 0, stdout: '' });
+  expect((await fixtures.poolState(pool)).records).toEqual([]);
+  expect(await fixtures.endpoint(namespace, name)).toBeUndefined();
 }, 60_000);

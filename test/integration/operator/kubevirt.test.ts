@@ -5,6 +5,8 @@
 // account. The test plays virt-controller's part where it deletes objects (VMI and launcher pods when
 // a VM or VMI goes) and writes the migration outcomes; test/e2e/kubevirt runs KubeVirt's own
 // controller. The migration design these tests hold is docs/kubevirt.md.
+
+import { setTimeout as sleep } from 'node:timers/promises';
 import { CustomObjectsApi, type V1Pod } from '@kubernetes/client-node';
 import { kubevirtApiVersion, type kubevirtKinds } from '../../../api/index.js';
 import { isNotFound } from '../../../kube/errors.js';
@@ -361,6 +363,58 @@ test("a target's ADD retried after its migration failed took the address over; t
   await finishMigration(vmi, vmim, state, 'Failed');
   await heldOnlyBy(name, ip, source, 'node-a');
 }, 60_000);
+
+/** SIGKILLs the operator (no lease release, nothing flushed) and starts another in its place. */
+async function killAndRestartOperator(): Promise<OperatorProcess[]> {
+  const killed = op;
+  killed.signal('SIGKILL');
+  await eventually('the operator gone', () => !killed.running);
+  op = await startOperator(world.cluster, {
+    identity: uniqueName('kubevirt-op'),
+    conf: { gc: { intervalSeconds: 3600 } },
+    args: ['--log-level=debug'],
+  });
+  return [killed, op];
+}
+
+const releaseLines = (ops: OperatorProcess[], name: string) =>
+  ops.flatMap((o) => o.find((l) => l.msg === 'addresses released' && l.object === `${ns}/${name}`));
+
+test('the operator SIGKILLed in the middle of a VM deletion and restarted: the address is freed, once', async () => {
+  const { name, pod, ip } = await runningVM();
+  await deleteObject('vm', name);
+  await sleep(Math.random() * 300); // somewhere in the operator's handling of the deletion
+  const deletion = stopVMI(name, pod);
+  const ops = await killAndRestartOperator();
+  await deletion;
+  await released(ip, 'VM deleted, operator restarted');
+  await eventually(
+    'the VM endpoint deleted',
+    async () => (await world.fixtures.endpoint(ns, name)) === undefined,
+  );
+  expect(await vmRecords(name)).toEqual([]);
+  // At most one release (none logged when the killed operator wrote it and died before its log line).
+  expect(releaseLines(ops, name).length).toBeLessThanOrEqual(1);
+  const state = await world.fixtures.poolState(pool);
+  expect(state.allocatedIPCount).toBe(state.records.length);
+  await removeLaunchers(pod);
+}, 90_000);
+
+test('the operator SIGKILLed in the middle of a live migration and restarted: the VM keeps its address, one holder', async () => {
+  const { name, vmi, pod: source, ip } = await runningVM();
+  const { vmim, target, state } = await migrate(vmi, source);
+  await targetAdd(target, source, name, ip);
+  await setPodPhase(target, 'Running');
+  const finishing = (async () => {
+    await sleep(Math.random() * 300);
+    await finishMigration(vmi, vmim, state, 'Succeeded');
+    await setPodPhase(source, 'Succeeded');
+  })();
+  const ops = await killAndRestartOperator();
+  await finishing;
+  await heldOnlyBy(name, ip, target, 'node-b');
+  expect(releaseLines(ops, name)).toEqual([]);
+}, 90_000);
 
 test('with enableKubevirtStaticIP off, launcher pods are ordinary stateless pods: a finished one loses its address', async () => {
   await op.stop();

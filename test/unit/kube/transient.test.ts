@@ -51,3 +51,17 @@ test('a refusal that lasts past the budget is passed on', async () => {
   expect(calls).toBeGreaterThan(1);
   expect(calls).toBeLessThanOrEqual(5);
 });
+
+test('403 is retried only when asked, until it goes through', async () => {
+  const answers = [refusal(403), 'done'];
+  let calls = 0;
+  const work = async () => {
+    const next = answers[calls++];
+    if (next instanceof Error) throw next;
+    return next;
+  };
+  await expect(retryTransient(work, { defaultDelayMs: 1 })).rejects.toBe(answers[0]);
+  calls = 0;
+  expect(await retryTransient(work, { defaultDelayMs: 1, forbidden: true })).toBe('done');
+  expect(calls).toBe(2);
+});
