@@ -49,6 +49,11 @@ async function finalizedAfter(outage: () => Promise<void>, name: string): Promis
     60_000,
   );
   await eventually(`${name} to be gone`, async () => (await readOrUndefined(core, ns, name)) === undefined);
+  // The watch event (and the operator's log line about it) may come after the GET that saw 404.
+  await eventually(
+    `the operator to handle ${name}'s DELETED event`,
+    async () => handled(op, name, 'DELETED').length > 0,
+  );
   expect(handled(op, name, 'DELETED')).toHaveLength(1);
   expect(op.running).toBe(true);
 }
