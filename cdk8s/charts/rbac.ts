@@ -101,7 +101,12 @@ export function multusConfigRules(): Rule[] {
   ];
 }
 
-/** The operator in its own namespace: leader election, the webhook certificate, its ConfigMap. */
+/**
+ * The operator in its own namespace: leader election and the webhook certificate. It reads conf.yml
+ * from the mounted ConfigMap file, never through the API, so it holds no ConfigMap grant. `create` on
+ * Secrets cannot be narrowed to a name (RBAC checks resourceNames only for verbs on an existing
+ * object), so the grant covers the namespace; every other Secret verb is limited to its own Secret.
+ */
 export function operatorNamespaceRules(values: Values): Rule[] {
   const userSecret: Rule[] = values.webhook.tlsSecretName
     ? [
@@ -129,7 +134,6 @@ export function operatorNamespaceRules(values: Values): Rule[] {
     },
     { apiGroup: '', resources: ['secrets'], verbs: ['create'] },
     ...userSecret,
-    { apiGroup: '', resources: ['configmaps'], verbs: read },
   ];
 }
 

@@ -171,7 +171,7 @@ describe('RBAC', () => {
     expect(lines.filter((l) => l.includes('webhookconfigurations '))).toEqual([]);
   });
 
-  test('the operator’s Role in its namespace: its Lease, its certificate Secret, ConfigMaps', () => {
+  test('the operator’s Role in its namespace: its Lease and its certificate Secret, no ConfigMaps', () => {
     const role = find(defaults, 'Role', 'spiderpool-operator');
     expect(grants(role.rules)).toEqual(
       [
@@ -179,7 +179,6 @@ describe('RBAC', () => {
         'coordination.k8s.io/leases create',
         ...expand('core', ['secrets'], ['get', 'update'], 'spiderpool-operator-webhook-tls'),
         'core/secrets create',
-        ...expand('core', ['configmaps'], ['get', 'list', 'watch']),
       ].sort(),
     );
     const withUserSecret = grants(
