@@ -4,8 +4,9 @@
 // deleted, then N DELs; then the limits (bench/limits.ts). Writes bench/results/ (report.ts).
 // Usage: npm run bench [-- --n 1000 --concurrency 1,16,64 --systems ours,spiderpool,whereabouts
 //   --stall-timeout 150 --del-concurrency 16 --call-timeout 60 --pool-records <N> --growth 20000 --split-calls 30 --in-process 300
-//   --no-limits --keep
+//   --no-limits --keep --operator --operator-pods 10000 --operator-vms 50
 //   --out <dir>]
+// `--systems none --operator` measures only the operator at scale (bench/operator-scale.ts).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
@@ -18,12 +19,13 @@ import { ControlPlane } from '../test/harness/control-plane.js';
 import { NetworkLab } from '../test/harness/netns.js';
 import { runBench } from './harness.js';
 import { type Limits, measureLimits } from './limits.js';
+import { measureOperatorAtScale, type OperatorScale } from './operator-scale.js';
 import { startOurs } from './peers/ours.js';
 import { nodeNames, type RoundResult, runRound } from './peers/round.js';
 import { startSpiderpool } from './peers/spiderpool.js';
 import type { SystemStarter } from './peers/system.js';
 import { startWhereabouts } from './peers/whereabouts.js';
-import { resultsTable, writeResults } from './report.js';
+import { type RunInfo, resultsTable, writeOperatorScale, writeResults } from './report.js';
 
 type SystemName = 'ours' | 'spiderpool' | 'whereabouts';
 
@@ -56,17 +58,35 @@ async function main(): Promise<void> {
       'no-limits': { type: 'boolean', default: false },
       /** Keep each system's folder (control plane logs, the agents' and plugins' logs) for a look afterwards. */
       keep: { type: 'boolean', default: false },
+      /** Also measure the operator at scale (bench/operator-scale.ts); needs root. */
+      operator: { type: 'boolean', default: false },
+      'operator-pods': { type: 'string', default: '10000' },
+      'operator-vms': { type: 'string', default: '50' },
       out: { type: 'string', default: join(repoRoot, 'bench', 'results') },
     },
   });
   const n = Number(values.n);
   const levels = values.concurrency.split(',').map(Number);
-  const systems = values.systems.split(',') as SystemName[];
+  const systems = (values.systems === 'none' ? [] : values.systems.split(',')) as SystemName[];
   for (const s of systems) if (!(s in starters)) throw new Error(`--systems: unknown system ${s}`);
   if (!Number.isInteger(n) || n < 1 || n > 65_000) throw new Error(`--n: ${values.n} is not 1..65000`);
+  const operatorPods = Number(values['operator-pods']);
+  const operatorVms = Number(values['operator-vms']);
+  if (!Number.isInteger(operatorPods) || operatorPods < 1 || operatorPods > 65_000)
+    throw new Error(`--operator-pods: ${values['operator-pods']} is not 1..65000`);
+  if (!Number.isInteger(operatorVms) || operatorVms < 1 || operatorVms > 240)
+    throw new Error(`--operator-vms: ${values['operator-vms']} is not 1..240`);
+  if (!systems.length && !values.operator)
+    throw new Error('--systems none: nothing to run without --operator');
+  if (values.operator && typeof process.getuid === 'function' && process.getuid() !== 0)
+    throw new Error('--operator needs root: the VMs get network namespaces and veth links');
   const started = Date.now();
   const loadAtStart = loadavg()[0] ?? 0;
-  log(`bench: N = ${n}, concurrency ${levels.join(', ')}, systems ${systems.join(', ')}`);
+  const what = [
+    systems.length ? `N = ${n}, concurrency ${levels.join(', ')}, systems ${systems.join(', ')}` : '',
+    values.operator ? `the operator with ${operatorPods} pods and ${operatorVms} VMs` : '',
+  ];
+  log(`bench: ${what.filter(Boolean).join('; ')}`);
   log(
     'building what is missing (the compiled plugin; etcd, kube-apiserver and the peers from their Go modules)',
   );
@@ -79,31 +99,30 @@ async function main(): Promise<void> {
   const dirty = git('status', '--porcelain').length > 0 ? ' with uncommitted changes' : '';
   const save = async () => {
     mkdirSync(values.out, { recursive: true });
-    await writeResults(
-      values.out,
-      {
-        date: `${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`,
-        machine: `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Linux ${release()}, Node ${process.version}`,
-        load: [loadAtStart, loadavg()[0] ?? 0],
-        versions: [
-          `spiderpool-ts ${git('rev-parse', '--short', 'HEAD')}${dirty} (compiled plugin)`,
-          'Spiderpool v1.2.2 (spiderpool-agent + spiderpool, built from its Go module)',
-          `Whereabouts ${moduleVersion('whereabouts')} (built from its Go module)`,
-          `kube-apiserver ${moduleVersion('k8s')}`,
-          `etcd ${moduleVersion('etcd')}`,
-          execFileSync('go', ['version'], { encoding: 'utf8' }).trim(),
-        ],
-        n,
-        command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim().replace(/ --$/, ''),
-        totalS: (Date.now() - started) / 1000,
-      },
-      rounds,
-      limits,
-    );
+    const info: RunInfo = {
+      date: `${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`,
+      machine: `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Linux ${release()}, Node ${process.version}`,
+      load: [loadAtStart, loadavg()[0] ?? 0],
+      versions: [
+        `spiderpool-ts ${git('rev-parse', '--short', 'HEAD')}${dirty} (compiled plugin)`,
+        'Spiderpool v1.2.2 (spiderpool-agent + spiderpool, built from its Go module)',
+        `Whereabouts ${moduleVersion('whereabouts')} (built from its Go module)`,
+        `kube-apiserver ${moduleVersion('k8s')}`,
+        `etcd ${moduleVersion('etcd')}`,
+        execFileSync('go', ['version'], { encoding: 'utf8' }).trim(),
+      ],
+      n,
+      command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim().replace(/ --$/, ''),
+      totalS: (Date.now() - started) / 1000,
+    };
+    // A run of the operator alone leaves the comparison's files as they are, and the other way round.
+    if (rounds.length) await writeResults(values.out, info, rounds, limits);
+    if (operatorScale) writeOperatorScale(values.out, info, operatorScale);
   };
   const lab = new NetworkLab();
   const rounds: RoundResult[] = [];
   let limits: Limits | undefined;
+  let operatorScale: OperatorScale | undefined;
   try {
     // Spiderpool's plugin needs CNI_NETNS to exist; every system gets the same one.
     const netns = lab.netnsPath(await lab.netns());
@@ -151,12 +170,25 @@ async function main(): Promise<void> {
       }
       await save();
     }
+    if (values.operator) {
+      log(`the operator at scale: ${operatorPods} pods and SpiderEndpoints, then ${operatorVms} VMs`);
+      operatorScale = await measureOperatorAtScale({
+        pods: operatorPods,
+        vms: operatorVms,
+        concurrency: 64,
+        progress: log,
+      });
+      await save();
+    }
   } finally {
     await lab.cleanup();
   }
   await save();
-  console.log(`\n${resultsTable(rounds)}\n`);
-  log(`wrote ${values.out}/results.md, adds-per-second.png, p99.png, results.json`);
+  if (rounds.length) {
+    console.log(`\n${resultsTable(rounds)}\n`);
+    log(`wrote ${values.out}/results.md, adds-per-second.png, p99.png, results.json`);
+  }
+  if (operatorScale) log(`wrote ${values.out}/operator-scale.md and operator-scale.json`);
 }
 
 runBench(main);

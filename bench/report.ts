@@ -7,6 +7,7 @@ import { Resvg } from '@resvg/resvg-js';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import type { Limits, PoolGrowth } from './limits.js';
+import type { OperatorScale } from './operator-scale.js';
 import { latencySummary, type RoundResult } from './peers/round.js';
 
 export interface RunInfo {
@@ -189,4 +190,33 @@ ${resultsTable(rounds)}
 
 ${limits ? limitsSection(limits) : ''}`;
   writeFileSync(join(dir, 'results.md'), md);
+}
+
+/** Writes operator-scale.md and operator-scale.json into `dir` (`npm run bench -- --operator`). */
+export function writeOperatorScale(dir: string, info: RunInfo, o: OperatorScale): void {
+  writeFileSync(join(dir, 'operator-scale.json'), `${JSON.stringify({ info, operator: o }, null, 2)}\n`);
+  const md = `# The operator at scale
+
+Written by \`${info.command}\` on ${info.date}. Machine: ${info.machine}; load average ${fixed(info.load[0])} at the start, ${fixed(info.load[1])} at the end.
+Versions: ${info.versions.join('; ')}.
+
+On the demo's stage (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, KubeVirt's
+virt-controller, the node agent, the compiled operator \`dist/bin/spiderpool-operator\`): ${o.pods} Pod
+objects on two nodes, each given an address and a SpiderEndpoint by the compiled plugin (real ADDs at
+concurrency ${o.fill.concurrency} into one pool of ${o.pods} addresses: ${fixed(o.fill.wallS)} s, ${o.fill.failed} failed; ${o.endpoints}
+SpiderEndpoints). Then the operator was restarted, so that it listed and cached all of it again, and,
+with those present, ${o.release.vms} VMs were started and deleted one after another.
+
+| what | value |
+|---|---|
+| restart to ready (every watch listed) | ${fixed(o.syncS)} s |
+| peak resident memory during the initial sync (VmHWM at ready) | ${fixed(o.memory.syncPeakMiB, 0)} MiB |
+| resident memory 30 s after ready | ${fixed(o.memory.at30sMiB, 0)} MiB |
+| resident memory 60 s after ready | ${fixed(o.memory.at60sMiB, 0)} MiB |
+| peak resident memory after the VMs (VmHWM) | ${fixed(o.memory.peakAfterVmsMiB, 0)} MiB |
+| VM delete to addresses and SpiderEndpoint free, p50 | ${fixed(o.release.p50Ms, 0)} ms |
+| same, p99 | ${fixed(o.release.p99Ms, 0)} ms |
+| same, max | ${fixed(o.release.maxMs, 0)} ms |
+`;
+  writeFileSync(join(dir, 'operator-scale.md'), md);
 }

@@ -39,6 +39,7 @@ export class Stage {
   cp: ControlPlane | undefined;
   agent: NodeAgent | undefined;
   operator: RunningOperator | undefined;
+  private operatorConf: Record<string, unknown> = {};
   private closing: Promise<void> | undefined;
 
   private constructor(readonly dir: string) {}
@@ -74,16 +75,28 @@ export class Stage {
     o.say('applying the CRDs and RBAC from dist/manifests');
     await applyManifests(this.admin, join(repoRoot, 'dist', 'manifests'));
     o.say('starting the operator (dist/bin/spiderpool-operator, as its service account)');
-    this.operator = await RunningOperator.start({
-      cp: this.cp,
-      dir: this.dir,
-      identity: 'demo',
-      conf: { gc: { intervalSeconds: 600 }, ...o.operatorConf },
-    });
+    this.operatorConf = { gc: { intervalSeconds: 600 }, ...o.operatorConf };
+    this.operator = await this.startOperator();
     o.say(
       `starting the node agent for ${this.cp.kubevirtNodes.join(' and ')} (kubelet, Multus, virt-handler)`,
     );
     this.agent = await NodeAgent.start({ controlPlane: this.cp, dir: join(this.dir, 'agent'), ...o.agent });
+  }
+
+  private startOperator(): Promise<RunningOperator> {
+    return RunningOperator.start({
+      cp: this.controlPlane,
+      dir: this.dir,
+      identity: 'demo',
+      conf: this.operatorConf,
+    });
+  }
+
+  /** Stops the operator and starts a fresh process, which lists everything again; resolves when ready. */
+  async restartOperator(): Promise<RunningOperator> {
+    await this.operator?.stop();
+    this.operator = await this.startOperator();
+    return this.operator;
   }
 
   /** Stops everything started, removes the links and the folder; safe to call more than once. */

@@ -51,10 +51,10 @@ export interface RoundOptions {
 }
 
 /** Runs `call` for every pod, at most `concurrency` at a time, printing progress every 10 s. */
-async function phase(
+export async function phase(
   what: string,
   pods: BenchPod[],
-  opts: RoundOptions,
+  opts: Pick<RoundOptions, 'stallMs' | 'progress'>,
   concurrency: number,
   call: (pod: BenchPod) => Promise<boolean | string>,
 ): Promise<PhaseStats> {

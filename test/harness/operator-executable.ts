@@ -70,8 +70,10 @@ export class RunningOperator {
     await applyInstallationRbac(o.cp);
     const confPath = join(o.dir, `${o.identity}.conf.yml`);
     writeFileSync(confPath, stringify(o.conf ?? {}));
-    const logFile = join(o.dir, `${o.identity}.log`);
-    const out = createWriteStream(logFile, { flags: 'a' });
+    // A log of its own per process, so a restarted operator is never judged by its predecessor's lines.
+    let logFile = join(o.dir, `${o.identity}.log`);
+    for (let n = 2; existsSync(logFile); n++) logFile = join(o.dir, `${o.identity}.${n}.log`);
+    const out = createWriteStream(logFile);
     const child = spawn(
       binary,
       [
@@ -111,6 +113,16 @@ export class RunningOperator {
       throw err;
     }
     return op;
+  }
+
+  /**
+   * Its resident memory now and the most it has held since it started (the kernel's VmRSS and VmHWM
+   * in /proc/<pid>/status), in MiB.
+   */
+  memory(): { rssMiB: number; peakMiB: number } {
+    const status = readFileSync(`/proc/${this.child.pid}/status`, 'utf8');
+    const kib = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+    return { rssMiB: kib('VmRSS') / 1024, peakMiB: kib('VmHWM') / 1024 };
   }
 
   get running(): boolean {
