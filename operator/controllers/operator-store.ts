@@ -1,5 +1,5 @@
 // What the operator's controllers read and write, as interfaces, so that their release decisions can
-// be driven without a control plane (test/unit/operator/store/). Two levels:
+// be driven without a control plane (test/unit/operator/controllers/release.test.ts). Two levels:
 // - OperatorStore: what the controllers and the CLI call. Pool and endpoint writes are guarded
 //   read-modify-writes (decided afresh on every 409, refused when this replica may not write),
 //   and the reads are fresh reads that confirm what a cache says is gone.
