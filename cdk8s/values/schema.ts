@@ -3,7 +3,7 @@
 // Spiderpool's Helm chart where it has one (ipam.*, clusterDefaultPool.*).
 import { type Static, Type } from '@sinclair/typebox';
 import { ChartIpamSchema, confYmlDefaults, pluginDefaults } from '../../api/install/conf-yml.js';
-import { installDefaults } from '../../api/install/names.js';
+import { installDefaults, nodePaths } from '../../api/install/names.js';
 
 const closed = { additionalProperties: false } as const;
 const dnsLabel = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
@@ -130,7 +130,7 @@ export function defaultValues(version: string): Values {
     node: {
       resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { cpu: '200m', memory: '128Mi' } },
     },
-    cniBinDir: '/opt/cni/bin',
+    cniBinDir: nodePaths.hostCniBinDir,
     webhook: { tlsSecretName: '', timeoutSeconds: 10 },
     clusterDefaultPool: {
       installIPv4IPPool: false,
