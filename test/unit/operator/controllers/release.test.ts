@@ -250,3 +250,17 @@ test('a replica that is not the leader writes nothing: no pool write, no endpoin
   await op.kv.reconcileVM(op.vmDeleted);
   expect(store.writes).toEqual(['pool pool-a', 'delete endpoint ns/vm1']);
 });
+
+test('a replica that loses the Lease between a 409 and its retry writes nothing more', async () => {
+  const store = world();
+  const leading = { now: true };
+  const op = operator(store, leading);
+  deleteVM(store);
+  store.failPoolWrites.push(() => {
+    leading.now = false; // the Lease went to another replica while this write was refused
+  });
+  await expect(op.gc.reconcileOwner(owner, 'VM DELETED')).rejects.toBeInstanceOf(NotLeaderError);
+  expect(store.writes).toEqual([]);
+  expect(records(store)).toEqual([`198.18.0.10 ns/vm1 ${launcherUid}`]);
+  expect(store.endpoints.get('ns/vm1')?.metadata.deletionTimestamp).toBeUndefined();
+});
