@@ -4,13 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { type Static, Type } from '@sinclair/typebox';
-import {
-  ChartIpamSchema,
-  confYmlDefaults,
-  maxAllocatedIPsKey,
-  pluginKeys,
-  pluginSwitches,
-} from '../api/install/conf-yml.js';
+import { ChartIpamSchema, pluginDefaults, pluginKeys, pluginSettings } from '../api/install/conf-yml.js';
 import { installDefaults } from '../api/install/names.js';
 import { CniError, ErrorCode } from './protocol/errors.js';
 import { schemaProblems } from './protocol/validate.js';
@@ -40,12 +34,7 @@ export type NodeConfig = Required<Omit<NodeConfigFile, 'clusterNetwork'>> &
 
 /** conf.yml's defaults for the switches; Multus's namespace is the installation's by default. */
 export const nodeConfigDefaults: Omit<NodeConfig, 'nodeName'> = {
-  enableIPv4: confYmlDefaults.enableIPv4,
-  enableIPv6: confYmlDefaults.enableIPv6,
-  enableStatefulSet: confYmlDefaults.enableStatefulSet,
-  enableKubevirtStaticIP: confYmlDefaults.enableKubevirtStaticIP,
-  enableIPConflictDetection: confYmlDefaults.enableIPConflictDetection,
-  [maxAllocatedIPsKey]: confYmlDefaults[maxAllocatedIPsKey],
+  ...pluginDefaults,
   multusNamespace: installDefaults.namespace,
 };
 
@@ -64,13 +53,11 @@ export function parseNodeConfig(text: string, source: string, fallbackNodeName =
   const problems = schemaProblems(NodeConfigSchema, value);
   if (problems) throw new CniError(ErrorCode.invalidNodeConfig, `node configuration ${source}: ${problems}`);
   const file = value as NodeConfigFile;
-  const config: NodeConfig = { ...nodeConfigDefaults, nodeName: file.nodeName ?? fallbackNodeName };
-  for (const key of pluginSwitches) {
-    const v = file[key];
-    if (v !== undefined) config[key] = v;
-  }
-  const cap = file[maxAllocatedIPsKey];
-  if (cap !== undefined) config[maxAllocatedIPsKey] = cap;
+  const config: NodeConfig = {
+    ...nodeConfigDefaults,
+    ...pluginSettings(file),
+    nodeName: file.nodeName ?? fallbackNodeName,
+  };
   if (file.multusNamespace) config.multusNamespace = file.multusNamespace;
   if (file.clusterNetwork) config.clusterNetwork = file.clusterNetwork;
   return config;

@@ -8,6 +8,16 @@ export function apiStatus(err: unknown): number | undefined {
 }
 
 export const isNotFound = (err: unknown): boolean => apiStatus(err) === 404;
+
+/** What `read` resolves to, or undefined when the API server answered 404. */
+export async function unlessNotFound<T>(read: Promise<T>): Promise<T | undefined> {
+  try {
+    return await read;
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
 export const isConflict = (err: unknown): boolean => apiStatus(err) === 409;
 export const isAlreadyExists = (err: unknown): boolean =>
   apiStatus(err) === 409 && apiReason(err) === 'AlreadyExists';

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { group, kinds, type SpiderIPPool, type SpiderSubnet, version } from '../api/index.js';
 import { objectNames } from '../api/install/names.js';
 import { loadKubeConfig } from '../kube/client.js';
-import { apiStatus } from '../kube/errors.js';
+import { unlessNotFound } from '../kube/errors.js';
 import { resourcePath } from '../kube/resource.js';
 import { RestClient } from '../kube/rest.js';
 import {
@@ -63,18 +63,7 @@ export async function runOperator(config: OperatorConfig, run: RunOptions): Prom
 
   let bundle: CertBundle | undefined;
   let urlBase: string | undefined;
-  const certs = new CertificateSource({
-    rest,
-    namespace: config.namespace,
-    secretName: config.webhookTlsSecret ?? webhookSecretName,
-    userProvided: config.webhookTlsSecret !== undefined,
-    identity: servingIdentity(
-      webhookServiceName,
-      config.namespace,
-      config.webhookUrlHost ? [config.webhookUrlHost] : [],
-    ),
-    log,
-  });
+  const certs = certificateSource(config, rest, log);
   const webhookTarget = (): WebhookTarget | undefined =>
     bundle ? { caBundleB64: Buffer.from(bundle.caBundle).toString('base64'), urlBase } : undefined;
 
@@ -92,31 +81,7 @@ export async function runOperator(config: OperatorConfig, run: RunOptions): Prom
   });
 
   let elector: LeaderElector | undefined;
-  const listOf = async <T>(plural: string): Promise<T[]> =>
-    (await rest.get<{ items?: T[] }>(resourcePath({ group, version, plural }))).items ?? [];
-  const webhook = new WebhookServer({
-    port: config.webhookPort,
-    host: config.bindAddress,
-    reviews: makeReviews({
-      ipam: config.ipam,
-      listPools: () => listOf<SpiderIPPool>(kinds.ippool.plural),
-      listSubnets: () => listOf<SpiderSubnet>(kinds.subnet.plural),
-      getNad: async (namespace, name) => {
-        const path = resourcePath(
-          { group: nadGroup, version: nadVersion, plural: nadPlural, namespace },
-          name,
-        );
-        const nad = await rest.get<NetworkAttachmentDefinition>(path).catch((e: unknown) => {
-          // No such NAD, or no NAD CRD at all: nothing to conflict with.
-          if (apiStatus(e) === 404) return undefined;
-          throw e;
-        });
-        return nad ? { ownerMultusConfig: controllingMultusConfig(nad) } : undefined;
-      },
-    }),
-    log,
-    metrics,
-  });
+  const webhook = admissionServer(config, rest, log, metrics);
   const http = healthEndpoints(config, metrics, log, {
     leading: () => (elector ? elector.isLeader : undefined),
     webhookListening: () => webhook.listening,
@@ -133,20 +98,13 @@ export async function runOperator(config: OperatorConfig, run: RunOptions): Prom
     urlBase = `https://${host}:${webhook.port}`;
   }
 
-  const pollMs = run.certificatePollMs ?? 60_000;
-  const poll = setInterval(() => {
-    certs.load().then(
-      (fresh) => {
-        if (stopping || !bundle || (fresh.cert === bundle.cert && fresh.caBundle === bundle.caBundle)) return;
-        bundle = fresh;
-        webhook.updateCertificate(fresh);
-        log.info('webhook certificate reloaded');
-        operator.refreshWebhookConfigurations();
-      },
-      (err: unknown) => log.warn('re-reading the webhook certificate failed', { error: err }),
-    );
-  }, pollMs);
-  poll.unref();
+  const poll = pollCertificate(certs, run.certificatePollMs ?? 60_000, log, (fresh) => {
+    if (stopping || !bundle || (fresh.cert === bundle.cert && fresh.caBundle === bundle.caBundle)) return;
+    bundle = fresh;
+    webhook.updateCertificate(fresh);
+    log.info('webhook certificate reloaded');
+    operator.refreshWebhookConfigurations();
+  });
 
   await operator.start();
   elector = await startLeading({ config, rest, operator, metrics, recorder, log });
@@ -169,6 +127,69 @@ export async function runOperator(config: OperatorConfig, run: RunOptions): Prom
       log.info('operator stopped');
     },
   };
+}
+
+/** The webhook's serving certificate: the installation's Secret, or the user's when conf.yml names one. */
+function certificateSource(config: OperatorConfig, rest: RestClient, log: Logger): CertificateSource {
+  return new CertificateSource({
+    rest,
+    namespace: config.namespace,
+    secretName: config.webhookTlsSecret ?? webhookSecretName,
+    userProvided: config.webhookTlsSecret !== undefined,
+    identity: servingIdentity(
+      webhookServiceName,
+      config.namespace,
+      config.webhookUrlHost ? [config.webhookUrlHost] : [],
+    ),
+    log,
+  });
+}
+
+/** The admission webhook's server, with the reads of the cluster its reviews make. */
+function admissionServer(
+  config: OperatorConfig,
+  rest: RestClient,
+  log: Logger,
+  metrics: OperatorMetrics,
+): WebhookServer {
+  const listOf = async <T>(plural: string): Promise<T[]> =>
+    (await rest.get<{ items?: T[] }>(resourcePath({ group, version, plural }))).items ?? [];
+  return new WebhookServer({
+    port: config.webhookPort,
+    host: config.bindAddress,
+    reviews: makeReviews({
+      ipam: config.ipam,
+      listPools: () => listOf<SpiderIPPool>(kinds.ippool.plural),
+      listSubnets: () => listOf<SpiderSubnet>(kinds.subnet.plural),
+      getNad: async (namespace, name) => {
+        const ref = { group: nadGroup, version: nadVersion, plural: nadPlural, namespace };
+        // No such NAD, or no NAD CRD at all: nothing to conflict with.
+        const nad = await unlessNotFound(rest.get<NetworkAttachmentDefinition>(resourcePath(ref, name)));
+        return nad ? { ownerMultusConfig: controllingMultusConfig(nad) } : undefined;
+      },
+    }),
+    log,
+    metrics,
+  });
+}
+
+/**
+ * Re-reads the certificate Secret every `pollMs` (renewals by other replicas) and hands each read to
+ * `loaded`; returns the timer, which does not keep the process alive.
+ */
+function pollCertificate(
+  certs: CertificateSource,
+  pollMs: number,
+  log: Logger,
+  loaded: (fresh: CertBundle) => void,
+): NodeJS.Timeout {
+  const poll = setInterval(() => {
+    certs
+      .load()
+      .then(loaded, (err: unknown) => log.warn('re-reading the webhook certificate failed', { error: err }));
+  }, pollMs);
+  poll.unref();
+  return poll;
 }
 
 /** Loads the webhook's serving certificate, retrying with backoff until the API server gives it. */

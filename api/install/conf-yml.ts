@@ -100,6 +100,21 @@ export const confYmlDefaults = {
   gc: { enabled: true, intervalSeconds: 600 },
 } as const satisfies ConfYml & ChartIpam;
 
+export type PluginKey = (typeof pluginKeys)[number];
+
+/** The conf.yml keys the plugin reads, typed as the chart writes them. */
+export type PluginSettings = Pick<ChartIpam, PluginKey>;
+
+/** The plugin's keys that `from` sets, the others left out (what the installer copies, what the plugin overlays). */
+export function pluginSettings(from: Partial<PluginSettings>): Partial<PluginSettings> {
+  const out: Record<string, unknown> = {};
+  for (const key of pluginKeys) if (from[key] !== undefined) out[key] = from[key];
+  return out as Partial<PluginSettings>;
+}
+
+/** The plugin's keys at conf.yml's defaults. */
+export const pluginDefaults = pluginSettings(confYmlDefaults) as PluginSettings;
+
 function expected(schema: TSchema, message: string): string {
   if (schema.type === 'boolean') return 'expected true or false';
   if (schema.type === 'string') return 'expected a string';

@@ -45,6 +45,8 @@ export const pluginFiles = {
 } as const;
 
 const hostCniConfDir = '/etc/cni/net.d';
+/** The host's CNI plugin folder (the chart's `cniBinDir` default; kubelet's and containerd's default). */
+const hostCniBinDir = '/opt/cni/bin';
 const hostPluginConfigDir = `${hostCniConfDir}/spiderpool.d` as const;
 
 /** Paths inside the node DaemonSet's container and on the host. */
@@ -55,6 +57,7 @@ export const nodePaths = {
   configDir: '/etc/spiderpool',
   /** Host folders mounted under /host in the container. */
   hostCniConfDir,
+  hostCniBinDir,
   /** Folder (on the host) of the plugin's kubeconfig, CA and config.json. */
   hostPluginConfigDir,
   /** The plugin's kubeconfig on the host, as NetworkAttachmentDefinitions name it (the plugin's default). */
@@ -65,7 +68,7 @@ export const nodePaths = {
 
 /** Mount points of the host folders inside the node container (the installer's defaults). */
 export const nodeMounts = {
-  cniBinDir: '/host/opt/cni/bin',
+  cniBinDir: `/host${hostCniBinDir}`,
   cniConfDir: `/host${hostCniConfDir}`,
   pluginConfigDir: `/host${hostPluginConfigDir}`,
 } as const;

@@ -4,6 +4,7 @@
 // it came from.
 import { Kind, type TSchema } from '@sinclair/typebox';
 import { Value, ValueErrorType } from '@sinclair/typebox/value';
+import { installDefaults } from '../../api/install/names.js';
 import { consistencyProblems } from './consistency.js';
 import { defaultValues, type NetworkValues, type Values, ValuesSchema } from './schema.js';
 
@@ -14,7 +15,7 @@ export class ValuesError extends Error {
 /** Defaults for a list element that a values file or `--set` starts, keyed by the list's key. */
 const listItemDefaults: Record<string, () => Record<string, unknown>> = {
   'multus.networkAttachmentDefinitions': (): Partial<NetworkValues> => ({
-    namespace: 'kube-system',
+    namespace: installDefaults.namespace,
     type: 'macvlan',
     cniVersion: '0.3.1',
     defaultIPv4IPPool: [],

@@ -2,8 +2,8 @@
 // that turns an unknown key or a bad value into an error naming the key. Key names follow
 // Spiderpool's Helm chart where it has one (ipam.*, clusterDefaultPool.*).
 import { type Static, Type } from '@sinclair/typebox';
-import { ChartIpamSchema, confYmlDefaults, maxAllocatedIPsKey } from '../../api/install/conf-yml.js';
-import { installDefaults } from '../../api/install/names.js';
+import { ChartIpamSchema, confYmlDefaults, pluginDefaults } from '../../api/install/conf-yml.js';
+import { installDefaults, nodePaths } from '../../api/install/names.js';
 
 const closed = { additionalProperties: false } as const;
 const dnsLabel = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
@@ -119,12 +119,7 @@ export function defaultValues(version: string): Values {
     namespace: installDefaults.namespace,
     image: { repository: 'ghcr.io/spiderpool-ts/spiderpool-ts', tag: version, pullPolicy: 'IfNotPresent' },
     ipam: {
-      enableIPv4: confYmlDefaults.enableIPv4,
-      enableIPv6: confYmlDefaults.enableIPv6,
-      enableStatefulSet: confYmlDefaults.enableStatefulSet,
-      enableKubevirtStaticIP: confYmlDefaults.enableKubevirtStaticIP,
-      enableIPConflictDetection: confYmlDefaults.enableIPConflictDetection,
-      [maxAllocatedIPsKey]: confYmlDefaults[maxAllocatedIPsKey],
+      ...pluginDefaults,
       gc: { ...confYmlDefaults.gc },
     },
     operator: {
@@ -135,7 +130,7 @@ export function defaultValues(version: string): Values {
     node: {
       resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { cpu: '200m', memory: '128Mi' } },
     },
-    cniBinDir: '/opt/cni/bin',
+    cniBinDir: nodePaths.hostCniBinDir,
     webhook: { tlsSecretName: '', timeoutSeconds: 10 },
     clusterDefaultPool: {
       installIPv4IPPool: false,

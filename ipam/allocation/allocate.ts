@@ -8,10 +8,11 @@ import type { Family } from '../address/ip.js';
 import { formatValue } from '../address/ip.js';
 import { IpamError } from '../errors.js';
 import { FreeWalker, freeSet } from '../pool/free.js';
+import type { PoolSpace } from '../pool/space.js';
 import type { IntervalSet } from '../ranges/intervals.js';
 import type { PoolRecord } from '../records/codec.js';
 import { checkNonEmpty, checkOwner } from './input-checks.js';
-import { type PoolStatusUpdate, readPoolState, statusOf } from './pool-state.js';
+import { type PoolState, type PoolStatusUpdate, readPoolState, statusOf } from './pool-state.js';
 
 export interface AllocationRequest {
   /** `<namespace>/<identity name>` (the pod name, or the VM name for a KubeVirt VM). */
@@ -80,24 +81,13 @@ export function allocate(
   requests: readonly AllocationRequest[],
   options: AllocateOptions = {},
 ): AllocationBatch {
-  requests.forEach((r, i) => {
-    checkOwner(r.owner, `requests[${i}].owner`);
-    checkNonEmpty(r.podUid, `requests[${i}].podUid`);
-    checkNonEmpty(r.nic, `requests[${i}].nic`);
-  });
+  checkRequests(requests);
   const state = readPoolState(pool, options.reserved, true);
   const space = state.space;
   if (!space) throw new IpamError('InvalidPool', 'spec cannot be parsed', { pool: state.name });
-  const maxRecords = options.maxAllocatedIPs ?? defaultMaxAllocatedIPs;
+  const fresh = new FreshAddresses(state, space, options.maxAllocatedIPs ?? defaultMaxAllocatedIPs);
   const unusable = unusableReason(pool);
-
-  const byOwner = new Map<string, PoolRecord[]>();
-  for (const record of state.records) {
-    const list = byOwner.get(record.pod);
-    if (list) list.push(record);
-    else byOwner.set(record.pod, [record]);
-  }
-  let walker: FreeWalker | undefined;
+  const byOwner = recordsByOwner(state.records);
   let recordsChanged = false;
 
   const done = (record: PoolRecord, kind: 'allocated' | 'reused' | 'takenOver', previousPodUid?: string) => {
@@ -121,30 +111,62 @@ export function allocate(
       return done(held.record, held.kind, held.previousPodUid);
     }
     if (unusable) return { kind: 'unusable', pool: state.name, family: state.family, reason: unusable };
-    if (state.records.length >= maxRecords) {
-      return {
-        kind: 'exhausted',
-        pool: state.name,
-        family: state.family,
-        reason: `pool ${state.name} holds ${state.records.length} records, the cap of ${maxRecords} set by ${maxAllocatedIPsKey} in conf.yml (Spiderpool's SPIDERPOOL_IPPOOL_MAX_ALLOCATED_IPS)`,
-      };
-    }
-    walker ??= new FreeWalker(
+    const record = fresh.take(request);
+    if (typeof record === 'string')
+      return { kind: 'exhausted', pool: state.name, family: state.family, reason: record };
+    mine.push(record);
+    if (!byOwner.has(request.owner)) byOwner.set(request.owner, mine);
+    recordsChanged = true;
+    return done(record, 'allocated');
+  });
+
+  return { ...statusOf(pool, state, recordsChanged), outcomes };
+}
+
+function checkRequests(requests: readonly AllocationRequest[]): void {
+  requests.forEach((r, i) => {
+    checkOwner(r.owner, `requests[${i}].owner`);
+    checkNonEmpty(r.podUid, `requests[${i}].podUid`);
+    checkNonEmpty(r.nic, `requests[${i}].nic`);
+  });
+}
+
+function recordsByOwner(records: readonly PoolRecord[]): Map<string, PoolRecord[]> {
+  const byOwner = new Map<string, PoolRecord[]>();
+  for (const record of records) {
+    const list = byOwner.get(record.pod);
+    if (list) list.push(record);
+    else byOwner.set(record.pod, [record]);
+  }
+  return byOwner;
+}
+
+/** New records on one pool: the next free address after the cursor, within the record cap. */
+class FreshAddresses {
+  /** Built at the first new address: requests that all reuse their records never compute the free set. */
+  private walker: FreeWalker | undefined;
+
+  constructor(
+    private readonly state: PoolState,
+    private readonly space: PoolSpace,
+    private readonly maxRecords: number,
+  ) {}
+
+  /** Records a new address for `request` in the state, or says why there is none. */
+  take(request: AllocationRequest): PoolRecord | string {
+    const { state, maxRecords } = this;
+    if (state.records.length >= maxRecords)
+      return `pool ${state.name} holds ${state.records.length} records, the cap of ${maxRecords} set by ${maxAllocatedIPsKey} in conf.yml (Spiderpool's SPIDERPOOL_IPPOOL_MAX_ALLOCATED_IPS)`;
+    this.walker ??= new FreeWalker(
       freeSet(
-        space,
+        this.space,
         state.records.map((r) => r.value),
       ),
       state.cursor,
     );
-    const value = walker.take();
-    if (value === undefined) {
-      return {
-        kind: 'exhausted',
-        pool: state.name,
-        family: state.family,
-        reason: `pool ${state.name} has no free IPv${state.family} address (${state.records.length} allocated)`,
-      };
-    }
+    const value = this.walker.take();
+    if (value === undefined)
+      return `pool ${state.name} has no free IPv${state.family} address (${state.records.length} allocated)`;
     const record: PoolRecord = {
       ip: formatValue(state.family, value),
       value,
@@ -153,14 +175,9 @@ export function allocate(
       nic: request.nic,
     };
     state.records.push(record);
-    mine.push(record);
-    if (!byOwner.has(request.owner)) byOwner.set(request.owner, mine);
     state.cursor = value;
-    recordsChanged = true;
-    return done(record, 'allocated');
-  });
-
-  return { ...statusOf(pool, state, recordsChanged), outcomes };
+    return record;
+  }
 }
 
 interface Held {

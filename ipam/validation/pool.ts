@@ -37,7 +37,7 @@ interface OtherSpec {
 }
 
 /** Another object's subnet and addresses, or undefined when its spec cannot be read (it is skipped). */
-export function otherSpec(
+function otherSpec(
   name: string,
   spec: { subnet: string; ips?: string[]; excludeIPs?: string[] },
 ): OtherSpec | undefined {
@@ -52,8 +52,24 @@ export function otherSpec(
   }
 }
 
-export const cidrsOverlap = (a: CIDR, b: CIDR): boolean =>
+const cidrsOverlap = (a: CIDR, b: CIDR): boolean =>
   a.family === b.family && a.network <= b.last && b.network <= a.last;
+
+/** The objects whose readable subnet overlaps `subnet`, the one named `except` left out. */
+export function overlapping(
+  objects: readonly { metadata: { name?: string }; spec: Parameters<typeof otherSpec>[1] }[],
+  subnet: CIDR,
+  except?: string,
+): OtherSpec[] {
+  const out: OtherSpec[] = [];
+  for (const other of objects) {
+    const name = other.metadata.name ?? '';
+    if (name === except) continue;
+    const o = otherSpec(name, other.spec);
+    if (o && cidrsOverlap(o.subnet, subnet)) out.push(o);
+  }
+  return out;
+}
 
 function crossChecks(
   pool: SpiderIPPool,
@@ -62,23 +78,19 @@ function crossChecks(
 ): FieldError | undefined {
   const name = pool.metadata.name ?? '';
   const subnetText = pool.spec.subnet;
-  for (const other of ctx.pools) {
-    const otherName = other.metadata.name ?? '';
-    if (otherName === name) continue;
-    const o = otherSpec(otherName, other.spec);
-    if (!o || !cidrsOverlap(o.subnet, checked.subnet)) continue;
+  for (const o of overlapping(ctx.pools, checked.subnet, name)) {
     if (o.subnetText !== subnetText)
       return invalid(
         'spec.subnet',
         subnetText,
-        `overlaps the subnet ${o.subnetText} of SpiderIPPool ${otherName}; pools may share a subnet only when it is written identically`,
+        `overlaps the subnet ${o.subnetText} of SpiderIPPool ${o.name}; pools may share a subnet only when it is written identically`,
       );
     const shared = intersect(o.effective, checked.effective);
     if (shared.length > 0)
       return invalid(
         'spec.ips',
         pool.spec.ips ?? [],
-        `${showRanges(checked.family, shared)} already belong to SpiderIPPool ${otherName}`,
+        `${showRanges(checked.family, shared)} already belong to SpiderIPPool ${o.name}`,
       );
   }
   if (ctx.enableSpiderSubnet) {

@@ -5,7 +5,7 @@ import type { SpiderIPPool, SpiderSubnet } from '../../api/index.js';
 import { subtract } from '../ranges/intervals.js';
 import { checkAddressSpec, type FamilySwitches } from './address-spec.js';
 import { type FieldError, invalid, isFieldError } from './field-error.js';
-import { cidrsOverlap, otherSpec, showRanges } from './pool.js';
+import { overlapping, showRanges } from './pool.js';
 
 export interface SubnetValidationContext extends FamilySwitches {
   /** The other subnets (the reviewed one is skipped by name). */
@@ -18,29 +18,26 @@ export function validateSubnet(subnet: SpiderSubnet, ctx: SubnetValidationContex
   if (isFieldError(checked)) return checked;
   const name = subnet.metadata.name ?? '';
   const text = subnet.spec.subnet;
-  for (const other of ctx.subnets) {
-    const otherName = other.metadata.name ?? '';
-    if (otherName === name) continue;
-    const o = otherSpec(otherName, other.spec);
-    if (o && cidrsOverlap(o.subnet, checked.subnet))
-      return invalid('spec.subnet', text, `overlaps the subnet ${o.subnetText} of SpiderSubnet ${otherName}`);
-  }
-  for (const pool of ctx.pools) {
-    const poolName = pool.metadata.name ?? '';
-    const p = otherSpec(poolName, pool.spec);
-    if (!p || !cidrsOverlap(p.subnet, checked.subnet)) continue;
+  const [clash] = overlapping(ctx.subnets, checked.subnet, name);
+  if (clash)
+    return invalid(
+      'spec.subnet',
+      text,
+      `overlaps the subnet ${clash.subnetText} of SpiderSubnet ${clash.name}`,
+    );
+  for (const p of overlapping(ctx.pools, checked.subnet)) {
     if (p.subnetText !== text)
       return invalid(
         'spec.subnet',
         text,
-        `overlaps the subnet ${p.subnetText} of SpiderIPPool ${poolName}; a pool inside a SpiderSubnet must use its subnet exactly`,
+        `overlaps the subnet ${p.subnetText} of SpiderIPPool ${p.name}; a pool inside a SpiderSubnet must use its subnet exactly`,
       );
     const outside = subtract(p.effective, checked.effective);
     if (outside.length > 0)
       return invalid(
         'spec.ips',
         subnet.spec.ips ?? [],
-        `must include the addresses of SpiderIPPool ${poolName}; ${showRanges(checked.family, outside)} are missing`,
+        `must include the addresses of SpiderIPPool ${p.name}; ${showRanges(checked.family, outside)} are missing`,
       );
   }
   return undefined;

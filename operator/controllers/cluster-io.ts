@@ -1,45 +1,36 @@
 // The operator controllers' API calls beyond finalizers and status of watched objects: pool record
 // writes (release, reassign) through the one optimistic read-modify-write loop, endpoint updates
 // and deletions guarded by resourceVersion or UID, and fresh reads that confirm what a cache says
-// is gone before anything is released because of it.
+// is gone before anything is released because of it. ClusterIO is the OperatorStore the controllers
+// depend on (operator-store.ts); it runs over the API server's objects (RestObjects below) or, in unit
+// tests, over an in-memory OperatorObjects, with the same guard and the same retries either way.
 import type { V1Namespace, V1Node, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
-import {
-  apiVersion,
-  group,
-  kinds,
-  kubevirtGroup,
-  kubevirtKinds,
-  kubevirtVersion,
-  type SpiderEndpoint,
-  type SpiderIPPool,
-  type VirtualMachine,
-  type VirtualMachineInstance,
-  version,
+import type {
+  SpiderEndpoint,
+  SpiderIPPool,
+  VirtualMachine,
+  VirtualMachineInstance,
 } from '../../api/index.js';
 import type { PoolStatusUpdate } from '../../ipam/allocation/pool-state.js';
-import { isNotFound } from '../../kube/errors.js';
+import { isNotFound, unlessNotFound } from '../../kube/errors.js';
+import { KubeVirtApi } from '../../kube/kubevirt.js';
 import { readModifyWrite } from '../../kube/optimistic.js';
 import { resourcePath } from '../../kube/resource.js';
-import type { RestClient } from '../../kube/rest.js';
+import { RestClient } from '../../kube/rest.js';
+import { SpiderpoolApi } from '../../kube/spiderpool.js';
+import type { OperatorObjects, OperatorStore } from './operator-store.js';
 
-const pools = { group, version, plural: kinds.ippool.plural };
-const endpoints = (namespace: string) => ({ group, version, plural: kinds.endpoint.plural, namespace });
+export class ClusterIO implements OperatorStore {
+  private readonly objects: OperatorObjects;
 
-async function orUndefined<T>(read: Promise<T>): Promise<T | undefined> {
-  try {
-    return await read;
-  } catch (err) {
-    if (isNotFound(err)) return undefined;
-    throw err;
-  }
-}
-
-export class ClusterIO {
   constructor(
-    private readonly rest: RestClient,
+    /** The API server (through the REST layer), or any other OperatorObjects. */
+    source: RestClient | OperatorObjects,
     /** Throws NotLeaderError when this replica may not write. */
     private readonly guard: (what: string) => void,
-  ) {}
+  ) {
+    this.objects = source instanceof RestClient ? new RestObjects(source) : source;
+  }
 
   /**
    * Reads pool `name` and writes the status `change` makes of it, retrying on conflicts with a fresh
@@ -50,9 +41,8 @@ export class ClusterIO {
     what: string,
     change: (pool: SpiderIPPool) => T,
   ): Promise<T | undefined> {
-    const path = resourcePath(pools, name);
     return readModifyWrite(
-      () => orUndefined(this.rest.get<SpiderIPPool>(path)),
+      () => this.objects.pool(name),
       (pool: SpiderIPPool | undefined) => {
         if (!pool) return { result: undefined };
         const batch = change(pool);
@@ -61,11 +51,9 @@ export class ClusterIO {
           : { result: batch };
       },
       async (next) => {
+        // Checked before every attempt: a replica that lost its Lease while retrying stops here.
         this.guard(`${what} in pool ${name}`);
-        await this.rest.request('PUT', resourcePath(pools, name, 'status'), {
-          body: { apiVersion, kind: kinds.ippool.kind, metadata: next?.metadata, status: next?.status },
-        });
-        return next;
+        return next && this.objects.replacePoolStatus(next);
       },
     );
   }
@@ -73,13 +61,7 @@ export class ClusterIO {
   /** Deletes an endpoint, only the incarnation with this UID; gone already is fine. */
   async deleteEndpoint(namespace: string, name: string, uid: string): Promise<void> {
     this.guard(`delete SpiderEndpoint ${namespace}/${name}`);
-    await this.rest
-      .request('DELETE', resourcePath(endpoints(namespace), name), {
-        body: { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: { uid } },
-      })
-      .catch((err: unknown) => {
-        if (!isNotFound(err) && !isUidConflict(err)) throw err;
-      });
+    await this.objects.deleteEndpoint(namespace, name, uid);
   }
 
   /** Read-modify-write of an endpoint (no status subresource: a PUT of the whole object). */
@@ -89,62 +71,111 @@ export class ClusterIO {
     what: string,
     change: (endpoint: SpiderEndpoint) => SpiderEndpoint | undefined,
   ): Promise<boolean> {
-    const path = resourcePath(endpoints(namespace), name);
     return readModifyWrite(
-      () => orUndefined(this.rest.get<SpiderEndpoint>(path)),
+      () => this.objects.endpoint(namespace, name),
       (endpoint: SpiderEndpoint | undefined) => {
         const next = endpoint ? change(endpoint) : undefined;
         return next ? { write: next, result: true } : { result: false };
       },
       async (next) => {
         this.guard(`${what} of SpiderEndpoint ${namespace}/${name}`);
-        return this.rest.request<SpiderEndpoint>('PUT', path, { body: next });
+        return next && this.objects.writeEndpoint(next);
       },
     );
   }
 
   // Fresh reads, for confirming what a cache says is gone.
 
-  async podsIn(namespace: string): Promise<V1Pod[]> {
-    const list = await this.rest.get<{ items?: V1Pod[] }>(
-      resourcePath({ group: '', version: 'v1', plural: 'pods', namespace }),
-    );
-    return list.items ?? [];
+  podsIn(namespace: string): Promise<V1Pod[]> {
+    return this.objects.podsIn(namespace);
   }
 
   endpoint(namespace: string, name: string): Promise<SpiderEndpoint | undefined> {
-    return orUndefined(this.rest.get<SpiderEndpoint>(resourcePath(endpoints(namespace), name)));
+    return this.objects.endpoint(namespace, name);
   }
 
   /** The VMI (undefined when absent, or when KubeVirt is not installed at all). */
   vmi(namespace: string, name: string): Promise<VirtualMachineInstance | undefined> {
-    return this.kubevirtObject(kubevirtKinds.vmi.plural, namespace, name);
+    return this.objects.vmi(namespace, name);
   }
 
   vm(namespace: string, name: string): Promise<VirtualMachine | undefined> {
-    return this.kubevirtObject(kubevirtKinds.vm.plural, namespace, name);
+    return this.objects.vm(namespace, name);
   }
 
-  private kubevirtObject<T>(plural: string, namespace: string, name: string): Promise<T | undefined> {
-    const ref = { group: kubevirtGroup, version: kubevirtVersion, plural, namespace };
-    return orUndefined(this.rest.get<T>(resourcePath(ref, name)));
+  statefulSet(namespace: string, name: string): Promise<V1StatefulSet | undefined> {
+    return this.objects.statefulSet(namespace, name);
+  }
+
+  namespace(name: string): Promise<V1Namespace | undefined> {
+    return this.objects.namespace(name);
+  }
+
+  node(name: string): Promise<V1Node | undefined> {
+    return this.objects.node(name);
+  }
+}
+
+const core = { group: '', version: 'v1' };
+
+/** The API server's objects, one request each, through kube/'s typed calls. */
+class RestObjects implements OperatorObjects {
+  private readonly spiderpool: SpiderpoolApi;
+  private readonly kubevirt: KubeVirtApi;
+
+  constructor(private readonly rest: RestClient) {
+    this.spiderpool = new SpiderpoolApi(rest);
+    this.kubevirt = new KubeVirtApi(rest);
+  }
+
+  pool(name: string): Promise<SpiderIPPool | undefined> {
+    return unlessNotFound(this.spiderpool.getPool(name));
+  }
+
+  replacePoolStatus(pool: SpiderIPPool): Promise<SpiderIPPool> {
+    return this.spiderpool.replacePoolStatus(pool);
+  }
+
+  endpoint(namespace: string, name: string): Promise<SpiderEndpoint | undefined> {
+    return unlessNotFound(this.spiderpool.getEndpoint(namespace, name));
+  }
+
+  writeEndpoint(endpoint: SpiderEndpoint): Promise<SpiderEndpoint> {
+    return this.spiderpool.replaceEndpoint(endpoint);
+  }
+
+  async deleteEndpoint(namespace: string, name: string, uid: string): Promise<void> {
+    await this.spiderpool.deleteEndpoint(namespace, name, uid).catch((err: unknown) => {
+      if (!isNotFound(err) && !isUidConflict(err)) throw err;
+    });
+  }
+
+  async podsIn(namespace: string): Promise<V1Pod[]> {
+    const list = await this.rest.get<{ items?: V1Pod[] }>(
+      resourcePath({ ...core, plural: 'pods', namespace }),
+    );
+    return list.items ?? [];
+  }
+
+  vmi(namespace: string, name: string): Promise<VirtualMachineInstance | undefined> {
+    return this.kubevirt.getVMI(namespace, name);
+  }
+
+  vm(namespace: string, name: string): Promise<VirtualMachine | undefined> {
+    return this.kubevirt.getVM(namespace, name);
   }
 
   statefulSet(namespace: string, name: string): Promise<V1StatefulSet | undefined> {
     const ref = { group: 'apps', version: 'v1', plural: 'statefulsets', namespace };
-    return orUndefined(this.rest.get<V1StatefulSet>(resourcePath(ref, name)));
+    return unlessNotFound(this.rest.get<V1StatefulSet>(resourcePath(ref, name)));
   }
 
   namespace(name: string): Promise<V1Namespace | undefined> {
-    return orUndefined(
-      this.rest.get<V1Namespace>(resourcePath({ group: '', version: 'v1', plural: 'namespaces' }, name)),
-    );
+    return unlessNotFound(this.rest.get<V1Namespace>(resourcePath({ ...core, plural: 'namespaces' }, name)));
   }
 
   node(name: string): Promise<V1Node | undefined> {
-    return orUndefined(
-      this.rest.get<V1Node>(resourcePath({ group: '', version: 'v1', plural: 'nodes' }, name)),
-    );
+    return unlessNotFound(this.rest.get<V1Node>(resourcePath({ ...core, plural: 'nodes' }, name)));
   }
 }
 

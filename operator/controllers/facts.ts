@@ -7,7 +7,7 @@ import type { Owner, OwnerFacts } from '../../ipam/gc/verdict.js';
 import { controllerOf, isStatefulSetRef } from '../../ipam/identity/owners.js';
 import { statefulSetOrdinal } from '../../ipam/identity/validity.js';
 import type { Lister } from '../framework/operator.js';
-import type { ClusterIO } from './cluster-io.js';
+import type { FreshReads } from './operator-store.js';
 
 export interface Caches {
   pods?: Lister;
@@ -37,7 +37,7 @@ function statefulSetName(owner: Owner, pods: readonly (V1Pod | undefined)[]): st
 export class FactSource {
   constructor(
     private readonly caches: () => Caches,
-    private readonly io: ClusterIO,
+    private readonly io: FreshReads,
     private readonly switches: FactSwitches,
   ) {}
 

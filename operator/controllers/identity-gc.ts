@@ -17,20 +17,20 @@ import {
 } from '../../ipam/gc/verdict.js';
 import type { IdentitySwitches } from '../../ipam/identity/identity.js';
 import { controllerOf, isKubeVirtVMIRef } from '../../ipam/identity/owners.js';
-import type { EventRecorder } from '../events/recorder.js';
+import type { EventSink } from '../events/recorder.js';
 import type { Logger } from '../observability/log.js';
 import type { OperatorMetrics } from '../observability/metrics.js';
-import type { ClusterIO } from './cluster-io.js';
 import type { FactSource } from './facts.js';
 import { KeyedLock } from './keyed-lock.js';
+import type { OperatorStore } from './operator-store.js';
 import type { RecordIndex } from './record-index.js';
 
 export interface IdentityGcDeps {
-  io: ClusterIO;
+  io: OperatorStore;
   facts: FactSource;
   /** The record index, synced with the pool cache. */
   index: () => RecordIndex;
-  recorder: EventRecorder;
+  recorder: EventSink;
   metrics: OperatorMetrics;
   log: Logger;
   switches: IdentitySwitches;

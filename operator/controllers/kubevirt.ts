@@ -16,21 +16,21 @@ import {
 import { reassign } from '../../ipam/allocation/reassign.js';
 import { type Handover, migrationHandover, migrationView } from '../../ipam/gc/migration.js';
 import { controllerOf } from '../../ipam/identity/owners.js';
-import type { EventRecorder } from '../events/recorder.js';
+import type { EventSink } from '../events/recorder.js';
 import type { ResourceEvent } from '../framework/events.js';
 import type { Lister } from '../framework/operator.js';
 import type { Logger } from '../observability/log.js';
-import type { ClusterIO } from './cluster-io.js';
 import type { Caches } from './facts.js';
 import { type IdentityGc, ownerKeyOf } from './identity-gc.js';
+import type { OperatorStore } from './operator-store.js';
 import type { RecordIndex } from './record-index.js';
 
 export interface KubeVirtControllerDeps {
   gc: IdentityGc;
-  io: ClusterIO;
+  io: OperatorStore;
   index: () => RecordIndex;
   caches: () => Caches & { migrations?: Lister };
-  recorder: EventRecorder;
+  recorder: EventSink;
   log: Logger;
   gcEnabled: boolean;
 }

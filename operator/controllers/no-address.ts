@@ -21,11 +21,11 @@ import type { IpamSettings } from '../config/index.js';
 import type { EventRecorder } from '../events/recorder.js';
 import type { Lister } from '../framework/operator.js';
 import type { Logger } from '../observability/log.js';
-import type { ClusterIO } from './cluster-io.js';
 import type { Caches } from './facts.js';
+import type { FreshReads } from './operator-store.js';
 
 export interface NoAddressDeps {
-  io: ClusterIO;
+  io: FreshReads;
   caches: () => Caches & { pools?: Lister; reservedIPs?: Lister };
   recorder: EventRecorder;
   settings: IpamSettings;

@@ -28,6 +28,7 @@ import { type ResourceRef, resourcePath } from '../../kube/resource.js';
 import type { RestClient } from '../../kube/rest.js';
 import { ClusterIO } from '../controllers/cluster-io.js';
 import { type Caches, FactSource } from '../controllers/facts.js';
+import type { OperatorStore } from '../controllers/operator-store.js';
 import type { Lister } from '../framework/operator.js';
 
 const refs = {
@@ -90,7 +91,7 @@ class ListLister implements Lister {
 }
 
 export class Cluster {
-  readonly io: ClusterIO;
+  readonly io: OperatorStore;
 
   constructor(
     private readonly rest: RestClient,

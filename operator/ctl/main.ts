@@ -4,7 +4,7 @@
 // it: --kubeconfig, then $KUBECONFIG, ~/.kube/config, in-cluster.
 import { basename } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
-import { kubectlPluginName } from '../../api/install/names.js';
+import { installDefaults, kubectlPluginName, objectNames } from '../../api/install/names.js';
 import { loadKubeConfig } from '../../kube/client.js';
 import { apiStatus, describeApiError } from '../../kube/errors.js';
 import { RestClient } from '../../kube/rest.js';
@@ -55,8 +55,8 @@ export async function runCtl(args: readonly string[], io: CtlIO, name = 'spiderp
     .option('--context <name>', 'kubeconfig context to use (else its current context)')
     .option(
       '--install-namespace <namespace>',
-      'namespace of the ConfigMap spiderpool-conf (the identity switches)',
-      'kube-system',
+      `namespace of the ConfigMap ${objectNames.configMap} (the identity switches)`,
+      installDefaults.namespace,
     )
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })

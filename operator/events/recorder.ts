@@ -35,6 +35,9 @@ interface Aggregate {
 
 const events = (namespace: string) => ({ group: '', version: 'v1', plural: 'events', namespace });
 
+/** What a controller needs of the recorder (a unit test passes one that only collects the Events). */
+export type EventSink = Pick<EventRecorder, 'record'>;
+
 export class EventRecorder {
   private readonly aggregates = new Map<string, Aggregate>();
   private readonly chains = new Map<string, Promise<void>>();

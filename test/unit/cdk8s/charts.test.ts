@@ -4,6 +4,7 @@ import { parse } from 'yaml';
 import { installDefaults } from '../../../api/install/names.js';
 import { installationManifests } from '../../../cdk8s/app.js';
 import { resolveValues } from '../../../cdk8s/values/resolve.js';
+import { spiderpoolPluginDefaults } from '../spiderpool-defaults.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: assertions walk synthesized manifests as untyped JSON
 type Obj = Record<string, any>;
@@ -201,12 +202,7 @@ describe('ConfigMap spiderpool-conf', () => {
     const conf = (sets: string[]) =>
       parse(find(synth(sets), 'ConfigMap', 'spiderpool-conf').data['conf.yml']);
     expect(conf([])).toEqual({
-      enableIPv4: true,
-      enableIPv6: true,
-      enableStatefulSet: true,
-      enableKubevirtStaticIP: true,
-      enableIPConflictDetection: false,
-      ippoolMaxAllocatedIPs: 5000,
+      ...spiderpoolPluginDefaults,
       gc: { enabled: true, intervalSeconds: 600 },
     });
     const changed = conf([

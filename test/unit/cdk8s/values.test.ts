@@ -2,6 +2,7 @@ import { Value } from '@sinclair/typebox/value';
 import { parseSynthArgs, splitSetList } from '../../../cdk8s/cli.js';
 import { applySet, parseKey, resolveValues, ValuesError } from '../../../cdk8s/values/resolve.js';
 import { defaultValues, ValuesSchema } from '../../../cdk8s/values/schema.js';
+import { spiderpoolPluginDefaults } from '../spiderpool-defaults.js';
 
 const resolve = (sets: string[] = [], files: Array<{ source: string; content: unknown }> = []) =>
   resolveValues({ version: '9.9.9', sets, files });
@@ -21,12 +22,7 @@ describe('defaults', () => {
     const values = resolve();
     expect(Value.Check(ValuesSchema, values)).toBe(true);
     expect(values.ipam).toEqual({
-      enableIPv4: true,
-      enableIPv6: true,
-      enableStatefulSet: true,
-      enableKubevirtStaticIP: true,
-      enableIPConflictDetection: false,
-      ippoolMaxAllocatedIPs: 5000,
+      ...spiderpoolPluginDefaults,
       gc: { enabled: true, intervalSeconds: 600 },
     });
     expect(values.namespace).toBe('kube-system');

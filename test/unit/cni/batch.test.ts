@@ -1,124 +1,15 @@
 // The node leader's batch against an in-memory store (no control plane): its steps (reads, pool
 // write, endpoint write, answers), a 409 on the guarded pool write, and a failure between the pool
 // write and the endpoint write, after which a retried ADD converges on the same address.
-import { ApiException, type V1Namespace, type V1Pod } from '@kubernetes/client-node';
-import type { SpiderEndpoint, SpiderIPPool } from '../../../api/index.js';
+import type { SpiderIPPool } from '../../../api/index.js';
 import { type BatchOptions, runBatch } from '../../../cni/allocation/batch.js';
-import type { PluginStore } from '../../../cni/allocation/reads.js';
 import type { AddAnswer, PluginRequest } from '../../../cni/allocation/requests.js';
 import type { Answer } from '../../../cni/coordination/wire.js';
 import { CniError, ErrorCode } from '../../../cni/protocol/errors.js';
 import { decodeRecords } from '../../../ipam/records/codec.js';
-import type { Logger } from '../../../kube/log.js';
+import { MemoryStore, quiet } from '../memory-store.js';
 import { addRequest } from './helpers.js';
 
-const clone = <T>(value: T): T => (value === undefined ? value : structuredClone(value));
-const conflict = () => new ApiException(409, 'Conflict', JSON.stringify({ reason: 'Conflict' }), {});
-
-/** A store that keeps objects in maps, checks resourceVersions like the API server, and fails on cue. */
-class MemoryStore implements PluginStore {
-  readonly pods = new Map<string, V1Pod>();
-  readonly namespaces = new Map<string, V1Namespace>();
-  readonly pools = new Map<string, SpiderIPPool>();
-  readonly endpoints = new Map<string, SpiderEndpoint>();
-  /** Failures to inject into the next writes, in order. */
-  readonly failPoolWrites: ('conflict' | 'error')[] = [];
-  readonly failEndpointWrites: 'error'[] = [];
-  readonly writes: string[] = [];
-  private version = 1;
-
-  private nextVersion(): string {
-    this.version += 1;
-    return String(this.version);
-  }
-
-  async pod(namespace: string, name: string) {
-    return clone(this.pods.get(`${namespace}/${name}`));
-  }
-  async namespace(name: string) {
-    return clone(this.namespaces.get(name));
-  }
-  async nodeLabels() {
-    return {};
-  }
-  async replicaSet() {
-    return undefined;
-  }
-  async job() {
-    return undefined;
-  }
-  async statefulSet() {
-    return undefined;
-  }
-  async poolNames() {
-    return [...this.pools.keys()];
-  }
-  async defaultPools() {
-    return [...this.pools.values()].filter((p) => p.spec.default).map(clone);
-  }
-  async pool(name: string) {
-    return clone(this.pools.get(name));
-  }
-  async replacePoolStatus(pool: SpiderIPPool) {
-    const name = pool.metadata.name ?? '';
-    const injected = this.failPoolWrites.shift();
-    if (injected === 'conflict') {
-      // Another writer got there first: the stored pool moves on, the write is refused.
-      const stored = this.pools.get(name) as SpiderIPPool;
-      stored.metadata.resourceVersion = this.nextVersion();
-      throw conflict();
-    }
-    if (injected === 'error') throw new CniError(ErrorCode.tryAgainLater, `writing ${name}: injected`);
-    const stored = this.pools.get(name);
-    if (!stored || stored.metadata.resourceVersion !== pool.metadata.resourceVersion) throw conflict();
-    const written = clone({ ...stored, status: pool.status });
-    written.metadata.resourceVersion = this.nextVersion();
-    this.pools.set(name, written);
-    this.writes.push(`pool ${name}`);
-    return clone(written);
-  }
-  async reservedIPs() {
-    return [];
-  }
-  async endpoint(namespace: string, name: string) {
-    return clone(this.endpoints.get(`${namespace}/${name}`));
-  }
-  async writeEndpoint(endpoint: SpiderEndpoint) {
-    const key = `${endpoint.metadata.namespace}/${endpoint.metadata.name}`;
-    if (this.failEndpointWrites.shift())
-      throw new CniError(ErrorCode.tryAgainLater, `writing spiderendpoint ${key}: injected`);
-    const stored = this.endpoints.get(key);
-    if ((stored?.metadata.resourceVersion ?? undefined) !== endpoint.metadata.resourceVersion)
-      throw conflict();
-    const written = clone(endpoint);
-    written.metadata.resourceVersion = this.nextVersion();
-    written.metadata.uid ??= `uid-${key}`;
-    this.endpoints.set(key, written);
-    this.writes.push(`endpoint ${key}`);
-    return clone(written);
-  }
-  async deleteEndpoint(namespace: string, name: string, uid: string) {
-    const key = `${namespace}/${name}`;
-    if (this.endpoints.get(key)?.metadata.uid === uid) this.endpoints.delete(key);
-  }
-  async vmi() {
-    return undefined;
-  }
-  async vm() {
-    return undefined;
-  }
-  async migration() {
-    return undefined;
-  }
-}
-
-const quiet: Logger = {
-  debug: () => undefined,
-  info: () => undefined,
-  warn: () => undefined,
-  error: () => undefined,
-  child: () => quiet,
-};
 const options: BatchOptions = { nodeName: 'node-1', multus: { multusNamespace: 'kube-system' }, log: quiet };
 
 function world(): MemoryStore {
@@ -187,7 +78,9 @@ test('a 409 on the pool write reads the pool again and writes once more, without
 
 test('a failure between the pool write and the endpoint write: the retried ADD gets the same address', async () => {
   const store = world();
-  store.failEndpointWrites.push('error');
+  store.failEndpointWrites.push(
+    new CniError(ErrorCode.tryAgainLater, 'writing spiderendpoint ns/p1: injected'),
+  );
   const [failed] = await runBatch(store, options, [add('p1', 'u1')]);
   expect(failed?.ok).toBe(false);
   expect(store.failEndpointWrites).toEqual([]);

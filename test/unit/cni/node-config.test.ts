@@ -2,16 +2,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nodeConfigDefaults, parseNodeConfig, readNodeConfig } from '../../../cni/node-config.js';
+import { spiderpoolPluginDefaults } from '../spiderpool-defaults.js';
 
 test("a missing file means Spiderpool's defaults and this host's name", () => {
   expect(readNodeConfig('/nonexistent/config.json')).toEqual({ ...nodeConfigDefaults, nodeName: hostname() });
   expect(nodeConfigDefaults).toEqual({
-    enableIPv4: true,
-    enableIPv6: true,
-    enableStatefulSet: true,
-    enableKubevirtStaticIP: true,
-    enableIPConflictDetection: false,
-    ippoolMaxAllocatedIPs: 5000,
+    ...spiderpoolPluginDefaults,
     multusNamespace: 'kube-system',
   });
 });

@@ -9,18 +9,6 @@ version=${1:?usage: regenerate.sh v0.9.2}
 rm -f go.mod go.sum
 go mod init spiderpool-ts/testbed/whereabouts
 modfile=$(go mod download -json "github.com/k8snetworkplumbingwg/whereabouts@${version}" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')
-# Replace directives of a dependency are ignored: copy the non-local ones (one per line or in a block).
-awk '
-  /^replace \($/ { inblock = 1; next }
-  inblock && /^\)$/ { inblock = 0; next }
-  inblock && NF { print; next }
-  /^replace / { sub(/^replace /, ""); print }
-' "$modfile" | grep -v '=> \.' | while read -r line; do
-  from=$(echo "$line" | awk '{ print $1 ($2 == "=>" ? "" : "@" $2) }')
-  to=$(echo "$line" | awk -F'=> ' '{ print $2 }' | awk '{ print $1 ($2 ? "@" $2 : "") }')
-  go mod edit -replace="${from}=${to}"
-done
-go_line=$(awk '$1 == "go" { print $2; exit }' "$modfile")
-go mod edit -go="$go_line"
+../copy-replaces.sh "$modfile"
 GOFLAGS=-mod=mod go get -tool "github.com/k8snetworkplumbingwg/whereabouts/cmd@${version}"
 echo "$version" > VERSION
