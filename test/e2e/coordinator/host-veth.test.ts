@@ -18,8 +18,8 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
-import { pluginBinary, runProcess } from '../../harness/cni-plugin.js';
-import { cniArgs, debianCniDir, NetworkLab } from '../../harness/netns.js';
+import { pluginBinary } from '../../harness/cni-plugin.js';
+import { NetworkLab, runCni } from '../../harness/netns.js';
 
 const exec = promisify(execFile);
 const ip = async (...args: string[]) => (await exec('ip', args)).stdout;
@@ -66,22 +66,17 @@ interface Call {
 }
 
 /** One CNI call with the plugin running in the node namespace, as a runtime on that node would. */
-async function cni(call: Call) {
-  const binary = call.plugin.startsWith('/') ? call.plugin : `${debianCniDir}/${call.plugin}`;
-  return runProcess(
-    'ip',
-    ['netns', 'exec', node, binary],
-    {
-      PATH: process.env.PATH,
-      CNI_COMMAND: call.command,
-      CNI_CONTAINERID: call.containerId,
-      CNI_NETNS: lab.netnsPath(call.pod),
-      CNI_IFNAME: call.ifname,
-      CNI_PATH: debianCniDir,
-      CNI_ARGS: cniArgs({ K8S_POD_NAMESPACE: 'default', K8S_POD_NAME: call.pod }),
-    },
-    JSON.stringify(call.config),
-  );
+function cni(call: Call) {
+  return runCni({
+    plugin: call.plugin,
+    command: call.command,
+    containerId: call.containerId,
+    netns: lab.netnsPath(call.pod),
+    ifname: call.ifname,
+    args: { K8S_POD_NAMESPACE: 'default', K8S_POD_NAME: call.pod },
+    config: call.config,
+    nodeNetns: node,
+  });
 }
 
 const coordinatorConf = {
