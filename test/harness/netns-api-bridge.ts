@@ -39,6 +39,10 @@ export async function bridgeApiServer(netns: string, server: string): Promise<Ap
     outside.listen(socketPath, () => resolve());
   });
   await exec('ip', ['-n', netns, 'link', 'set', 'lo', 'up']);
+  // An API server on another local address (a real-nodes control plane's bridge address) gets that
+  // address on the namespace's loopback, so the same URL works there.
+  if (host !== '127.0.0.1' && host !== 'localhost')
+    await exec('ip', ['-n', netns, 'addr', 'add', `${host}/32`, 'dev', 'lo']);
   const script = `
     const net = require('node:net');
     net.createServer((c) => {
