@@ -388,3 +388,73 @@ test('a second sandbox with the same address (a pod made again, a migration targ
   expect(await nodeRules()).toEqual([]);
   expect((await ip('-n', node, 'route', 'show', 'table', '600')).trim()).toBe('');
 }, 60_000);
+
+test('dual stack: IPv6 gets its node rule, neighbour entries, hijack route and ip6tables marks; DEL removes them', async () => {
+  // Added here, last: the IPv4-only pods above see no IPv6 node address.
+  await lab.addAddress(node, 'lo', 'fd00:53::1/128', true);
+  const pod = await lab.netns();
+  const containerId = randomBytes(32).toString('hex');
+  const hostVeth = `veth${containerId.slice(0, 11)}`;
+  const conf = {
+    ...nics.eth0(),
+    ipam: {
+      type: 'static',
+      addresses: [
+        { address: '198.18.54.20/24', gateway: '198.18.54.1' },
+        { address: 'fd00:54::20/64', gateway: 'fd00:54::1' },
+      ],
+    },
+  };
+  const main = await cni({
+    command: 'ADD',
+    plugin: 'macvlan',
+    pod,
+    containerId,
+    ifname: 'eth0',
+    config: conf,
+  });
+  expect(main.code).toBe(0);
+  const coordinator = {
+    ...coordinatorConf,
+    hijackCIDR: ['198.18.56.0/25', 'fd00:56::/64'],
+    name: conf.name,
+    state_dir: stateDir,
+    prevResult: main.json,
+  };
+  const added = await runCoordinator('ADD', pod, containerId, 'eth0', coordinator);
+  expect(added.stdout).not.toMatch(/"code"/);
+
+  expect((await ip('-n', node, '-6', 'route', 'show', 'table', '600')).trim()).toBe(
+    `fd00:54::20 dev ${hostVeth} metric 1024 pref medium`,
+  );
+  const podMac = await macOf(pod, 'veth0');
+  expect((await neighbours(node, hostVeth)).filter((n) => n.startsWith('fd00'))).toEqual([
+    `fd00:54::20 ${podMac} PERMANENT`,
+  ]);
+  expect((await neighbours(pod, 'veth0')).filter((n) => n.startsWith('fd00'))).toEqual([
+    `fd00:53::1 ${await macOf(node, hostVeth)} PERMANENT`,
+  ]);
+  expect(await routeDev(pod, 'fd00:56::2')).toBe('veth0');
+  const ip6Mangle = async () =>
+    (await exec('ip', ['netns', 'exec', pod, 'ip6tables', '-w', '-t', 'mangle', '-S'])).stdout
+      .split('\n')
+      .filter((l) => l.startsWith('-A'));
+  expect(await ip6Mangle()).toHaveLength(3);
+  expect((await ip('-n', pod, '-6', 'rule', 'show')).trim()).toContain(
+    '1000:\tfrom all fwmark 0x1 lookup 100',
+  );
+  expect((await ip('-n', pod, '-6', 'route', 'show', 'table', '100')).trim()).toMatch(
+    /^default via fd00:53::1 dev veth0/,
+  );
+  // The node reaches the pod's IPv6 address through the pair.
+  expect(await fromNode('fd00:54::20')).toBe('ECONNREFUSED');
+  expect((await runCoordinator('CHECK', pod, containerId, 'eth0', coordinator)).code).toBe(0);
+
+  const { prevResult: _, ...rest } = coordinator;
+  expect((await runCoordinator('DEL', pod, containerId, 'eth0', rest)).code).toBe(0);
+  expect(await ip6Mangle()).toEqual([]);
+  expect(await mangleRules(pod)).toEqual([]);
+  expect(await ip('-n', pod, '-6', 'rule', 'show')).not.toMatch(/fwmark/);
+  expect((await ip('-n', node, '-6', 'rule', 'show')).trim()).not.toMatch(/fd00:54::20/);
+  expect((await ip('-n', node, '-6', 'route', 'show', 'table', '600')).trim()).toBe('');
+}, 60_000);
