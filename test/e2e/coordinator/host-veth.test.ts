@@ -79,6 +79,10 @@ function cni(call: Call) {
   });
 }
 
+/** eth0 through macvlan (the main plugin alone). */
+const addEth0 = (pod: string, containerId: string, config: Record<string, unknown>) =>
+  cni({ command: 'ADD', plugin: 'macvlan', pod, containerId, ifname: 'eth0', config });
+
 const coordinatorConf = {
   cniVersion: '1.0.0',
   type: 'coordinator',
@@ -182,14 +186,7 @@ test('the node reaches both NICs of an underlay pod through veth0; CHECK and DEL
   const containerId = randomBytes(32).toString('hex');
   const hostVeth = `veth${containerId.slice(0, 11)}`;
   const eth0Conf = nics.eth0();
-  const main = await cni({
-    command: 'ADD',
-    plugin: 'macvlan',
-    pod,
-    containerId,
-    ifname: 'eth0',
-    config: eth0Conf,
-  });
+  const main = await addEth0(pod, containerId, eth0Conf);
   expect(main.code).toBe(0);
   // The node has no route to the pod through the macvlan's parent link.
   expect(await fromNode('198.18.54.10')).not.toBe('ECONNREFUSED');
@@ -405,14 +402,7 @@ test('dual stack: IPv6 gets its node rule, neighbour entries, hijack route and i
       ],
     },
   };
-  const main = await cni({
-    command: 'ADD',
-    plugin: 'macvlan',
-    pod,
-    containerId,
-    ifname: 'eth0',
-    config: conf,
-  });
+  const main = await addEth0(pod, containerId, conf);
   expect(main.code).toBe(0);
   const coordinator = {
     ...coordinatorConf,
