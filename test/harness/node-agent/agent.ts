@@ -288,14 +288,29 @@ export class NodeAgent {
     return name;
   }
 
-  /** One namespace per node, with the API server bridged into it. */
+  /**
+   * One namespace per node, with the API server bridged in and the node's address (nodeAddress) on
+   * its loopback: the address its pods reach it at through a coordinator's veth0.
+   */
   private async makeNodeNamespaces(): Promise<void> {
+    if (this.nodes.length > 254) throw new Error('the node agent numbers at most 254 nodes');
     for (const node of this.nodes) {
       const ns = `spnode-${process.pid.toString(36)}-${randomBytes(3).toString('hex')}-${node}`;
       await exec('ip', ['netns', 'add', ns]);
       this.nodeNamespaces.set(node, ns);
       this.apiBridges.push(await bridgeApiServer(ns, this.opts.controlPlane.server));
+      await exec('ip', ['-n', ns, 'addr', 'add', `${this.nodeAddress(node)}/32`, 'dev', 'lo']);
     }
+  }
+
+  /**
+   * The n-th node's address in its namespace, 198.19.253.<n> (namespaces are apart, so agents
+   * running at once may repeat it).
+   */
+  nodeAddress(node: string): string {
+    const i = this.nodes.indexOf(node);
+    if (i < 0) throw new Error(`${node} is not a node of this agent`);
+    return `198.19.253.${i + 1}`;
   }
 
   private async removeNodeNamespaces(errors: string[]): Promise<void> {
