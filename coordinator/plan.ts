@@ -3,11 +3,14 @@
 // keeps the default route in the main table, which routing table the NIC's routes move to and
 // which `ip rule from <address> lookup <table>` makes replies leave by the NIC they came in on.
 // cni/coordinator/ reads the namespace and applies the plan with iproute2.
-import type { CoordinatorSpec } from '../api/index.js';
-import { defaultHostRuleTable, defaultVethMtu } from './host-veth.js';
+import type { CoordinatorSpec, CoordinatorStatus } from '../api/index.js';
+import { formatCIDR, parseCIDR } from '../ipam/address/cidr.js';
+import { ipFamily } from '../ipam/address/ip.js';
+import { IpamError } from '../ipam/errors.js';
+import { defaultHostRuleTable, defaultVethMtu, podReplyTable } from './host-veth.js';
 
 /** Spiderpool keeps table 100 for the first NIC; the n-th NIC after it (net1, net2...) gets 100 + n. */
-export const firstPolicyTable = 100;
+export const firstPolicyTable = podReplyTable;
 
 export interface CoordinatorSettings {
   tunePodRoutes: boolean;
@@ -22,6 +25,14 @@ export interface CoordinatorSettings {
   vethMTU: number;
   /** rp_filter for every interface of the pod; undefined: left as it is. */
   podRPFilter?: number;
+  /**
+   * Routed through veth0 via a node address (Spiderpool's hijack routes): overlayPodCIDR, then
+   * serviceCIDR (SpiderCoordinator default's status unless the plugin config names them), then
+   * hijackCIDR; in network form.
+   */
+  hijackCIDR: string[];
+  /** An IPv4 address for veth0 ('' : none). */
+  vethLinkAddress: string;
 }
 
 /** What this build cannot do, named by the setting (a CNI error is made of it). */
@@ -42,6 +53,9 @@ export interface CoordinatorConf {
   podMACPrefix?: string;
   txQueueLen?: number;
   hijackCIDR?: string[];
+  /** Spiderpool's plugin config fields for the discovered CIDRs (else the SpiderCoordinator status). */
+  overlayPodCIDR?: string[];
+  serviceCIDR?: string[];
   policyRoutes?: Array<{ dst: string; gw: string }>;
   vethLinkAddress?: string;
   vethMTU?: number;
@@ -51,14 +65,31 @@ export interface CoordinatorConf {
 }
 
 /**
+ * Each entry of a CIDR list setting in network form, a bare address as its /32 or /128 (as
+ * Spiderpool's mutating webhook writes it); a bad one is named with the setting.
+ */
+function cidrList(setting: string, list: string[]): string[] {
+  return list.map((text) => {
+    const cidr = text.includes('/') ? text : `${text}/${ipFamily(text) === 6 ? 128 : 32}`;
+    try {
+      return formatCIDR(parseCIDR(cidr, undefined, setting));
+    } catch (e) {
+      if (e instanceof IpamError) throw new UnsupportedSetting(setting, e.detail);
+      throw e;
+    }
+  });
+}
+
+/**
  * Merges the plugin config over the cluster defaults and the pod annotation over both (Spiderpool's
- * precedence), refusing overlay mode (it chains behind Calico/Cilium) and the veth0 settings this
- * build does not apply (hijackCIDR routes, vethLinkAddress).
+ * precedence; an empty list in the plugin config falls back to the cluster's, as in Spiderpool's
+ * ParseConfig), refusing overlay mode (it chains behind Calico/Cilium).
  */
 export function resolveSettings(
   conf: CoordinatorConf,
   cluster: CoordinatorSpec | undefined,
   podDefaultRouteNicAnnotation: string | undefined,
+  clusterStatus?: CoordinatorStatus,
 ): CoordinatorSettings | 'disabled' {
   const mode = conf.mode ?? cluster?.mode ?? 'auto';
   if (mode === 'disabled') return 'disabled';
@@ -66,11 +97,19 @@ export function resolveSettings(
     throw new UnsupportedSetting('mode', 'overlay is not supported (use underlay or auto)');
   if (mode !== 'underlay' && mode !== 'auto')
     throw new UnsupportedSetting('mode', `unknown mode ${JSON.stringify(mode)}`);
-  const hijack = conf.hijackCIDR ?? cluster?.hijackCIDR ?? [];
-  if (hijack.length > 0)
-    throw new UnsupportedSetting('hijackCIDR', 'routes to these CIDRs through veth0 are not supported');
-  if (conf.vethLinkAddress || cluster?.vethLinkAddress)
-    throw new UnsupportedSetting('vethLinkAddress', 'an address on veth0 is not supported');
+  const listOr = (own: string[] | undefined, fallback: string[] | undefined) =>
+    own?.length ? own : (fallback ?? []);
+  const hijackCIDR = [
+    ...cidrList('overlayPodCIDR', listOr(conf.overlayPodCIDR, clusterStatus?.overlayPodCIDR)),
+    ...cidrList('serviceCIDR', listOr(conf.serviceCIDR, clusterStatus?.serviceCIDR)),
+    ...cidrList('hijackCIDR', listOr(conf.hijackCIDR, cluster?.hijackCIDR)),
+  ];
+  const vethLinkAddress = conf.vethLinkAddress || cluster?.vethLinkAddress || '';
+  if (vethLinkAddress && ipFamily(vethLinkAddress) !== 4)
+    throw new UnsupportedSetting(
+      'vethLinkAddress',
+      `${JSON.stringify(vethLinkAddress)} is not an IPv4 address (veth0 gets it as a /32)`,
+    );
   const rpFilter = conf.podRPFilter ?? cluster?.podRPFilter;
   if (rpFilter !== undefined && (!Number.isInteger(rpFilter) || rpFilter > 2))
     throw new UnsupportedSetting('podRPFilter', `${rpFilter} is not 0, 1, 2 or negative`);
@@ -83,6 +122,8 @@ export function resolveSettings(
   return {
     hostRuleTable,
     vethMTU,
+    hijackCIDR: [...new Set(hijackCIDR)],
+    vethLinkAddress,
     ...(rpFilter !== undefined && rpFilter >= 0 ? { podRPFilter: rpFilter } : {}),
     tunePodRoutes: conf.tunePodRoutes ?? cluster?.tunePodRoutes ?? true,
     podDefaultRouteNic:

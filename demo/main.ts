@@ -150,9 +150,14 @@ async function routing(pod: V1Pod): Promise<string[]> {
     }
   }
   const address = pod.status?.podIP;
-  if (address) {
-    const [route] = JSON.parse(await ip('-j', 'route', 'get', address)) as Array<{ dev?: string }>;
-    lines.push(`this machine (the node) reaches ${address} through ${route?.dev} (the pod's veth0 pair)`);
+  const node = pod.spec?.nodeName ?? '';
+  if (address && stage.agent) {
+    const [route] = JSON.parse(
+      await ip('-n', stage.agent.nodeNetns(node), '-j', 'route', 'get', address),
+    ) as Array<{ dev?: string }>;
+    lines.push(
+      `${node} (its network namespace, ${stage.agent.nodeAddress(node)}) reaches ${address} through ${route?.dev} (the node's end of the pod's veth0 pair)`,
+    );
   }
   return lines;
 }
@@ -269,8 +274,12 @@ async function main(): Promise<void> {
     // Pods without a default-network annotation get eth0 from Multus's cluster default network.
     agent: { clusterNetwork: 'kube-system/macvlan-ens192' },
   });
-  const master = (await stage.lab.vethPair({ bNetns: await stage.lab.netns() })).a;
-  const secondary = await stage.lab.bridge();
+  // The plugins run in each node's network namespace: macvlan's master is a link the node agent
+  // makes in every one of them (one L2 segment); a bridge is made by the bridge plugin there.
+  const agent = stage.agent;
+  if (!agent) throw new Error('the stage has no node agent');
+  const master = await agent.uplink();
+  const secondary = stage.lab.linkName('spbr');
 
   step(
     "the seed's pool and network: SpiderIPPool test-ippool (on 198.18.168.0/24: the demo never uses addresses outside 198.18.0.0/15) and SpiderMultusConfig macvlan-ens192",
@@ -403,7 +412,7 @@ async function main(): Promise<void> {
       metadata: { name: `${name}-v6` },
       spec: { subnet: `${v6}/64`, ips: [`${v6}10-${v6}19`] },
     });
-    const plugins = await network(`ovs-${name}`, bridgeNetwork(`ovs-${name}`, await stage.lab.bridge()));
+    const plugins = await network(`ovs-${name}`, bridgeNetwork(`ovs-${name}`, stage.lab.linkName('spbr')));
     say(`SpiderMultusConfig kube-system/ovs-${name}: plugins ${plugins.join(' -> ')}`);
   }
   for (const m of manifestsOf('test/integration/install/fixtures/vm-centos.yaml')) await create(m);
@@ -411,7 +420,7 @@ async function main(): Promise<void> {
   await show('vm-centos');
   say(`SpiderEndpoint default/vm-centos: ${await endpointIps('vm-centos')}`);
   say(
-    "the coordinator in the launcher pod: the second NIC's addresses look up its own table (its subnet, and this machine's addresses through veth0), so replies leave by it",
+    "the coordinator in the launcher pod: the second NIC's addresses look up its own table (its subnet; the node's address and SpiderCoordinator default's Service and pod CIDRs through veth0), so replies leave by it",
   );
   for (const line of await routing(centos)) say(`  ${line}`);
 

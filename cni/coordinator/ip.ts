@@ -6,24 +6,31 @@ import { CniError, ErrorCode } from '../protocol/errors.js';
 
 const run = promisify(execFile);
 
-async function runIp(command: string, args: string[], shown: string[]): Promise<string> {
+async function runTool(command: string, args: string[], shown: string): Promise<string> {
   try {
     const { stdout } = await run(command, args);
     return stdout;
   } catch (e) {
     const err = e as { stderr?: string; message: string };
-    throw new CniError(ErrorCode.ioFailure, `ip ${shown.join(' ')}: ${(err.stderr ?? err.message).trim()}`);
+    throw new CniError(ErrorCode.ioFailure, `${shown}: ${(err.stderr ?? err.message).trim()}`);
   }
 }
 
 /** `ip` inside the pod's network namespace. */
 export function ipIn(netns: string, args: string[]): Promise<string> {
-  return runIp('nsenter', [`--net=${netns}`, 'ip', ...args], args);
+  return runTool('nsenter', [`--net=${netns}`, 'ip', ...args], `ip ${args.join(' ')}`);
 }
 
 /** `ip` in the plugin's own (the node's) network namespace. */
 export function ipHost(args: string[]): Promise<string> {
-  return runIp('ip', args, args);
+  return runTool('ip', args, `ip ${args.join(' ')}`);
+}
+
+/** `iptables` (family 4) or `ip6tables` (6) inside the pod's network namespace. */
+export function iptablesIn(netns: string, family: 4 | 6, args: string[]): Promise<string> {
+  const tool = family === 6 ? 'ip6tables' : 'iptables';
+  // -w: wait for the xtables lock rather than fail when another rule change holds it.
+  return runTool('nsenter', [`--net=${netns}`, tool, '-w', ...args], `${tool} ${args.join(' ')}`);
 }
 
 const parsed = <T>(out: string) => (out.trim() ? JSON.parse(out) : []) as T;
@@ -38,12 +45,7 @@ export async function ipHostJson<T>(args: string[]): Promise<T> {
 
 /** A shell command inside the pod's network namespace (for its /proc/sys/net). */
 export async function shIn(netns: string, script: string): Promise<void> {
-  try {
-    await run('nsenter', [`--net=${netns}`, 'sh', '-c', script]);
-  } catch (e) {
-    const err = e as { stderr?: string; message: string };
-    throw new CniError(ErrorCode.ioFailure, `${script}: ${(err.stderr ?? err.message).trim()}`);
-  }
+  await runTool('nsenter', [`--net=${netns}`, 'sh', '-c', script], script);
 }
 
 export interface LinkInfo {

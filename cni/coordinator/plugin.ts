@@ -107,7 +107,7 @@ const family = (dst: string, gateway?: string) => ((gateway ?? dst).includes(':'
 async function clusterInputs(conf: CoordinatorNetConf, env: Record<string, string | undefined>) {
   const installed = existsSync(nodePaths.hostPluginKubeconfig) ? nodePaths.hostPluginKubeconfig : undefined;
   const path = conf.kubernetes?.kubeconfig ?? installed;
-  if (!path) return { spec: undefined, annotation: undefined };
+  if (!path) return { spec: undefined, status: undefined, annotation: undefined };
   const rest = new RestClient(pluginKubeConfig(path), 5000);
   const args = Object.fromEntries(
     (env.CNI_ARGS ?? '').split(';').map((kv) => kv.split('=', 2) as [string, string]),
@@ -132,7 +132,11 @@ async function clusterInputs(conf: CoordinatorNetConf, env: Record<string, strin
       10_000,
       'reading the pod and SpiderCoordinator default',
     );
-    return { spec: scc?.spec, annotation: pod?.metadata?.annotations?.[annotations.defaultRouteNic] };
+    return {
+      spec: scc?.spec,
+      status: scc?.status,
+      annotation: pod?.metadata?.annotations?.[annotations.defaultRouteNic],
+    };
   } finally {
     rest.close();
   }
@@ -202,7 +206,7 @@ async function add(
   if (!conf.prevResult)
     throw fail('prevResult: coordinator chains after a main plugin; there is no previous result');
   const cluster = await clusterInputs(conf, env);
-  const settings = resolveSettings(conf, cluster.spec, cluster.annotation);
+  const settings = resolveSettings(conf, cluster.spec, cluster.annotation, cluster.status);
   if (settings !== 'disabled') {
     const links = await nics(netns);
     const index = links.findIndex((l) => l.ifname === ifname);
@@ -245,6 +249,7 @@ async function add(
       ifname,
       first: index === 0,
       podAddresses: own,
+      firstNicAddresses: globalAddresses(links[0]),
       // The node's addresses are reached from this NIC's addresses through its own table.
       podTable: plan.movedNic === ifname ? plan.table : 0,
       settings,
@@ -264,7 +269,7 @@ async function del(conf: CoordinatorNetConf, env: Record<string, string | undefi
       for (const f of ['-4', '-6'])
         await ipIn(netns, [f, 'route', 'flush', 'table', String(recorded.table)]).catch(() => undefined);
   }
-  if (recorded?.host) await tearDownHostVeth(recorded.host);
+  if (recorded?.host) await tearDownHostVeth(recorded.host, env.CNI_NETNS);
   rmSync(path, { force: true });
 }
 
@@ -297,7 +302,7 @@ async function check(conf: CoordinatorNetConf, env: Record<string, string | unde
         `policy rule "from ${rule.from} lookup ${rule.table}" that coordinator made for ${env.CNI_IFNAME} is missing`,
       );
   }
-  if (recorded.host) await checkHostVeth(recorded.host, env.CNI_IFNAME ?? '');
+  if (recorded.host) await checkHostVeth(recorded.host, env.CNI_IFNAME ?? '', env.CNI_NETNS);
 }
 
 /** Runs one coordinator invocation; returns the exit code. */

@@ -41,6 +41,12 @@ export interface CniCall {
   /** K8S_POD_* and others; IgnoreUnknown=1 is always sent, as container runtimes do. */
   args?: Record<string, string>;
   env?: Record<string, string>;
+  /**
+   * A named namespace (NetworkLab.netns) that plays the node: the plugin runs inside it, so what it
+   * makes on "the node" (a veth's host end, rules, neighbour entries) is made there. Default: this
+   * process's namespace.
+   */
+  nodeNetns?: string;
 }
 
 let counter = 0;
@@ -165,5 +171,6 @@ export function runCni(call: CniCall): Promise<ProcessOutcome> {
   };
   for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key];
   const stdin = typeof call.config === 'string' ? call.config : JSON.stringify(call.config);
+  if (call.nodeNetns) return runProcess('ip', ['netns', 'exec', call.nodeNetns, binary], env, stdin);
   return runProcess(binary, [], env, stdin);
 }

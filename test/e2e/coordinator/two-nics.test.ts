@@ -1,18 +1,27 @@
 // The coordinator meta plugin with real plugins in network namespaces this test makes: a Pod (an
 // object on the test control plane) gets eth0 through macvlan and net1 through bridge, each with
 // the spiderpool IPAM and then `coordinator` chained as a runtime runs a conflist (prevResult
-// passed on). Two pools, 198.18.50.0/24 behind peer namespace A and 198.18.51.0/24 behind peer
-// namespace B (which also holds 198.19.60.5, an address of another subnet). Checked: exactly one
-// default route, on the chosen NIC; `ip route get` to each NIC's subnet and from net1's address
-// leaves by that NIC; a round trip from 198.19.60.5 to net1's address (a TCP reset, as no ping is
-// installed) comes back only once the coordinator's rule sends replies back by net1; CHECK reports
-// a missing rule; DEL removes the rules and the table.
+// passed on). Every plugin runs inside a "node" namespace the test makes, which holds macvlan's
+// master and net1's bridge, so the veth pair's node end and the node's rules are made there; the
+// API server is reached from it at its usual 127.0.0.1 address through a Unix-socket bridge
+// (test/harness/netns-api-bridge.ts). Two pools, 198.18.50.0/24 behind peer namespace A and
+// 198.18.51.0/24 behind peer namespace B (which also holds 198.19.60.5, an address of another
+// subnet). Checked: exactly one default route, on the chosen NIC; `ip route get` to each NIC's
+// subnet and from net1's address leaves by that NIC; a round trip from 198.19.60.5 to net1's address
+// (a TCP reset, as no ping is installed) comes back only once the coordinator's rule sends replies
+// back by net1; CHECK reports a missing rule; DEL removes the rules and the table; the Service
+// CIDRs the operator writes into SpiderCoordinator default's status go through veth0.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { V1Pod } from '@kubernetes/client-node';
+import { group, kinds, type SpiderCoordinator, version } from '../../../api/index.js';
+import { controlPlane } from '../../harness/clients.js';
 import { netConf, type ProcessOutcome, pluginBinary, type TestNode } from '../../harness/cni-plugin.js';
-import { NetworkLab, runCni } from '../../harness/netns.js';
+import { type CniCall, NetworkLab, runCni } from '../../harness/netns.js';
+import { type ApiBridge, bridgeApiServer } from '../../harness/netns-api-bridge.js';
+import { RunningOperator } from '../../harness/operator-executable.js';
 import { type ClusterFixtures, PluginTestbed } from '../../harness/spiderpool-api.js';
+import { eventually } from '../../harness/wait.js';
 
 const exec = promisify(execFile);
 const ip = async (...args: string[]) => (await exec('ip', args)).stdout;
@@ -27,22 +36,31 @@ let bridge: string;
 let peerB: string;
 let poolA: string;
 let poolB: string;
+/** The namespace that plays the node: every plugin runs in it. */
+let nodeNs: string;
+let apiBridge: ApiBridge | undefined;
 
 beforeAll(async () => {
   testbed = await PluginTestbed.start('coordinator-e2e');
   fixtures = testbed.fixtures;
   node = testbed.node('coordinator-node');
   namespace = await fixtures.namespace('coordinator');
+  nodeNs = await lab.netns();
+  apiBridge = await bridgeApiServer(nodeNs, controlPlane().server);
+  // The node's own address, which pods reach through veth0 (and the gateway of the routes there).
+  await lab.addAddress(nodeNs, 'lo', '198.18.52.1/32');
   // Peer A: the other end of macvlan's master, the gateway of pool A.
   const peerA = await lab.netns();
-  const a = await lab.vethPair({ bNetns: peerA });
+  const a = await lab.vethPair({ aNetns: nodeNs, bNetns: peerA });
   macvlanMaster = a.a;
   await lab.addAddress(peerA, a.b, '198.18.50.1/24', true);
-  // Peer B: on the bridge of net1, the gateway of pool B, and the holder of 198.19.60.5.
+  // Peer B: on the bridge of net1 (in the node), the gateway of pool B, and the holder of 198.19.60.5.
   peerB = await lab.netns();
-  bridge = await lab.bridge();
-  const b = await lab.vethPair({ bNetns: peerB });
-  await ip('link', 'set', b.a, 'master', bridge);
+  bridge = lab.linkName('spbr');
+  await ip('-n', nodeNs, 'link', 'add', bridge, 'type', 'bridge');
+  await ip('-n', nodeNs, 'link', 'set', bridge, 'up');
+  const b = await lab.vethPair({ aNetns: nodeNs, bNetns: peerB });
+  await ip('-n', nodeNs, 'link', 'set', b.a, 'master', bridge);
   await lab.addAddress(peerB, b.b, '198.18.51.1/24', true);
   await lab.addAddress(peerB, b.b, '198.19.60.5/32', true);
   poolA = await fixtures.pool({
@@ -57,14 +75,15 @@ beforeAll(async () => {
   });
 }, 120_000);
 
-/** Every coordinator ADD, so afterAll can DEL what it made on this machine (the veth's node end, rules). */
-const added: Array<() => Promise<unknown>> = [];
-
 afterAll(async () => {
-  for (const undo of added.reverse()) await undo();
+  // The node namespace goes with everything the coordinator made in it.
+  await apiBridge?.close();
   await lab.cleanup();
   await testbed?.close();
 });
+
+/** One CNI call with the plugin running in the node namespace. */
+const cni = (call: CniCall) => runCni({ ...call, nodeNetns: nodeNs });
 
 let podCount = 0;
 async function twoNicPod(extra: Record<string, string> = {}): Promise<V1Pod> {
@@ -121,8 +140,7 @@ async function coordinator(
   nic: Nic,
   prev?: unknown,
 ) {
-  if (command === 'ADD') added.push(() => coordinator('DEL', p, netns, nic));
-  return runCni({
+  return cni({
     plugin: pluginBinary(),
     command,
     netns: lab.netnsPath(netns),
@@ -135,7 +153,7 @@ async function coordinator(
 
 /** The main plugin, then the coordinator with its result, as a runtime runs the conflist. */
 async function attach(p: V1Pod, netns: string, nic: Nic): Promise<ProcessOutcome> {
-  const main = await runCni({
+  const main = await cni({
     plugin: nic.plugin,
     command: 'ADD',
     netns: lab.netnsPath(netns),
@@ -197,7 +215,7 @@ test('two NICs: one default route on eth0; net1’s subnet and replies from its 
   const netns = await lab.netns();
   await attach(p, netns, eth0);
   // Before net1's coordinator runs, a reply to another subnet would leave by eth0's default route.
-  const main = await runCni({
+  const main = await cni({
     plugin: 'bridge',
     command: 'ADD',
     netns: lab.netnsPath(netns),
@@ -218,6 +236,10 @@ test('two NICs: one default route on eth0; net1’s subnet and replies from its 
 
   expect(await defaultRoutes(netns)).toEqual(['198.18.50.1 dev eth0']);
   expect(await rules(netns)).toEqual(['from 198.18.51.10/32 lookup 101']);
+  // eth0's coordinator made the pair's node end in the node namespace, not this machine's.
+  const hostVeth = `veth${`infra-${p.metadata?.uid}`.slice(0, 11)}`;
+  expect(await lab.linkExists(hostVeth, nodeNs)).toBe(true);
+  expect(await lab.linkExists(hostVeth)).toBe(false);
   expect(await routeGet(netns, '198.18.50.1')).toBe('eth0');
   expect(await routeGet(netns, '198.18.51.1')).toBe('net1');
   expect(await routeGet(netns, '198.19.60.5')).toBe('eth0');
@@ -258,7 +280,7 @@ test('the pod’s default-route-nic annotation puts the default route on net1; e
 test('overlay mode is refused with a CNI error naming the setting', async () => {
   const p = await twoNicPod();
   const netns = await lab.netns();
-  const out = await runCni({
+  const out = await cni({
     plugin: pluginBinary(),
     command: 'ADD',
     netns: lab.netnsPath(netns),
@@ -273,3 +295,64 @@ test('overlay mode is refused with a CNI error naming the setting', async () => 
     msg: expect.stringMatching(/^mode: overlay is not supported/),
   });
 });
+
+test('the Service CIDRs the operator puts in SpiderCoordinator default’s status go through veth0 via the node', async () => {
+  // A ServiceCIDR of the test network: the operator reads every ServiceCIDR into the status (any
+  // operator of this control plane computes the same status, so one running in parallel agrees).
+  const serviceCidr = `coordinator-e2e-${process.pid}`;
+  const serviceCidrs = { group: 'networking.k8s.io', version: 'v1', plural: 'servicecidrs' };
+  await fixtures.objects.createClusterCustomObject({
+    ...serviceCidrs,
+    body: {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'ServiceCIDR',
+      metadata: { name: serviceCidr },
+      spec: { cidrs: ['198.18.112.0/20'] },
+    },
+  });
+  const op = await RunningOperator.start({
+    cp: controlPlane(),
+    dir: testbed.dir,
+    identity: 'coordinator-e2e-op',
+    conf: { gc: { intervalSeconds: 3600 } },
+  });
+  try {
+    const status = await eventually(
+      'SpiderCoordinator default’s status with 198.18.112.0/20',
+      async () => {
+        const scc = (await fixtures.objects
+          .getClusterCustomObject({ group, version, plural: kinds.coordinator.plural, name: 'default' })
+          .catch(() => undefined)) as SpiderCoordinator | undefined;
+        return scc?.status?.serviceCIDR?.includes('198.18.112.0/20') ? scc.status : undefined;
+      },
+      { timeoutMs: 60_000 },
+    );
+    const p = await twoNicPod();
+    const netns = await lab.netns();
+    await attach(p, netns, eth0);
+    await attach(p, netns, net1);
+    const eth0Address = (await lab.addresses(netns, 'eth0')).find((a) => a.family === 'inet')?.local;
+    // Every CIDR of the status, in main through veth0 via the node's address, eth0's as source.
+    const main = JSON.parse(await ip('-n', netns, '-4', '-j', 'route', 'show', 'dev', 'veth0')) as Array<{
+      dst: string;
+      gateway?: string;
+      prefsrc?: string;
+    }>;
+    const viaVeth = main.filter((r) => r.gateway === '198.18.52.1').map((r) => r.dst);
+    for (const cidr of [...(status.serviceCIDR ?? []), ...(status.overlayPodCIDR ?? [])].filter((c) =>
+      c.includes('.'),
+    ))
+      expect(viaVeth).toContain(cidr);
+    const [route] = JSON.parse(await ip('-n', netns, '-j', 'route', 'get', '198.18.112.5')) as Array<{
+      dev: string;
+      prefsrc: string;
+    }>;
+    expect(route).toMatchObject({ dev: 'veth0', prefsrc: eth0Address });
+    // From net1's address too (its table has them, as Spiderpool's setupHijackRoutes adds them).
+    const net1Address = (await lab.addresses(netns, 'net1')).find((a) => a.family === 'inet')?.local;
+    expect(await routeGet(netns, '198.18.112.5', 'from', net1Address ?? '')).toBe('veth0');
+  } finally {
+    await op.stop();
+    await fixtures.objects.deleteClusterCustomObject({ ...serviceCidrs, name: serviceCidr });
+  }
+}, 120_000);

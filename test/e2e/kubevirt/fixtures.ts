@@ -194,7 +194,8 @@ export class KubeVirtWorld {
         : join(testbed.dir, 'agent');
       agent = await NodeAgent.start({ controlPlane: cp, dir, ...agentOptions });
       const namespace = await testbed.fixtures.namespace(prefix);
-      const master = (await lab.vethPair({ bNetns: await lab.netns() })).a;
+      // macvlan's master: a link of the nodes' namespaces (the plugins run there), one L2 segment.
+      const master = await agent.uplink();
       const poolName = await testbed.fixtures.pool(pool);
       const nad = await macvlanNad(testbed.fixtures.admin, namespace, `macvlan-${prefix}`, master, poolName);
       return new KubeVirtWorld(testbed, lab, agent, namespace, poolName, nad);

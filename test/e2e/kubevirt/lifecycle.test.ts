@@ -380,7 +380,7 @@ afterAll(async () => {
 });
 
 test("the seed's vm-cirros (passt + macvlan through default-network) applies unchanged and keeps its address", async () => {
-  const master = (await w().lab.vethPair({ bNetns: await w().lab.netns() })).a;
+  const master = await w().agent.uplink();
   await nad('macvlan-ens192', {
     type: 'macvlan',
     master,
@@ -417,7 +417,8 @@ test("the seed's vm-centos (bridge binding, two Multus networks, an IPv4 and an 
   await namedPool('vlan200-v6', 'fd00:101::/64', ['fd00:101::10-fd00:101::19']);
   const bridge = async (n: string) => ({
     type: 'bridge',
-    bridge: await w().lab.bridge(),
+    // Made by the bridge plugin in the node's namespace.
+    bridge: w().lab.linkName('spbr'),
     ipam: { type: 'spiderpool' },
     name: n,
   });

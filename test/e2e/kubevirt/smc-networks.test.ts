@@ -88,8 +88,8 @@ afterAll(async () => {
 }, 120_000);
 
 test('a VM on a macvlan SpiderMultusConfig (the macvlan-ens192 shape) gets its address from the SMC’s pool', async () => {
-  const { fixtures, lab, namespace, pool } = w();
-  const master = (await lab.vethPair({ bNetns: await lab.netns() })).a;
+  const { agent, fixtures, namespace, pool } = w();
+  const master = await agent.uplink();
   const config = await multusConfig(fixtures.admin, namespace, 'macvlan-ens192', {
     cniType: 'macvlan',
     macvlan: { master: [master], ippools: { ipv4: [pool] } },
@@ -118,7 +118,8 @@ test('a two-NIC VM on two bridge SpiderMultusConfigs: one default route, the sec
       ips: [`${subnet}.10-${subnet}.19`],
       gateway: `${subnet}.1`,
     });
-    const bridge = await lab.bridge();
+    // Made by the bridge plugin in the node's namespace.
+    const bridge = lab.linkName('spbr');
     const config = await multusConfig(fixtures.admin, namespace, `ovs-${network}`, {
       cniType: 'custom',
       customCNI: JSON.stringify({
@@ -198,5 +199,18 @@ test('a two-NIC VM on two bridge SpiderMultusConfigs: one default route, the sec
   expect(await routeGet('198.19.60.5', 'from', '198.18.88.10')).toBe(second);
   expect(await routeGet('198.18.88.1')).toBe(second);
   expect(await routeGet('198.18.87.1')).toBe('eth0');
+  // The coordinator ran in the node's namespace: the node's rules to the pod's addresses are there,
+  // and none in this machine's.
+  const toRules = (out: string) =>
+    (JSON.parse(out) as Array<{ dst?: string; table?: string }>)
+      .filter((r) => r.dst?.startsWith('198.18.8'))
+      .map((r) => `to ${r.dst} lookup ${r.table}`)
+      .sort();
+  const nodeNs = w().agent.nodeNetns(launcher?.spec?.nodeName ?? '');
+  expect(toRules(await ip(nodeNs, '-4', '-j', 'rule', 'show'))).toEqual([
+    'to 198.18.87.10 lookup 500',
+    'to 198.18.88.10 lookup 500',
+  ]);
+  expect(toRules((await exec('ip', ['-4', '-j', 'rule', 'show'])).stdout)).toEqual([]);
   await deleteVm(fixtures, namespace, 'vm-two-nics');
 }, 240_000);

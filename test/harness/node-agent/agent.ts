@@ -1,6 +1,11 @@
 // The node agent: kubelet and virt-handler for the Node objects it is given, so KubeVirt's real
 // virt-controller and kube-scheduler can run VMs on a control plane without real nodes.
 //
+// Each node is a network namespace of its own ("the node's"), where its CNI plugins run, so what
+// they make on the node (a coordinator's veth ends, rules, neighbour entries) stays there and never
+// touches this machine's namespace; the API server is reached from it at its usual address through
+// a Unix-socket bridge (../netns-api-bridge.ts), and `uplink()` gives the nodes a shared link for
+// macvlan masters.
 // kubelet: every pod bound to one of its nodes gets a network namespace and the CNI chain through
 // Multus's delegation (multus.ts: Debian's plugins from /usr/lib/cni calling the compiled spiderpool
 // as IPAM), then the status kubelet writes (pod-status.ts). A pod being deleted gets CNI DEL (reverse
@@ -36,6 +41,7 @@ import type { ControlPlane } from '../control-plane.js';
 import { applyCrds } from '../crds.js';
 import { heartbeatNode, kubevirtCrName, kubevirtNamespace } from '../kubevirt.js';
 import { debianCniDir } from '../netns.js';
+import { type ApiBridge, bridgeApiServer } from '../netns-api-bridge.js';
 import { ensureServingCert } from '../pki.js';
 import type { TestUserName } from '../users.js';
 import { type BindingPlugins, type Condition, liveMigratableCondition } from './migratable.js';
@@ -132,6 +138,12 @@ export class NodeAgent {
   private webhookName: string | undefined;
   private bindings: BindingPlugins = {};
   private readonly delegates: DelegateEnv;
+  /** Node name -> its network namespace. */
+  private readonly nodeNamespaces = new Map<string, string>();
+  private readonly apiBridges: ApiBridge[] = [];
+  /** The namespace whose bridge joins the nodes' uplinks, made by the first uplink(). */
+  private fabric: string | undefined;
+  private uplinks = 0;
 
   private constructor(private readonly opts: NodeAgentOptions) {
     const cp = opts.controlPlane;
@@ -232,8 +244,89 @@ export class NodeAgent {
     appendFileSync(this.logFile, `${new Date().toISOString()} ${line}\n`);
   }
 
+  /** The network namespace (a name under /var/run/netns) node `node`'s plugins run in. */
+  nodeNetns(node: string): string {
+    const ns = this.nodeNamespaces.get(node);
+    if (!ns) throw new Error(`${node} is not a node of this agent`);
+    return ns;
+  }
+
+  /**
+   * A link of one name in every node's namespace (a macvlan `master`), all ends joined by a bridge in
+   * the agent's fabric namespace, as the nodes' NICs on one switch; returns the name.
+   */
+  async uplink(): Promise<string> {
+    const tag = `${process.pid.toString(36)}${(this.uplinks++).toString(36)}`;
+    const name = `upl${tag}`;
+    if (!this.fabric) {
+      const fabric = `spfabric-${tag}-${randomBytes(3).toString('hex')}`;
+      await exec('ip', ['netns', 'add', fabric]);
+      this.fabric = fabric;
+      await exec('ip', ['-n', fabric, 'link', 'add', 'fabric0', 'type', 'bridge']);
+      await exec('ip', ['-n', fabric, 'link', 'set', 'fabric0', 'up']);
+    }
+    for (const [i, node] of this.nodes.entries()) {
+      const ns = this.nodeNetns(node);
+      const port = `${name}n${i}`;
+      await exec('ip', [
+        '-n',
+        ns,
+        'link',
+        'add',
+        name,
+        'type',
+        'veth',
+        'peer',
+        'name',
+        port,
+        'netns',
+        this.fabric,
+      ]);
+      await exec('ip', ['-n', ns, 'link', 'set', name, 'up']);
+      await exec('ip', ['-n', this.fabric, 'link', 'set', port, 'master', 'fabric0', 'up']);
+    }
+    return name;
+  }
+
+  /**
+   * One namespace per node, with the API server bridged in and the node's address (nodeAddress) on
+   * its loopback: the address its pods reach it at through a coordinator's veth0.
+   */
+  private async makeNodeNamespaces(): Promise<void> {
+    if (this.nodes.length > 254) throw new Error('the node agent numbers at most 254 nodes');
+    for (const node of this.nodes) {
+      const ns = `spnode-${process.pid.toString(36)}-${randomBytes(3).toString('hex')}-${node}`;
+      await exec('ip', ['netns', 'add', ns]);
+      this.nodeNamespaces.set(node, ns);
+      this.apiBridges.push(await bridgeApiServer(ns, this.opts.controlPlane.server));
+      await exec('ip', ['-n', ns, 'addr', 'add', `${this.nodeAddress(node)}/32`, 'dev', 'lo']);
+    }
+  }
+
+  /**
+   * The n-th node's address in its namespace, 198.19.253.<n> (namespaces are apart, so agents
+   * running at once may repeat it).
+   */
+  nodeAddress(node: string): string {
+    const i = this.nodes.indexOf(node);
+    if (i < 0) throw new Error(`${node} is not a node of this agent`);
+    return `198.19.253.${i + 1}`;
+  }
+
+  private async removeNodeNamespaces(errors: string[]): Promise<void> {
+    for (const bridge of this.apiBridges.splice(0))
+      await bridge.close().catch((err: Error) => errors.push(`API bridge: ${err.message}`));
+    for (const ns of [...this.nodeNamespaces.values(), ...(this.fabric ? [this.fabric] : [])])
+      await exec('ip', ['netns', 'del', ns]).catch((err: Error) =>
+        errors.push(`netns ${ns}: ${err.message}`),
+      );
+    this.nodeNamespaces.clear();
+    this.fabric = undefined;
+  }
+
   private async begin(): Promise<void> {
     this.log(`starting for nodes ${this.nodes.join(', ')}`);
+    await this.makeNodeNamespaces();
     await this.heartbeat();
     // Multus's installation brings the NetworkAttachmentDefinition CRD; so does the agent playing it.
     await applyCrds(this.kc, [networkAttachmentDefinitionCrd]);
@@ -487,7 +580,11 @@ export class NodeAgent {
       netnsPath: `/var/run/netns/${netns}`,
     };
     const sb: Sandbox = { ref, netns, node, attachments: [], podIPs: [], startedAt: now() };
-    const env: DelegateEnv = { ...this.delegates, localise: this.localiseFor(node) };
+    const env: DelegateEnv = {
+      ...this.delegates,
+      localise: this.localiseFor(node),
+      nodeNetns: this.nodeNetns(node),
+    };
     try {
       await exec('ip', ['-n', netns, 'link', 'set', 'lo', 'up']);
       for (const plan of plans) {
@@ -531,7 +628,11 @@ export class NodeAgent {
 
   /** CNI DEL of every attachment in reverse order, then the namespace goes. */
   private async release(sb: Sandbox): Promise<void> {
-    const env: DelegateEnv = { ...this.delegates, localise: this.localiseFor(sb.node) };
+    const env: DelegateEnv = {
+      ...this.delegates,
+      localise: this.localiseFor(sb.node),
+      nodeNetns: this.nodeNetns(sb.node),
+    };
     while (sb.attachments.length > 0) {
       const last = sb.attachments[sb.attachments.length - 1] as Attachment;
       await delAttachment(env, sb.ref, last);
@@ -795,6 +896,11 @@ export class NodeAgent {
       for (const [uid, sb] of this.sandboxes) {
         await this.teardown(uid, sb).catch((err: Error) => errors.push(`${sb.netns}: ${err.message}`));
       }
+      // The node namespaces go with what the plugins made in them.
+      await this.removeNodeNamespaces(errors);
+    } else {
+      // Sandboxes left behind keep their nodes' namespaces; only the bridges (our processes) stop.
+      for (const bridge of this.apiBridges.splice(0)) await bridge.close().catch(() => undefined);
     }
     this.log('stopped');
     this.rest.close();

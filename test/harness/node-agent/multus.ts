@@ -115,6 +115,8 @@ export interface DelegateEnv {
   /** Fills in node-local settings a delegate needs (the plugin's node configuration, kubeconfig). */
   localise(conf: Record<string, unknown>): Record<string, unknown>;
   timeoutMs?: number;
+  /** The node's network namespace (a name): the plugins run inside it, as on that node. */
+  nodeNetns?: string;
 }
 
 export class CniCallError extends Error {
@@ -151,9 +153,10 @@ async function call(
   conf: Record<string, unknown>,
 ): Promise<ProcessOutcome> {
   const type = String(conf.type);
+  const path = pluginPath(env, type);
   return runProcess(
-    pluginPath(env, type),
-    [],
+    env.nodeNetns ? 'ip' : path,
+    env.nodeNetns ? ['netns', 'exec', env.nodeNetns, path] : [],
     {
       PATH: process.env.PATH,
       CNI_COMMAND: command,

@@ -23,6 +23,8 @@ describe('settings: the pod annotation over the plugin config over SpiderCoordin
       policyRoutes: [],
       hostRuleTable: 500,
       vethMTU: 1500,
+      hijackCIDR: [],
+      vethLinkAddress: '',
     });
     const cluster = { podDefaultRouteNIC: 'net2', txQueueLen: 2000 };
     expect(resolveSettings({ podDefaultRouteNic: 'net1' }, cluster, undefined)).toMatchObject({
@@ -34,12 +36,45 @@ describe('settings: the pod annotation over the plugin config over SpiderCoordin
     });
   });
 
-  test('disabled does nothing; overlay and the veth0 settings are refused by name', () => {
+  test('disabled does nothing; overlay is refused by name', () => {
     expect(resolveSettings({ mode: 'disabled' }, undefined, undefined)).toBe('disabled');
     expect(() => resolveSettings({ mode: 'overlay' }, undefined, undefined)).toThrow(/^mode: overlay/);
-    expect(() => resolveSettings({}, { hijackCIDR: ['169.254.0.0/16'] }, undefined)).toThrow(/^hijackCIDR:/);
-    expect(() => resolveSettings({ vethLinkAddress: '169.254.100.1' }, undefined, undefined)).toThrow(
-      UnsupportedSetting,
+    expect(() => resolveSettings({ mode: 'overlay' }, undefined, undefined)).toThrow(UnsupportedSetting);
+  });
+
+  test('hijack CIDRs: the pod and service CIDRs of the status unless the config names them, then hijackCIDR', () => {
+    const status = { phase: 'Synced', overlayPodCIDR: ['198.18.96.0/20'], serviceCIDR: ['198.18.112.0/20'] };
+    const spec = { hijackCIDR: ['198.18.128.0/24'] };
+    expect(resolveSettings({}, spec, undefined, status)).toMatchObject({
+      hijackCIDR: ['198.18.96.0/20', '198.18.112.0/20', '198.18.128.0/24'],
+    });
+    // Spiderpool's ParseConfig: a list in the plugin config wins, an empty one falls back.
+    expect(
+      resolveSettings(
+        { serviceCIDR: ['198.18.120.0/21'], overlayPodCIDR: [], hijackCIDR: ['fd00:80::5/64'] },
+        spec,
+        undefined,
+        status,
+      ),
+    ).toMatchObject({ hijackCIDR: ['198.18.96.0/20', '198.18.120.0/21', 'fd00:80::/64'] });
+    // A bare address is its host prefix, as Spiderpool's webhook writes it.
+    expect(resolveSettings({ hijackCIDR: ['198.18.20.10'] }, undefined, undefined)).toMatchObject({
+      hijackCIDR: ['198.18.20.10/32'],
+    });
+    expect(() => resolveSettings({ hijackCIDR: ['198.18.0.0/33'] }, undefined, undefined)).toThrow(
+      /^hijackCIDR: "198.18.0.0\/33" has an invalid prefix length/,
+    );
+    expect(() =>
+      resolveSettings({}, undefined, undefined, { phase: 'Synced', serviceCIDR: ['x/8'] }),
+    ).toThrow(/^serviceCIDR: /);
+  });
+
+  test('vethLinkAddress: IPv4 only, named when it is not', () => {
+    expect(resolveSettings({}, { vethLinkAddress: '198.18.57.1' }, undefined)).toMatchObject({
+      vethLinkAddress: '198.18.57.1',
+    });
+    expect(() => resolveSettings({ vethLinkAddress: 'fd00::1' }, undefined, undefined)).toThrow(
+      /^vethLinkAddress: "fd00::1" is not an IPv4 address/,
     );
   });
 });
@@ -78,10 +113,13 @@ test('host reachability: node rules and routes to the NIC’s addresses, pod rou
       { dst: '198.18.54.10/32', table: 500 },
       { dst: 'fd00:54::10/128', table: 500 },
     ],
+    hostNeighbours: ['198.18.54.10', 'fd00:54::10'],
     podRoutes: [
       { dst: '198.18.53.1/32', table: 0 },
       { dst: 'fd00:53::1/128', table: 0 },
     ],
+    podNeighbours: [],
+    hijackRoutes: [],
   });
   const v4only = planHostVeth({
     containerId: 'c',
@@ -91,6 +129,46 @@ test('host reachability: node rules and routes to the NIC’s addresses, pod rou
     podTable: 101,
   });
   expect(v4only.podRoutes).toEqual([{ dst: '198.18.53.1/32', table: 101 }]);
+});
+
+test('the first NIC: neighbour entries for the node, hijack routes via the first node address, replies by veth0', () => {
+  const plan = planHostVeth({
+    containerId: 'c',
+    first: true,
+    podAddresses: ['198.18.54.10', 'fd00:54::10'],
+    hostAddresses: ['198.18.53.1', '198.18.56.1', 'fd00:53::1'],
+    hostRuleTable: 500,
+    podTable: 0,
+    hijackCIDR: ['198.18.96.0/20', 'fd00:96::/64'],
+  });
+  expect(plan.podNeighbours).toEqual(['198.18.53.1', '198.18.56.1', 'fd00:53::1']);
+  // IPv4 routes through veth0 take the first NIC's address as source; IPv6 ones none (Spiderpool).
+  expect(plan.hijackRoutes).toEqual([
+    { dst: '198.18.96.0/20', table: 0, via: '198.18.53.1', src: '198.18.54.10' },
+    { dst: 'fd00:96::/64', table: 0, via: 'fd00:53::1' },
+  ]);
+  expect(plan.replyViaVeth).toEqual({
+    families: [4, 6],
+    defaults: [
+      { dst: '0.0.0.0/0', table: 100, via: '198.18.53.1', src: '198.18.54.10' },
+      { dst: '::/0', table: 100, via: 'fd00:53::1' },
+    ],
+  });
+  // A later NIC: hijack routes in its own table with the first NIC's source; no marks, no pod neighbours.
+  const later = planHostVeth({
+    containerId: 'c',
+    podAddresses: ['198.18.55.10'],
+    firstNicAddresses: ['198.18.54.10'],
+    hostAddresses: ['198.18.53.1'],
+    hostRuleTable: 500,
+    podTable: 101,
+    hijackCIDR: ['198.18.96.0/20', 'fd00:96::/64'],
+  });
+  expect(later.hijackRoutes).toEqual([
+    { dst: '198.18.96.0/20', table: 101, via: '198.18.53.1', src: '198.18.54.10' },
+  ]);
+  expect(later.podNeighbours).toEqual([]);
+  expect(later.replyViaVeth).toBeUndefined();
 });
 
 test('podMACPrefix: the prefix and the last four bytes of the address', () => {
