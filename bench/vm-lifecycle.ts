@@ -1,7 +1,7 @@
 // Running VMs on the demo's stage and timing their deletion: a pool and a macvlan network (the node
-// agent's cluster network, on a veth end the stage's lab made), N VMs started and waited for until each
-// holds an address, then deleted one after another, each timed from `kubectl delete vm` to its records
-// gone from the pool and its SpiderEndpoint deleted. Used by bench:vm-release and `npm run bench --
+// agent's cluster network, on the uplink the agent gives every node), N VMs started and waited for
+// until each holds an address, then deleted one after another, each timed from `kubectl delete vm` to
+// its records gone from the pool and its SpiderEndpoint deleted. Used by bench:vm-release and `npm run bench --
 // --operator`.
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import type { Stage } from '../demo/stage.js';
@@ -45,7 +45,8 @@ export class VmFleet {
   /** Creates the pool and the macvlan network the VMs' pod network is made on. */
   static async prepare(stage: Stage, pool: VmPool): Promise<VmFleet> {
     const fleet = new VmFleet(stage, pool);
-    const master = (await stage.lab.vethPair({ bNetns: await stage.lab.netns() })).a;
+    if (!stage.agent) throw new Error('the stage has no node agent');
+    const master = await stage.agent.uplink();
     await fleet.pools.createPool({
       metadata: { name: pool.name },
       spec: { subnet: pool.subnet, ips: [pool.range] },
