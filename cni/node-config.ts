@@ -7,6 +7,7 @@ import { type Static, Type } from '@sinclair/typebox';
 import {
   ChartIpamSchema,
   confYmlDefaults,
+  ipamClaimKey,
   maxAllocatedIPsKey,
   pluginKeys,
   pluginSwitches,
@@ -35,8 +36,9 @@ export const NodeConfigSchema = Type.Object({
 
 export type NodeConfigFile = Static<typeof NodeConfigSchema>;
 
-export type NodeConfig = Required<Omit<NodeConfigFile, 'clusterNetwork'>> &
-  Pick<NodeConfigFile, 'clusterNetwork'>;
+/** `enableIPAMClaim` stays optional: absent means off (conf.yml's default). */
+export type NodeConfig = Required<Omit<NodeConfigFile, 'clusterNetwork' | typeof ipamClaimKey>> &
+  Pick<NodeConfigFile, 'clusterNetwork' | typeof ipamClaimKey>;
 
 /** conf.yml's defaults for the switches; Multus's namespace is the installation's by default. */
 export const nodeConfigDefaults: Omit<NodeConfig, 'nodeName'> = {
@@ -71,6 +73,7 @@ export function parseNodeConfig(text: string, source: string, fallbackNodeName =
   }
   const cap = file[maxAllocatedIPsKey];
   if (cap !== undefined) config[maxAllocatedIPsKey] = cap;
+  if (file[ipamClaimKey] !== undefined) config[ipamClaimKey] = file[ipamClaimKey];
   if (file.multusNamespace) config.multusNamespace = file.multusNamespace;
   if (file.clusterNetwork) config.clusterNetwork = file.clusterNetwork;
   return config;

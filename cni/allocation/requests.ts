@@ -17,6 +17,8 @@ export interface Switches {
   enableStatefulSet: boolean;
   enableKubevirtStaticIP: boolean;
   enableIPConflictDetection: boolean;
+  /** conf.yml `enableIPAMClaim` (absent: off). */
+  enableIPAMClaim?: boolean;
 }
 
 export interface AddRequest {

@@ -2,7 +2,7 @@
 // (config.json): checked against the installation's conf.yml contract (the same schema and errors as
 // the operator's), then only the keys the plugin uses, plus the node's name and Spiderpool's namespace
 // (Multus's, for bare names).
-import { maxAllocatedIPsKey, pluginSwitches } from '../../api/install/conf-yml.js';
+import { ipamClaimKey, maxAllocatedIPsKey, pluginSwitches } from '../../api/install/conf-yml.js';
 import { readConfYml } from '../../api/install/read-conf-yml.js';
 import type { NodeConfigFile } from '../node-config.js';
 
@@ -20,6 +20,7 @@ export function convertConfYml(
   }
   const cap = conf[maxAllocatedIPsKey];
   if (cap !== undefined) out[maxAllocatedIPsKey] = cap;
+  if (conf[ipamClaimKey] !== undefined) out[ipamClaimKey] = conf[ipamClaimKey];
   if (conf.clusterNetwork) out.clusterNetwork = conf.clusterNetwork;
   if (nodeName) out.nodeName = nodeName;
   if (multusNamespace) out.multusNamespace = multusNamespace;
