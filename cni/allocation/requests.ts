@@ -59,7 +59,7 @@ export type PluginRequest = AddRequest | ReleaseRequest;
 export interface IdentitySummary {
   /** `<namespace>/<identity name>`. */
   key: string;
-  kind: 'kubevirt-vm' | 'statefulset' | 'stateless';
+  kind: 'kubevirt-vm' | 'statefulset' | 'ipamclaim' | 'stateless';
   static: boolean;
 }
 

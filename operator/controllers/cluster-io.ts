@@ -6,6 +6,10 @@ import type { V1Namespace, V1Node, V1Pod, V1StatefulSet } from '@kubernetes/clie
 import {
   apiVersion,
   group,
+  type IPAMClaim,
+  ipamClaimGroup,
+  ipamClaimKind,
+  ipamClaimVersion,
   kinds,
   kubevirtGroup,
   kubevirtKinds,
@@ -145,6 +149,12 @@ export class ClusterIO {
     return orUndefined(
       this.rest.get<V1Node>(resourcePath({ group: '', version: 'v1', plural: 'nodes' }, name)),
     );
+  }
+
+  /** An IPAMClaim (undefined when absent, or when its CRD is not installed). */
+  ipamClaim(namespace: string, name: string): Promise<IPAMClaim | undefined> {
+    const ref = { group: ipamClaimGroup, version: ipamClaimVersion, plural: ipamClaimKind.plural, namespace };
+    return orUndefined(this.rest.get<IPAMClaim>(resourcePath(ref, name)));
   }
 }
 
