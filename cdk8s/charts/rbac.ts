@@ -68,9 +68,15 @@ export function ipamClaimCniRules(): Rule[] {
   ];
 }
 
-/** With `ipam.enableIPAMClaim`: the operator watches IPAMClaims to release a deleted one's addresses. */
+/**
+ * With `ipam.enableIPAMClaim`: the operator watches IPAMClaims to release a deleted one's addresses,
+ * and names the new holder pod in the status after a live migration hands them over.
+ */
 export function ipamClaimOperatorRules(): Rule[] {
-  return [{ apiGroup: ipamClaimGroup, resources: [ipamClaimKind.plural], verbs: read }];
+  return [
+    { apiGroup: ipamClaimGroup, resources: [ipamClaimKind.plural], verbs: read },
+    { apiGroup: ipamClaimGroup, resources: [`${ipamClaimKind.plural}/status`], verbs: ['get', 'update'] },
+  ];
 }
 
 /** The operator, cluster-wide: finalizers, counters, GC, the KubeVirt lifecycle, its webhooks. */

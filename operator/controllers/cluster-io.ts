@@ -153,10 +153,38 @@ export class ClusterIO {
 
   /** An IPAMClaim (undefined when absent, or when its CRD is not installed). */
   ipamClaim(namespace: string, name: string): Promise<IPAMClaim | undefined> {
-    const ref = { group: ipamClaimGroup, version: ipamClaimVersion, plural: ipamClaimKind.plural, namespace };
-    return orUndefined(this.rest.get<IPAMClaim>(resourcePath(ref, name)));
+    return orUndefined(this.rest.get<IPAMClaim>(resourcePath(claims(namespace), name)));
+  }
+
+  /** Read-modify-write of an IPAMClaim's status (its subresource); a claim gone is left alone. */
+  async changeClaimStatus(
+    namespace: string,
+    name: string,
+    what: string,
+    change: (claim: IPAMClaim) => IPAMClaim | undefined,
+  ): Promise<boolean> {
+    return readModifyWrite(
+      () => this.ipamClaim(namespace, name),
+      (claim: IPAMClaim | undefined) => {
+        const next = claim ? change(claim) : undefined;
+        return next ? { write: next, result: true } : { result: false };
+      },
+      async (next) => {
+        this.guard(`${what} in the status of IPAMClaim ${namespace}/${name}`);
+        return this.rest.request<IPAMClaim>('PUT', resourcePath(claims(namespace), name, 'status'), {
+          body: next,
+        });
+      },
+    );
   }
 }
+
+const claims = (namespace: string) => ({
+  group: ipamClaimGroup,
+  version: ipamClaimVersion,
+  plural: ipamClaimKind.plural,
+  namespace,
+});
 
 /** A UID precondition that failed: the name is held by another object now (a successor). */
 function isUidConflict(err: unknown): boolean {

@@ -141,6 +141,43 @@ async function launcher(vmi: KubeVirtObject, claim: string, migration?: KubeVirt
   });
 }
 
+/** The end of a successful migration as KubeVirt writes it: the VMI's migrationState, the VMIM's phase. */
+async function finishMigration(
+  vmi: KubeVirtObject,
+  vmim: KubeVirtObject,
+  pods: { sourcePod: string; targetPod: string },
+) {
+  const resource = (kind: 'vmi' | 'vmim', name: string) => ({ ...kubevirtResource(kind, ns), name });
+  const migrationState = {
+    ...pods,
+    migrationUid: vmim.metadata.uid,
+    sourceNode: 'node-a',
+    targetNode: 'node-b',
+    completed: true,
+  };
+  const fresh = (await objects.getNamespacedCustomObject(
+    resource('vmi', vmi.metadata.name),
+  )) as KubeVirtObject;
+  await objects.replaceNamespacedCustomObject({
+    ...resource('vmi', vmi.metadata.name),
+    body: { ...fresh, status: { ...(fresh.status ?? {}), migrationState } },
+  });
+  const m = (await objects.getNamespacedCustomObject(resource('vmim', vmim.metadata.name))) as KubeVirtObject;
+  await objects.replaceNamespacedCustomObjectStatus({
+    ...resource('vmim', vmim.metadata.name),
+    body: { ...m, status: { phase: 'Succeeded', migrationState } },
+  });
+}
+
+async function setPodPhase(pod: V1Pod, phase: string): Promise<void> {
+  const current = await world.fixtures.core.readNamespacedPod({ name: nameOf(pod), namespace: ns });
+  await world.fixtures.core.replaceNamespacedPodStatus({
+    name: nameOf(pod),
+    namespace: ns,
+    body: { ...current, status: { ...current.status, phase } },
+  });
+}
+
 const add = async (pod: V1Pod) =>
   bare(await world.plugin.add(pod, pool, { nic: 'net1', switches: claimsOn }));
 
@@ -208,6 +245,23 @@ test('launcher pods referencing one claim keep its address across pod recreation
   expect((await holders()).get(ip)?.podUid).toBe(uidOf(second));
   expect((await readClaim(claim))?.status?.ownerPod).toBe(nameOf(second));
 
+  // The migration succeeds (as virt-handler and virt-controller write it): the operator makes the
+  // target the holder, in the records and in the claim's status.
+  await finishMigration(vmi, vmim, { sourcePod: nameOf(second), targetPod: nameOf(target) });
+  await eventually(
+    'the target holds the address',
+    async () => (await holders()).get(ip)?.podUid === uidOf(target),
+    {
+      timeoutMs: 15_000,
+    },
+  );
+  await eventually(
+    "the claim's status names the target",
+    async () => (await readClaim(claim))?.status?.ownerPod === nameOf(target),
+  );
+  expect((await readClaim(claim))?.status?.ips).toEqual([`${ip}/24`]);
+  await setPodPhase(second, 'Succeeded');
+
   // The claim deleted while its holder runs: the address stays with the live pod.
   const deleted = Date.now();
   await objects.deleteNamespacedCustomObject({ ...claimResource(), name: claim });
@@ -219,7 +273,7 @@ test('launcher pods referencing one claim keep its address across pod recreation
       Date.parse(l.time) >= deleted &&
       String(l.reason).includes('is alive'),
   );
-  expect((await holders()).get(ip)?.podUid).toBe(uidOf(second));
+  expect((await holders()).get(ip)?.podUid).toBe(uidOf(target));
 
   // The pods go: the address and the claim's endpoint are freed, by one release.
   await world.fixtures.deletePod(ns, nameOf(target));

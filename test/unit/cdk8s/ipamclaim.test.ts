@@ -54,6 +54,7 @@ test('ipam.enableIPAMClaim=true emits the CRD, the plugin and operator rules and
   ]);
   expect(claimRules(objects, 'spiderpool-operator')).toEqual([
     expect.objectContaining({ resources: ['ipamclaims'], verbs: ['get', 'list', 'watch'] }),
+    expect.objectContaining({ resources: ['ipamclaims/status'], verbs: ['get', 'update'] }),
   ]);
   expect(confOf(objects).enableIPAMClaim).toBe(true);
 });
