@@ -12,9 +12,10 @@ import {
   ipamClaimVersion,
   kubevirtApiVersion,
 } from '../../../api/index.js';
-import { installDefaults } from '../../../api/install/names.js';
+import { installDefaults, objectNames } from '../../../api/install/names.js';
 import { ipamClaimCniRules, ipamClaimOperatorRules, type Rule } from '../../../cdk8s/charts/rbac.js';
 import { isNotFound } from '../../../kube/errors.js';
+import { runCtl } from '../../../operator/ctl/main.js';
 import { uniqueName } from '../../harness/clients.js';
 import { applyCrds } from '../../harness/crds.js';
 import { eventually } from '../../harness/wait.js';
@@ -321,4 +322,47 @@ test('a missing claim is "try again later" (11) naming it; a reference with the 
   expect(String(off)).toContain('enableIPAMClaim');
   // Neither left a record behind.
   expect([...(await holders()).values()].filter((h) => h.podUid === uidOf(pod))).toEqual([]);
+}, 60_000);
+
+test("the command line judges a claim's address by the claim: kept while it exists though no pod holds it, freed once it is gone", async () => {
+  // The CLI reads conf.yml from the installation's ConfigMap, as it does on a cluster.
+  await world.fixtures.core.createNamespacedConfigMap({
+    namespace: installDefaults.namespace,
+    body: {
+      metadata: { name: objectNames.configMap },
+      data: { [objectNames.configKey]: 'enableIPAMClaim: true\n' },
+    },
+  });
+  const ctl = async (...args: string[]) => {
+    let stdout = '';
+    let stderr = '';
+    const code = await runCtl(['--kubeconfig', world.cluster.cp.kubeconfigPath('operator'), ...args], {
+      stdout: (t) => {
+        stdout += t;
+      },
+      stderr: (t) => {
+        stderr += t;
+      },
+      color: false,
+    });
+    return { code, stdout, stderr };
+  };
+  const { vmi, claim } = await vmWithClaim();
+  const pod = await launcher(vmi, claim);
+  const ip = await add(pod);
+  await world.fixtures.deletePod(ns, nameOf(pod));
+  const held = await ctl('ip', ip, '-o', 'json');
+  expect(held.code).toBe(0);
+  const [holder] = (JSON.parse(held.stdout) as { holders: Array<Record<string, unknown>> }).holders;
+  expect(holder).toMatchObject({
+    identity: `${ns}/${claim}`,
+    kind: 'ipamclaim',
+    podUid: uidOf(pod),
+    verdict: { release: false, reason: 'the IPAMClaim keeps its addresses: the IPAMClaim exists' },
+  });
+  const refused = await ctl('release', ip);
+  expect(refused.code).toBe(1);
+  expect((await holders()).get(ip)?.pod).toBe(`${ns}/${claim}`);
+  await objects.deleteNamespacedCustomObject({ ...claimResource(), name: claim });
+  await eventually('the address freed', async () => !(await holders()).has(ip), { timeoutMs: 15_000 });
 }, 60_000);
