@@ -7,6 +7,14 @@ import { group, kinds, version } from './constants.js';
 import { CoordinatorSpecSchema, CoordinatorStatusSchema } from './schema/coordinator.js';
 import { type StructuralSchema, toCrdSchema } from './schema/crd-schema.js';
 import { EndpointStatusSchema } from './schema/endpoint.js';
+import {
+  IPAMClaimSpecSchema,
+  IPAMClaimStatusSchema,
+  ipamClaimApiVersion,
+  ipamClaimGroup,
+  ipamClaimKind,
+  ipamClaimVersion,
+} from './schema/ipamclaim.js';
 import { IPPoolSpecSchema, IPPoolStatusSchema } from './schema/ippool.js';
 import { MultusConfigSpecSchema } from './schema/multus-config.js';
 import { ReservedIPSpecSchema } from './schema/reservedip.js';
@@ -245,3 +253,43 @@ export const spiderpoolCrds: readonly CrdDefinition[] = [
   multusConfigCrd,
   coordinatorCrd,
 ];
+
+/**
+ * IPAMClaim (k8s.cni.cncf.io/v1alpha1): not Spiderpool's, installed only with the cdk8s value
+ * `ipam.enableIPAMClaim=true` (docs/ipamclaim.md). Names, scope and subresource as upstream's CRD.
+ */
+export const ipamClaimCrd: CrdDefinition = {
+  name: `${ipamClaimKind.plural}.${ipamClaimGroup}`,
+  spec: {
+    group: ipamClaimGroup,
+    scope: 'Namespaced',
+    names: {
+      kind: ipamClaimKind.kind,
+      listKind: ipamClaimKind.listKind,
+      plural: ipamClaimKind.plural,
+      singular: ipamClaimKind.singular,
+      shortNames: [],
+    },
+    versions: [
+      {
+        name: ipamClaimVersion,
+        served: true,
+        storage: true,
+        schema: {
+          openAPIV3Schema: {
+            type: 'object',
+            description: `${ipamClaimKind.kind} of ${ipamClaimApiVersion}`,
+            properties: {
+              apiVersion: { type: 'string' },
+              kind: { type: 'string' },
+              metadata: { type: 'object' },
+              spec: toCrdSchema(IPAMClaimSpecSchema, `${ipamClaimKind.kind}.spec`),
+              status: toCrdSchema(IPAMClaimStatusSchema, `${ipamClaimKind.kind}.status`),
+            },
+          },
+        },
+        subresources: { status: {} },
+      },
+    ],
+  },
+};

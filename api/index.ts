@@ -7,6 +7,7 @@ export * from './schema/common.js';
 export * from './schema/coordinator.js';
 export * from './schema/crd-schema.js';
 export * from './schema/endpoint.js';
+export * from './schema/ipamclaim.js';
 export * from './schema/ippool.js';
 export * from './schema/multus-config.js';
 export * from './schema/reservedip.js';

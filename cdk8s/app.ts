@@ -26,7 +26,10 @@ export interface Installation {
 
 export function buildInstallation(values: Values, props: AppProps = {}): Installation {
   const app = new App({ yamlOutputType: YamlOutputType.FILE_PER_CHART, ...props });
-  const crds = new CrdsChart(app, 'crds', { multus: values.multus.installCRD });
+  const crds = new CrdsChart(app, 'crds', {
+    multus: values.multus.installCRD,
+    ipamClaim: values.ipam.enableIPAMClaim === true,
+  });
   const rbac = new RbacChart(app, 'rbac', values);
   const config = new ConfigChart(app, 'config', values);
   const node = new NodeChart(app, 'node', {

@@ -4,7 +4,13 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { type Static, Type } from '@sinclair/typebox';
-import { ChartIpamSchema, pluginDefaults, pluginKeys, pluginSettings } from '../api/install/conf-yml.js';
+import {
+  ChartIpamSchema,
+  type ipamClaimKey,
+  pluginDefaults,
+  pluginKeys,
+  pluginSettings,
+} from '../api/install/conf-yml.js';
 import { installDefaults } from '../api/install/names.js';
 import { CniError, ErrorCode } from './protocol/errors.js';
 import { schemaProblems } from './protocol/validate.js';
@@ -29,8 +35,9 @@ export const NodeConfigSchema = Type.Object({
 
 export type NodeConfigFile = Static<typeof NodeConfigSchema>;
 
-export type NodeConfig = Required<Omit<NodeConfigFile, 'clusterNetwork'>> &
-  Pick<NodeConfigFile, 'clusterNetwork'>;
+/** `enableIPAMClaim` stays optional: absent means off (conf.yml's default). */
+export type NodeConfig = Required<Omit<NodeConfigFile, 'clusterNetwork' | typeof ipamClaimKey>> &
+  Pick<NodeConfigFile, 'clusterNetwork' | typeof ipamClaimKey>;
 
 /** conf.yml's defaults for the switches; Multus's namespace is the installation's by default. */
 export const nodeConfigDefaults: Omit<NodeConfig, 'nodeName'> = {

@@ -2,7 +2,17 @@
 // resource is declared in init() with its handler; the controllers gather facts from the caches,
 // let ipam/ decide, and write through kube/-style guarded calls.
 
-import { group, kinds, kubevirtGroup, kubevirtKinds, kubevirtVersion, version } from '../api/index.js';
+import {
+  group,
+  ipamClaimGroup,
+  ipamClaimKind,
+  ipamClaimVersion,
+  kinds,
+  kubevirtGroup,
+  kubevirtKinds,
+  kubevirtVersion,
+  version,
+} from '../api/index.js';
 import { installDefaults } from '../api/install/names.js';
 import { slimPod } from '../ipam/gc/pod.js';
 import { controllingMultusConfig, nadGroup, nadPlural, nadVersion } from '../multus/ownership.js';
@@ -12,6 +22,7 @@ import { CoordinatorStatusController } from './controllers/coordinator-status.js
 import { EndpointController } from './controllers/endpoints.js';
 import { type Caches, FactSource } from './controllers/facts.js';
 import { IdentityGc } from './controllers/identity-gc.js';
+import { IPAMClaimController } from './controllers/ipamclaims.js';
 import { KubeVirtController } from './controllers/kubevirt.js';
 import { MultusConfigController } from './controllers/multus-configs.js';
 import { NoAddressExplainer } from './controllers/no-address.js';
@@ -63,6 +74,7 @@ export const controllerNames = {
   multusConfigs: 'multusconfigs',
   nads: 'networkattachmentdefinitions',
   coordinator: 'spidercoordinator',
+  ipamClaims: 'ipamclaims',
 } as const;
 
 /** One watched resource: its API, the handler of its events, and the framework's options. */
@@ -124,6 +136,10 @@ export class SpiderpoolOperator extends HardenedOperator {
           ? this.lister(kubevirt.group, kubevirt.version, kubevirtKinds.vm.plural)
           : undefined,
       migrations: kv ? this.lister(kubevirt.group, kubevirt.version, kubevirtKinds.vmim.plural) : undefined,
+      claims:
+        this.ipam.enableIPAMClaim && this.isSynced(ipamClaimGroup, ipamClaimVersion, ipamClaimKind.plural)
+          ? this.lister(ipamClaimGroup, ipamClaimVersion, ipamClaimKind.plural)
+          : undefined,
     };
   }
 
@@ -205,6 +221,7 @@ export class SpiderpoolOperator extends HardenedOperator {
       ...(kv ? { migration: (ns: string, vmi: string) => kv.migration(ns, vmi) } : {}),
     });
     const sts = new StatefulSetController(gc, index, caches);
+    const claims = new IPAMClaimController(gc, settings.gcEnabled);
     // SpiderMultusConfig -> NetworkAttachmentDefinition (multus/render.ts decides, the controller writes).
     const multusConfigs = new MultusConfigController({
       rest: this.rest,
@@ -305,6 +322,15 @@ export class SpiderpoolOperator extends HardenedOperator {
         handle: (e) => sts.reconcile(e),
         options: { name: controllerNames.statefulSets, kind: 'StatefulSet' },
         when: settings.enableStatefulSet && settings.gcEnabled,
+      },
+      // The IPAMClaim CRD comes with the feature, or from another installer later: optional.
+      {
+        group: ipamClaimGroup,
+        version: ipamClaimVersion,
+        plural: ipamClaimKind.plural,
+        handle: (e) => claims.reconcile(e),
+        options: { name: controllerNames.ipamClaims, kind: ipamClaimKind.kind, optional: true },
+        when: settings.enableIPAMClaim === true,
       },
     ];
   }

@@ -28,8 +28,15 @@ export type PluginSwitch = (typeof pluginSwitches)[number];
  */
 export const maxAllocatedIPsKey = 'ippoolMaxAllocatedIPs';
 
+/**
+ * IPAMClaim support (this implementation, docs/ipamclaim.md): the plugin keys an attachment whose
+ * network selection element has `ipam-claim-reference` to that IPAMClaim, the operator releases a
+ * deleted claim's addresses. Off by default, and then absent from a synthesized conf.yml.
+ */
+export const ipamClaimKey = 'enableIPAMClaim';
+
 /** Every conf.yml key the plugin reads (the installer copies these into the node configuration). */
-export const pluginKeys = [...pluginSwitches, maxAllocatedIPsKey] as const;
+export const pluginKeys = [...pluginSwitches, maxAllocatedIPsKey, ipamClaimKey] as const;
 
 /** Garbage collection (this implementation): the switch and the period of the operator's full scan. */
 export const GcSchema = Type.Object(
@@ -51,6 +58,7 @@ export const ChartIpamSchema = Type.Object(
     enableIPConflictDetection: Bool,
     [maxAllocatedIPsKey]: Type.Integer({ minimum: 1 }),
     gc: GcSchema,
+    [ipamClaimKey]: Type.Optional(Bool),
   },
   closed,
 );
@@ -98,6 +106,7 @@ export const confYmlDefaults = {
   enableValidatingResourcesDeletedWebhook: false,
   enableSpiderSubnet: false,
   gc: { enabled: true, intervalSeconds: 600 },
+  [ipamClaimKey]: false,
 } as const satisfies ConfYml & ChartIpam;
 
 export type PluginKey = (typeof pluginKeys)[number];

@@ -4,7 +4,7 @@
 import { Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import type { Construct } from 'constructs';
-import { type CrdDefinition, spiderpoolCrds } from '../../api/index.js';
+import { type CrdDefinition, ipamClaimCrd, spiderpoolCrds } from '../../api/index.js';
 import { componentLabels } from './labels.js';
 import { networkAttachmentDefinitionCrd } from './multus-crd.js';
 
@@ -52,6 +52,8 @@ export class SpiderCrd extends k8s.KubeCustomResourceDefinition {
 export interface CrdsChartProps {
   /** Also install Multus' NetworkAttachmentDefinition CRD. */
   multus: boolean;
+  /** Also install the IPAMClaim CRD (values `ipam.enableIPAMClaim`). */
+  ipamClaim?: boolean;
 }
 
 export class CrdsChart extends Chart {
@@ -59,5 +61,6 @@ export class CrdsChart extends Chart {
     super(scope, id, { labels: componentLabels('crds') });
     for (const def of spiderpoolCrds) new SpiderCrd(this, def);
     if (props.multus) new SpiderCrd(this, networkAttachmentDefinitionCrd);
+    if (props.ipamClaim) new SpiderCrd(this, ipamClaimCrd);
   }
 }

@@ -6,7 +6,15 @@
 import { Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import type { Construct } from 'constructs';
-import { defaultCoordinatorName, group, kinds, kubevirtGroup, kubevirtKinds } from '../../api/index.js';
+import {
+  defaultCoordinatorName,
+  group,
+  ipamClaimGroup,
+  ipamClaimKind,
+  kinds,
+  kubevirtGroup,
+  kubevirtKinds,
+} from '../../api/index.js';
 import { installDefaults, objectNames } from '../../api/install/names.js';
 import { nadGroup, nadPlural } from '../../multus/ownership.js';
 import type { Values } from '../values/schema.js';
@@ -49,6 +57,25 @@ export function cniRules(): Rule[] {
       verbs: ['get'],
       resourceNames: [defaultCoordinatorName],
     },
+  ];
+}
+
+/** With `ipam.enableIPAMClaim`: the plugin reads a referenced IPAMClaim and writes its status. */
+export function ipamClaimCniRules(): Rule[] {
+  return [
+    { apiGroup: ipamClaimGroup, resources: [ipamClaimKind.plural], verbs: ['get'] },
+    { apiGroup: ipamClaimGroup, resources: [`${ipamClaimKind.plural}/status`], verbs: ['update'] },
+  ];
+}
+
+/**
+ * With `ipam.enableIPAMClaim`: the operator watches IPAMClaims to release a deleted one's addresses,
+ * and names the new holder pod in the status after a live migration hands them over.
+ */
+export function ipamClaimOperatorRules(): Rule[] {
+  return [
+    { apiGroup: ipamClaimGroup, resources: [ipamClaimKind.plural], verbs: read },
+    { apiGroup: ipamClaimGroup, resources: [`${ipamClaimKind.plural}/status`], verbs: ['get', 'update'] },
   ];
 }
 
@@ -169,13 +196,11 @@ export class RbacChart extends Chart {
       automountToken: false,
     });
 
-    this.clusterRole('cni', objectNames.cniRole, cniRules(), this.cniServiceAccount);
-    this.clusterRole(
-      'operator',
-      objectNames.operatorRole,
-      operatorClusterRules(),
-      this.operatorServiceAccount,
-    );
+    const claims = values.ipam.enableIPAMClaim === true;
+    const cni = [...cniRules(), ...(claims ? ipamClaimCniRules() : [])];
+    this.clusterRole('cni', objectNames.cniRole, cni, this.cniServiceAccount);
+    const operator = [...operatorClusterRules(), ...(claims ? ipamClaimOperatorRules() : [])];
+    this.clusterRole('operator', objectNames.operatorRole, operator, this.operatorServiceAccount);
 
     const role = new kplus.Role(this, 'operator-role', {
       metadata: { name: objectNames.operatorRole, namespace },

@@ -5,6 +5,7 @@
 import type { V1Namespace, V1ObjectMeta, V1Pod } from '@kubernetes/client-node';
 import type {
   IPAllocationDetail,
+  IPAMClaim,
   SpiderEndpoint,
   SpiderIPPool,
   VirtualMachineInstanceMigration,
@@ -12,6 +13,7 @@ import type {
 import type { Family } from '../../ipam/address/ip.js';
 import { selectCandidates } from '../../ipam/candidates/candidates.js';
 import { type Identity, identityOf } from '../../ipam/identity/identity.js';
+import { claimIdentity, claimMismatch, claimValidity } from '../../ipam/identity/ipamclaim.js';
 import { migrationMarks } from '../../ipam/identity/migration.js';
 import { topController } from '../../ipam/identity/owners.js';
 import { podAliveness, type Validity } from '../../ipam/identity/validity.js';
@@ -38,6 +40,8 @@ export interface AddInput {
   endpoint?: SpiderEndpoint;
   /** For a KubeVirt VM identity: whether it is still valid (VMI and VM read). */
   vmValidity?: Validity;
+  /** The IPAMClaim this attachment's network selection element references (read, it exists). */
+  claim?: IPAMClaim;
   /** For a launcher pod carrying migration marks: whether that migration is in progress. */
   activeMigration?: boolean;
   /** Every pool (wildcards, spec.default). */
@@ -123,12 +127,25 @@ export function planAdd(input: AddInput): AddPlan {
       `pod ${podName(pod)} has UID ${uid}, CNI_ARGS K8S_POD_UID names ${request.pod.uid} (a pod of the same name that is gone)`,
     );
   }
-  const identity = identityOf(pod, request.switches, topController(pod.metadata ?? {}, input.intermediate));
+  const claim = input.claim;
+  const identity = claim
+    ? claimIdentity(pod, claim.metadata.name ?? '')
+    : identityOf(pod, request.switches, topController(pod.metadata ?? {}, input.intermediate));
   const routes = podRoutes(pod);
   const entries = servingEntries(input.endpoint, identity);
   const entry = entries.find((e) => e.interface === request.ifname);
 
-  if (identity.kind === 'kubevirt-vm') {
+  if (claim) {
+    const validity = claimValidity(claim);
+    if (!validity.valid) {
+      throw new CniError(
+        ErrorCode.podNotServed,
+        `IPAMClaim ${identity.key}: ${validity.reason}; pod ${podName(pod)} gets no address`,
+      );
+    }
+    const mismatch = claimMismatch(claim, request.network, request.ifname);
+    if (mismatch) throw new CniError(ErrorCode.invalidNetworkConfig, `pod ${podName(pod)}: ${mismatch}`);
+  } else if (identity.kind === 'kubevirt-vm') {
     const validity = input.vmValidity;
     if (!validity?.valid) {
       throw new CniError(
@@ -136,17 +153,18 @@ export function planAdd(input: AddInput): AddPlan {
         `VM ${identity.key}: ${validity?.reason ?? 'its VMI and VM were not read'}; launcher pod ${podName(pod)} gets no address`,
       );
     }
-    if (input.activeMigration) {
-      // The source pod still runs with these addresses; the target takes nothing over (the operator
-      // moves the records when the migration succeeds).
-      if (!entry) {
-        throw new CniError(
-          ErrorCode.tryAgainLater,
-          `live-migration target ${podName(pod)}: SpiderEndpoint ${identity.key} holds no addresses for ${request.ifname} yet`,
-        );
-      }
-      return { kind: 'migration-source', identity, network: nicNetworkFromEndpoint(entry) };
+  }
+  // A live-migration target (a VM's, or one whose attachment references an IPAMClaim) shares the
+  // addresses the source pod still runs with and takes nothing over: the operator moves the holder
+  // when the migration succeeds (docs/kubevirt.md).
+  if ((identity.kind === 'kubevirt-vm' || claim) && input.activeMigration) {
+    if (!entry) {
+      throw new CniError(
+        ErrorCode.tryAgainLater,
+        `live-migration target ${podName(pod)}: SpiderEndpoint ${identity.key} holds no addresses for ${request.ifname} yet`,
+      );
     }
+    return { kind: 'migration-source', identity, network: nicNetworkFromEndpoint(entry) };
   }
 
   const probe = request.switches.enableIPConflictDetection;
@@ -173,10 +191,11 @@ export function planAdd(input: AddInput): AddPlan {
     enableIPv6: request.switches.enableIPv6,
     pools: input.pools,
   });
-  // NICs the endpoint already holds for this pod keep what they have (served by their own ADDs).
+  // NICs the endpoint already holds for this pod keep what they have (served by their own ADDs); a
+  // claim holds the addresses of its own attachment only.
   const held = new Set(entries.map((e) => e.interface));
   const planned = planNics(
-    candidates.nics.filter((n) => n.nic === request.ifname || !held.has(n.nic)),
+    candidates.nics.filter((n) => n.nic === request.ifname || (!claim && !held.has(n.nic))),
     input.pools,
     {
       pod,

@@ -7,12 +7,19 @@
 //   3. pool writes in rounds, each pool once per round with readModifyWrite (a 409 reads that pool
 //      again and decides again for the requests it concerns); a want whose pool is exhausted moves
 //      to its next pool in the next round; a request that fails gives back what it got;
-//   4. endpoint writes (finalizer, ownerReference to the Pod for stateless identities);
+//   4. endpoint writes (finalizer, ownerReference to the Pod for stateless identities), then the
+//      status of each IPAMClaim an attachment is keyed to (its addresses and the pod they went to);
 //   5. answers.
 // Every record carries its pod's UID before any endpoint mentions it, so a leader killed between 3
 // and 4 leaves records that a retried ADD reuses (same owner, UID and NIC), that a DEL finds by UID,
 // and that the operator can attribute to a pod.
-import type { SpiderEndpoint, SpiderIPPool } from '../../api/index.js';
+import type { V1Pod } from '@kubernetes/client-node';
+import {
+  type IPAMClaim,
+  ipamClaimReferenceKey,
+  type SpiderEndpoint,
+  type SpiderIPPool,
+} from '../../api/index.js';
 import type { Family } from '../../ipam/address/ip.js';
 import type { AllocationOutcome } from '../../ipam/allocation/allocate.js';
 import type { ReleaseRequest as PoolReleaseRequest } from '../../ipam/allocation/release.js';
@@ -20,6 +27,7 @@ import { podNamesPools } from '../../ipam/candidates/candidates.js';
 import { IpamError } from '../../ipam/errors.js';
 import { filterInputsNeeded } from '../../ipam/filter/filters.js';
 import { identityOf } from '../../ipam/identity/identity.js';
+import { claimIdentity, claimReferenceOf, claimStatusAfter } from '../../ipam/identity/ipamclaim.js';
 import { migrationMarks } from '../../ipam/identity/migration.js';
 import { topControllerLookup } from '../../ipam/identity/owners.js';
 import { vmIdentityValidity } from '../../ipam/identity/validity.js';
@@ -217,6 +225,7 @@ class Batch {
       const networks = this.networks();
       await this.rollBackFailed();
       await this.writeEndpoints(networks);
+      await this.writeClaims(networks);
       this.answerAll(networks);
     } catch (err) {
       this.requests.forEach((_, i) => {
@@ -242,7 +251,10 @@ class Batch {
     const { namespace, name } = request.pod;
     const pod = await this.reads.pod(namespace, name);
     if (!pod) throw new CniError(ErrorCode.podNotServed, `pod ${namespace}/${name} not found`);
-    const identity = identityOf(pod, request.switches);
+    const claim = await this.claimOf(request, pod);
+    const identity = claim
+      ? claimIdentity(pod, claim.metadata.name ?? '')
+      : identityOf(pod, request.switches);
     const lookup = topControllerLookup(pod.metadata ?? {});
     const marks = migrationMarks(pod);
     const vm = identity.kind === 'kubevirt-vm';
@@ -272,7 +284,9 @@ class Batch {
         : undefined,
       this.reads.endpoint(namespace, identity.name),
       vm ? this.reads.vmi(namespace, identity.name) : undefined,
-      vm && marks?.migrationJobName ? this.reads.migration(namespace, marks.migrationJobName) : undefined,
+      (vm || claim) && marks?.migrationJobName
+        ? this.reads.migration(namespace, marks.migrationJobName)
+        : undefined,
     ]);
     const needs = filterInputsNeeded(pools);
     const [ns, nodeLabels] = await Promise.all([
@@ -284,6 +298,10 @@ class Batch {
     if (ns) input.namespace = ns;
     if (nodeLabels) input.nodeLabels = nodeLabels;
     if (endpoint) input.endpoint = endpoint;
+    if (claim) {
+      input.claim = claim;
+      input.activeMigration = migrationInProgress(pod, migration);
+    }
     if (vm) {
       const vmObject =
         !vmi || vmi.metadata.deletionTimestamp ? await this.reads.vm(namespace, identity.name) : undefined;
@@ -291,6 +309,28 @@ class Batch {
       input.activeMigration = migrationInProgress(pod, migration);
     }
     return { kind: 'add', request, input, plan: planAdd(input) };
+  }
+
+  /**
+   * The IPAMClaim the attachment's network selection element references, read. A reference with the
+   * feature off is a configuration error; a claim not there (yet) is "try again later", since
+   * kubevirt-ipam-controller may create it just after the pod.
+   */
+  private async claimOf(request: AddRequest, pod: V1Pod): Promise<IPAMClaim | undefined> {
+    const name = claimReferenceOf(pod, request.ifname, this.opts.multus);
+    if (!name) return undefined;
+    const { namespace, name: podName } = request.pod;
+    const where = `${ipamClaimReferenceKey} ${JSON.stringify(name)} in the network selection element of ${request.ifname} of pod ${namespace}/${podName}`;
+    if (!request.switches.enableIPAMClaim) {
+      throw new CniError(
+        ErrorCode.invalidNetworkConfig,
+        `${where}: IPAMClaim support is off (conf.yml enableIPAMClaim, values ipam.enableIPAMClaim)`,
+      );
+    }
+    const claim = await this.reads.ipamClaim(namespace, name);
+    if (!claim)
+      throw new CniError(ErrorCode.tryAgainLater, `IPAMClaim ${namespace}/${name} not found (${where})`);
+    return claim;
   }
 
   private async prepareRelease(request: ReleaseRequest): Promise<PreparedRelease> {
@@ -682,6 +722,47 @@ class Batch {
         // absence (a release has nothing left to do, an ADD creates it anew).
         retryOn: (err) => isConflict(err) || isNotFound(err),
       },
+    );
+  }
+
+  /**
+   * The status of each IPAMClaim an ADD allocated or confirmed addresses for: `ips` (CIDR strings) and
+   * `ownerPod`, as upstream's CRD has them. A live-migration target writes nothing (the source still
+   * holds the claim). A failed write fails the ADD; its retry finds the addresses on the endpoint.
+   */
+  private async writeClaims(networks: Map<number, NicNetwork[]>): Promise<void> {
+    await Promise.all(
+      this.prepared.map(async (p, i) => {
+        if (p?.kind !== 'add' || this.answers[i] || p.plan.kind !== 'allocate' || !p.input.claim) return;
+        const network = networks.get(i)?.find((n) => n.nic === p.request.ifname);
+        if (!network) return;
+        const ips = network.ips.map((ip) => ip.address);
+        const claim = p.input.claim;
+        const { namespace = '', name = '' } = claim.metadata;
+        const replace = this.api.replaceClaimStatus?.bind(this.api);
+        const read = this.api.ipamClaim?.bind(this.api);
+        if (!replace || !read) return;
+        let known: IPAMClaim | undefined = claim;
+        try {
+          await readModifyWrite(
+            async () => {
+              const value = known ?? (await read(namespace, name));
+              known = undefined;
+              return value;
+            },
+            (current: IPAMClaim | undefined) => {
+              const status = current ? claimStatusAfter(current, ips, p.plan.identity.podName) : undefined;
+              return current && status
+                ? { write: { ...current, status }, result: undefined }
+                : { result: undefined };
+            },
+            async (next) => replace(next as IPAMClaim),
+            { deadlineMs: Math.max(0, this.deadline - Date.now()) },
+          );
+        } catch (err) {
+          this.fail(i, err, `writing the status of ipamclaim ${namespace}/${name}`);
+        }
+      }),
     );
   }
 

@@ -15,13 +15,17 @@ import type {
   V1ReplicaSet,
   V1StatefulSet,
 } from '@kubernetes/client-node';
-import type {
-  SpiderEndpoint,
-  SpiderIPPool,
-  SpiderReservedIP,
-  VirtualMachine,
-  VirtualMachineInstance,
-  VirtualMachineInstanceMigration,
+import {
+  type IPAMClaim,
+  ipamClaimGroup,
+  ipamClaimKind,
+  ipamClaimVersion,
+  type SpiderEndpoint,
+  type SpiderIPPool,
+  type SpiderReservedIP,
+  type VirtualMachine,
+  type VirtualMachineInstance,
+  type VirtualMachineInstanceMigration,
 } from '../../api/index.js';
 import { apiStatus, describeApiError, isConflict, isNotFound } from '../../kube/errors.js';
 import { KubeVirtApi } from '../../kube/kubevirt.js';
@@ -36,6 +40,12 @@ import { type PoolNeeds, poolsMatching } from './pool-needs.js';
 
 const core = { group: '', version: 'v1' };
 const apps = { group: 'apps', version: 'v1' };
+const claims = (namespace: string) => ({
+  group: ipamClaimGroup,
+  version: ipamClaimVersion,
+  plural: ipamClaimKind.plural,
+  namespace,
+});
 
 /** Each API call's own limit. */
 export const callTimeoutMs = 10_000;
@@ -77,7 +87,10 @@ async function orUndefined<T>(what: string, work: () => Promise<T>): Promise<T |
  * store in unit tests. Errors are CniErrors naming the call, except a 409 of a guarded write
  * (replacePoolStatus, writeEndpoint), which is left as the API's for readModifyWrite.
  */
-export type PluginStore = Omit<PluginApi, 'server'>;
+export type PluginStore = Omit<PluginApi, 'server' | ClaimCalls> & Partial<Pick<PluginApi, ClaimCalls>>;
+
+/** A store may lack IPAMClaims (an in-memory one that serves none); the API server's has them. */
+type ClaimCalls = 'ipamClaim' | 'replaceClaimStatus';
 
 /** The plugin's API calls, by what they are for. Errors are CniErrors naming the call. */
 export class PluginApi {
@@ -228,6 +241,33 @@ export class PluginApi {
       this.kubevirt.getMigration(namespace, name),
     );
   }
+
+  /** An IPAMClaim; undefined when it (or its CRD) does not exist. */
+  ipamClaim(namespace: string, name: string): Promise<IPAMClaim | undefined> {
+    return this.read(`reading ipamclaim ${namespace}/${name}`, claims(namespace), name);
+  }
+
+  /** PUT /status guarded by the claim's resourceVersion; a 409 is left as it is for readModifyWrite. */
+  async replaceClaimStatus(claim: IPAMClaim): Promise<IPAMClaim> {
+    const { namespace = '', name = '' } = claim.metadata;
+    const what = `writing the status of ipamclaim ${namespace}/${name}`;
+    try {
+      return await withDeadline(
+        retryTransient(
+          () =>
+            this.rest.request<IPAMClaim>('PUT', resourcePath(claims(namespace), name, 'status'), {
+              body: claim,
+            }),
+          retry,
+        ),
+        callTimeoutMs,
+        what,
+      );
+    } catch (err) {
+      if (isConflict(err)) throw err;
+      throw fromApiError(err, what);
+    }
+  }
 }
 
 /** How many pools a scan reads at a time. */
@@ -371,5 +411,9 @@ export class BatchReads {
 
   migration(namespace: string, name: string) {
     return this.once(`vmim/${namespace}/${name}`, () => this.api.migration(namespace, name));
+  }
+
+  ipamClaim(namespace: string, name: string) {
+    return this.once(`ipamclaim/${namespace}/${name}`, async () => this.api.ipamClaim?.(namespace, name));
   }
 }

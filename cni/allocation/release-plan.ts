@@ -7,6 +7,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import type { ReleaseRequest as PoolReleaseRequest } from '../../ipam/allocation/release.js';
 import { identityOf } from '../../ipam/identity/identity.js';
+import { claimOwnerType } from '../../ipam/identity/ipamclaim.js';
 import { controllerOf } from '../../ipam/identity/owners.js';
 import {
   type IdentityObjects,
@@ -20,7 +21,12 @@ import type { PoolRecord } from '../../ipam/records/codec.js';
 import type { ReleasedFromEndpoint } from './endpoint-plan.js';
 import type { KeptBecause, ReleaseRequest } from './requests.js';
 
-export type SubjectKind = 'kubevirt-vm' | 'statefulset' | 'stateless' | 'statefulset-or-stateless';
+export type SubjectKind =
+  | 'kubevirt-vm'
+  | 'statefulset'
+  | 'ipamclaim'
+  | 'stateless'
+  | 'statefulset-or-stateless';
 
 /** Whose records a release concerns, before the identity-dependent reads. */
 export interface ReleaseSubject {
@@ -149,6 +155,12 @@ export function planRelease(
   subject: ReleaseSubject,
   reads: SubjectReads,
 ): ReleasePlan {
+  // An IPAMClaim's addresses outlive every pod (as in OVN-Kubernetes): the operator frees them when
+  // the claim is deleted; a DEL or GC never does.
+  if (reads.endpoint?.status?.ownerControllerType === claimOwnerType && request.reason !== 'conflict') {
+    const reason = `${subject.namespace}/${subject.name} is an IPAMClaim's: its addresses go when the claim is deleted`;
+    return { kind: 'keep', because: 'identity-valid', reason };
+  }
   const validity = staticValidity(request, subject, reads);
   if (validity?.valid && request.reason !== 'conflict') {
     const reason = `${subject.namespace}/${subject.name} keeps its addresses: ${validity.reason}`;

@@ -17,6 +17,8 @@ export interface Switches {
   enableStatefulSet: boolean;
   enableKubevirtStaticIP: boolean;
   enableIPConflictDetection: boolean;
+  /** conf.yml `enableIPAMClaim` (absent: off). */
+  enableIPAMClaim?: boolean;
 }
 
 export interface AddRequest {
@@ -57,7 +59,7 @@ export type PluginRequest = AddRequest | ReleaseRequest;
 export interface IdentitySummary {
   /** `<namespace>/<identity name>`. */
   key: string;
-  kind: 'kubevirt-vm' | 'statefulset' | 'stateless';
+  kind: 'kubevirt-vm' | 'statefulset' | 'ipamclaim' | 'stateless';
   static: boolean;
 }
 

@@ -3,6 +3,7 @@
 // @kubernetes/client-node, is loaded only when this process leads.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import type { MultusSettings } from '../../ipam/multus/networks.js';
 import type { PluginAnswer, PluginRequest, PodArgs, Switches } from '../allocation/requests.js';
 import {
   type BatchHandler,
@@ -25,12 +26,11 @@ function leaderFor(ctx: VerbContext, nodeName: string): BatchHandler<PluginReque
     handler = async (requests) => {
       if (!loaded) {
         const { batchHandler } = await import('../allocation/batch.js');
-        const { multusNamespace, clusterNetwork, ippoolMaxAllocatedIPs } = ctx.nodeConfig();
         loaded = batchHandler({
           kubeconfigPath: ctx.config.kubeconfigPath,
           nodeName,
-          multus: { multusNamespace, ...(clusterNetwork ? { clusterDefaultNetwork: clusterNetwork } : {}) },
-          maxAllocatedIPs: ippoolMaxAllocatedIPs,
+          multus: multusSettingsOf(ctx),
+          maxAllocatedIPs: ctx.nodeConfig().ippoolMaxAllocatedIPs,
           log: ctx.log,
         });
       }
@@ -84,6 +84,12 @@ export async function ask<A extends PluginAnswer>(ctx: VerbContext, request: Plu
   }
 }
 
+/** How NICs map to Multus networks on this node: Multus's namespace and the cluster default network. */
+export function multusSettingsOf(ctx: VerbContext): MultusSettings {
+  const { multusNamespace, clusterNetwork } = ctx.nodeConfig();
+  return { multusNamespace, ...(clusterNetwork ? { clusterDefaultNetwork: clusterNetwork } : {}) };
+}
+
 /** The switches of the node configuration that travel with every request. */
 export function switchesOf(ctx: VerbContext): Switches {
   const n = ctx.nodeConfig();
@@ -93,6 +99,7 @@ export function switchesOf(ctx: VerbContext): Switches {
     enableStatefulSet: n.enableStatefulSet,
     enableKubevirtStaticIP: n.enableKubevirtStaticIP,
     enableIPConflictDetection: n.enableIPConflictDetection,
+    ...(n.enableIPAMClaim ? { enableIPAMClaim: true } : {}),
   };
 }
 

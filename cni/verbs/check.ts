@@ -3,6 +3,7 @@
 // endpoint's current pod UID, which is this pod's (or, for a live-migration target, the source's).
 // Read-only, so it makes its few reads itself instead of going through the node's leader.
 import { identityOf } from '../../ipam/identity/identity.js';
+import { claimIdentity, claimReferenceOf } from '../../ipam/identity/ipamclaim.js';
 import { poolFamily } from '../../ipam/pool/space.js';
 import { decodeRecords } from '../../ipam/records/codec.js';
 import { RestClient } from '../../kube/rest.js';
@@ -12,7 +13,7 @@ import { pluginKubeConfig } from '../kube-access.js';
 import type { VerbContext } from '../plugin.js';
 import { CniError, ErrorCode } from '../protocol/errors.js';
 import type { CniResult } from '../protocol/result.js';
-import { podArgsOf, switchesOf } from './ask.js';
+import { multusSettingsOf, podArgsOf, switchesOf } from './ask.js';
 
 /** The prevResult's addresses of interface `ifname` (all of them when it names no interfaces). */
 export function addressesOfInterface(prev: CniResult, ifname: string): string[] {
@@ -44,7 +45,10 @@ export async function check(ctx: VerbContext): Promise<undefined> {
   const pod = await api.pod(args.namespace, args.name);
   if (!pod || (args.uid && pod.metadata?.uid !== args.uid))
     throw mismatch(`pod ${podName}${args.uid ? ` with UID ${args.uid}` : ''} not found`);
-  const identity = identityOf(pod, switchesOf(ctx));
+  // An attachment keyed to an IPAMClaim is recorded under the claim's name (docs/ipamclaim.md).
+  const switches = switchesOf(ctx);
+  const claim = switches.enableIPAMClaim ? claimReferenceOf(pod, ifname, multusSettingsOf(ctx)) : undefined;
+  const identity = claim ? claimIdentity(pod, claim) : identityOf(pod, switches);
   const endpoint = await api.endpoint(identity.namespace, identity.name);
   const current = endpoint?.status?.current;
   const entry = current?.ips.find((e) => e.interface === ifname);
@@ -57,7 +61,7 @@ export async function check(ctx: VerbContext): Promise<undefined> {
   }
   const holders = new Set([identity.podUid]);
   const marks = pod.metadata?.annotations?.['kubevirt.io/migrationJobName'];
-  if (identity.kind === 'kubevirt-vm' && marks && current.uid !== identity.podUid) {
+  if ((identity.kind === 'kubevirt-vm' || claim) && marks && current.uid !== identity.podUid) {
     if (migrationInProgress(pod, await api.migration(args.namespace, marks))) holders.add(current.uid);
   }
   if (!holders.has(current.uid))

@@ -26,7 +26,8 @@ export type GcReason =
   | 'pod-evicted'
   | 'pod-finished'
   | 'vm-gone'
-  | 'statefulset-replica-gone';
+  | 'statefulset-replica-gone'
+  | 'ipamclaim-gone';
 
 export const gcReasons: readonly GcReason[] = [
   'pod-gone',
@@ -35,6 +36,7 @@ export const gcReasons: readonly GcReason[] = [
   'pod-finished',
   'vm-gone',
   'statefulset-replica-gone',
+  'ipamclaim-gone',
 ];
 
 export type Verdict =
@@ -101,11 +103,21 @@ export function ownerKind(owner: Owner, facts: OwnerFacts, switches: IdentitySwi
   return identityKindFromObjects(owner.name, facts, switches);
 }
 
+const staticWords: Record<StaticKind, { who: string; gcReason: GcReason }> = {
+  'kubevirt-vm': { who: 'the VM', gcReason: 'vm-gone' },
+  statefulset: { who: 'the StatefulSet replica', gcReason: 'statefulset-replica-gone' },
+  ipamclaim: { who: 'the IPAMClaim', gcReason: 'ipamclaim-gone' },
+};
+
+/** Whether a verdict released a static identity's addresses because the identity is gone. */
+export function identityGone(gcReason: GcReason): boolean {
+  return Object.values(staticWords).some((w) => w.gcReason === gcReason);
+}
+
 function staticVerdict(kind: StaticKind, podName: string, facts: OwnerFacts): Verdict {
   const v = staticIdentityValidity(kind, podName, facts);
-  const who = kind === 'kubevirt-vm' ? 'the VM' : 'the StatefulSet replica';
+  const { who, gcReason } = staticWords[kind];
   if (v.valid) return { release: false, reason: `${who} keeps its addresses: ${v.reason}` };
-  const gcReason = kind === 'kubevirt-vm' ? 'vm-gone' : 'statefulset-replica-gone';
   return { release: true, reason: v.reason, gcReason, confirm: true };
 }
 
@@ -133,15 +145,18 @@ export function holderVerdict(owner: Owner, podUid: string, facts: OwnerFacts, c
     };
   }
 
-  // The holder's own identity decides, even if the switches changed since its records were written.
-  const identity = identityOf(holder, ctx.switches);
+  // The holder's own identity decides, even if the switches changed since its records were written;
+  // but a pod holds an IPAMClaim's addresses under the claim's name, which its pod identity is not.
+  const own = identityOf(holder, ctx.switches);
+  const claim = own.key !== ownerKey(owner) && ownerKind(owner, facts, ctx.switches) === 'ipamclaim';
+  const identity = claim ? { kind: 'ipamclaim' as const } : own;
   const evicted = holder.status?.reason === 'Evicted';
   const deadline = graceDeadlineMs(holder);
   const over = finished(holder);
   if (!evicted && !over && deadline === undefined)
     return { release: false, reason: `${describePod(holder)} is alive` };
 
-  if (identity.kind === 'kubevirt-vm' || identity.kind === 'statefulset')
+  if (identity.kind !== 'stateless')
     return staticVerdict(identity.kind, holder.metadata?.name ?? owner.name, facts);
   if (evicted)
     return {
@@ -189,7 +204,6 @@ export function endpointVerdict(owner: Owner, facts: OwnerFacts, ctx: GcContext)
   const verdict = holderVerdict(owner, uid, facts, ctx);
   if (!verdict.release) return { delete: false };
   const holder = facts.podByUid(uid);
-  if (holder && verdict.gcReason !== 'vm-gone' && verdict.gcReason !== 'statefulset-replica-gone')
-    return { delete: false };
+  if (holder && !identityGone(verdict.gcReason)) return { delete: false };
   return { delete: true, reason: verdict.reason, confirm: verdict.confirm };
 }

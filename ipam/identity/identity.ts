@@ -11,7 +11,8 @@ import {
   topController,
 } from './owners.js';
 
-export type IdentityKind = 'kubevirt-vm' | 'statefulset' | 'stateless';
+/** `ipamclaim`: an attachment keyed to an IPAMClaim (ipam/identity/ipamclaim.ts, claimIdentity). */
+export type IdentityKind = 'kubevirt-vm' | 'statefulset' | 'ipamclaim' | 'stateless';
 
 export interface IdentitySwitches {
   /** Spiderpool's `enableKubevirtStaticIP`. */

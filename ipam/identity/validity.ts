@@ -1,8 +1,9 @@
 // When a static identity is gone and its addresses may be released. These are decisions on objects
 // the caller has read (or found absent); the reads, and what to do on an API error, are theirs.
 import type { V1Pod, V1StatefulSet } from '@kubernetes/client-node';
-import type { SpiderEndpoint, VirtualMachine, VirtualMachineInstance } from '../../api/index.js';
+import type { IPAMClaim, SpiderEndpoint, VirtualMachine, VirtualMachineInstance } from '../../api/index.js';
 import type { IdentityKind, IdentitySwitches } from './identity.js';
+import { claimOwnerType, claimValidity } from './ipamclaim.js';
 import { controllerOf, isKubeVirtVMRef } from './owners.js';
 
 export interface Validity {
@@ -86,6 +87,8 @@ export interface IdentityObjects {
   vm?: VirtualMachine;
   /** The StatefulSet the identity's pod name points at, when that could be one. */
   statefulSet?: V1StatefulSet;
+  /** The IPAMClaim named like the identity (read only where IPAMClaim support is on). */
+  claim?: IPAMClaim;
 }
 
 export type StaticKind = Exclude<IdentityKind, 'stateless'>;
@@ -100,6 +103,7 @@ export function staticIdentityValidity(
   podName: string,
   objects: IdentityObjects,
 ): Validity {
+  if (kind === 'ipamclaim') return claimValidity(objects.claim);
   return kind === 'kubevirt-vm'
     ? vmIdentityValidity(objects.vmi, objects.vm)
     : statefulSetPodValidity(podName, objects.statefulSet);
@@ -116,9 +120,12 @@ export function identityKindFromObjects(
   switches: IdentitySwitches,
 ): IdentityKind {
   const type = objects.endpoint?.status?.ownerControllerType;
+  // A claim's addresses stay a claim's whatever the switches say: only the claim's deletion frees them.
+  if (type === claimOwnerType) return 'ipamclaim';
   if (type === 'VirtualMachineInstance') return switches.enableKubevirtStaticIP ? 'kubevirt-vm' : 'stateless';
   if (type === 'StatefulSet') return switches.enableStatefulSet ? 'statefulset' : 'stateless';
   if (type !== undefined) return 'stateless';
+  if (objects.claim) return 'ipamclaim';
   if (switches.enableKubevirtStaticIP && (objects.vmi || objects.vm)) return 'kubevirt-vm';
   const sts = objects.statefulSet;
   if (

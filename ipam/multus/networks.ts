@@ -3,7 +3,7 @@
 // `k8s.v1.cni.cncf.io/networks` is either a comma list of `[ns/]name[@ifname]` or a JSON array of
 // selection elements; `v1.multus-cni.io/default-network` names one network in either form.
 import type { V1Pod } from '@kubernetes/client-node';
-import { multusAnnotations } from '../../api/index.js';
+import { ipamClaimReferenceKey, multusAnnotations } from '../../api/index.js';
 import { IpamError } from '../errors.js';
 
 export interface NetworkSelection {
@@ -17,6 +17,8 @@ export interface NetworkSelection {
   mac?: string;
   /** JSON form only: `cni-args`, which Multus hands the delegate as `args.cni` in its configuration. */
   cniArgs?: Record<string, unknown>;
+  /** JSON form only: `ipam-claim-reference`, the IPAMClaim (in the pod's namespace) the attachment's addresses belong to. */
+  ipamClaimReference?: string;
 }
 
 export interface MultusSettings {
@@ -71,6 +73,7 @@ function parseJsonElements(text: string, defaultNamespace: string, field: string
       ips,
       mac,
       'cni-args': cniArgs,
+      [ipamClaimReferenceKey]: claim,
     } = el as Record<string, unknown>;
     if (typeof name !== 'string' || name === '') {
       throw new IpamError('InvalidInput', 'expected a non-empty string', {
@@ -99,11 +102,18 @@ function parseJsonElements(text: string, defaultNamespace: string, field: string
     ) {
       throw new IpamError('InvalidInput', 'expected an object', { field: `${at}.cni-args`, value: cniArgs });
     }
+    if (claim !== undefined && (typeof claim !== 'string' || claim === '')) {
+      throw new IpamError('InvalidInput', 'expected a non-empty string', {
+        field: `${at}.${ipamClaimReferenceKey}`,
+        value: claim,
+      });
+    }
     const out: NetworkSelection = { namespace: (namespace as string | undefined) ?? defaultNamespace, name };
     if (ifname) out.interface = ifname;
     if (ips && ips.length > 0) out.ips = ips as string[];
     if (mac) out.mac = mac;
     if (cniArgs) out.cniArgs = cniArgs as Record<string, unknown>;
+    if (claim) out.ipamClaimReference = claim as string;
     return out;
   });
 }

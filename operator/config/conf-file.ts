@@ -18,6 +18,8 @@ export interface IpamSettings {
   webhookTlsSecret?: string;
   /** Multus's cluster default network (`clusterNetwork`), eth0's network for pods that name none. */
   clusterNetwork?: string;
+  /** IPAMClaim support (`enableIPAMClaim`); absent means off. */
+  enableIPAMClaim?: boolean;
 }
 
 /** conf.yml's defaults (Spiderpool's chart defaults), as settings. */
@@ -51,5 +53,6 @@ export function parseConfFile(text: string, source: string): IpamSettings {
     gcIntervalSeconds: conf.gc?.intervalSeconds ?? defaultIpamSettings.gcIntervalSeconds,
     ...(conf.webhook?.tlsSecretName ? { webhookTlsSecret: conf.webhook.tlsSecretName } : {}),
     ...(conf.clusterNetwork ? { clusterNetwork: conf.clusterNetwork } : {}),
+    ...(conf.enableIPAMClaim ? { enableIPAMClaim: true } : {}),
   };
 }

@@ -5,11 +5,15 @@
 // depend on (operator-store.ts); it runs over the API server's objects (RestObjects below) or, in unit
 // tests, over an in-memory OperatorObjects, with the same guard and the same retries either way.
 import type { V1Namespace, V1Node, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
-import type {
-  SpiderEndpoint,
-  SpiderIPPool,
-  VirtualMachine,
-  VirtualMachineInstance,
+import {
+  type IPAMClaim,
+  ipamClaimGroup,
+  ipamClaimKind,
+  ipamClaimVersion,
+  type SpiderEndpoint,
+  type SpiderIPPool,
+  type VirtualMachine,
+  type VirtualMachineInstance,
 } from '../../api/index.js';
 import type { PoolStatusUpdate } from '../../ipam/allocation/pool-state.js';
 import { isNotFound, unlessNotFound } from '../../kube/errors.js';
@@ -114,6 +118,31 @@ export class ClusterIO implements OperatorStore {
   node(name: string): Promise<V1Node | undefined> {
     return this.objects.node(name);
   }
+
+  /** An IPAMClaim (undefined when absent, or when its CRD is not installed). */
+  ipamClaim(namespace: string, name: string): Promise<IPAMClaim | undefined> {
+    return this.objects.ipamClaim(namespace, name);
+  }
+
+  /** Read-modify-write of an IPAMClaim's status (its subresource); a claim gone is left alone. */
+  async changeClaimStatus(
+    namespace: string,
+    name: string,
+    what: string,
+    change: (claim: IPAMClaim) => IPAMClaim | undefined,
+  ): Promise<boolean> {
+    return readModifyWrite(
+      () => this.objects.ipamClaim(namespace, name),
+      (claim: IPAMClaim | undefined) => {
+        const next = claim ? change(claim) : undefined;
+        return next ? { write: next, result: true } : { result: false };
+      },
+      async (next) => {
+        this.guard(`${what} in the status of IPAMClaim ${namespace}/${name}`);
+        return next && this.objects.replaceClaimStatus(next);
+      },
+    );
+  }
 }
 
 const core = { group: '', version: 'v1' };
@@ -177,7 +206,25 @@ class RestObjects implements OperatorObjects {
   node(name: string): Promise<V1Node | undefined> {
     return unlessNotFound(this.rest.get<V1Node>(resourcePath({ ...core, plural: 'nodes' }, name)));
   }
+
+  ipamClaim(namespace: string, name: string): Promise<IPAMClaim | undefined> {
+    return unlessNotFound(this.rest.get<IPAMClaim>(resourcePath(claims(namespace), name)));
+  }
+
+  replaceClaimStatus(claim: IPAMClaim): Promise<IPAMClaim> {
+    const { namespace = '', name = '' } = claim.metadata ?? {};
+    return this.rest.request<IPAMClaim>('PUT', resourcePath(claims(namespace), name, 'status'), {
+      body: claim,
+    });
+  }
 }
+
+const claims = (namespace: string) => ({
+  group: ipamClaimGroup,
+  version: ipamClaimVersion,
+  plural: ipamClaimKind.plural,
+  namespace,
+});
 
 /** A UID precondition that failed: the name is held by another object now (a successor). */
 function isUidConflict(err: unknown): boolean {

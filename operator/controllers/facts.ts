@@ -2,7 +2,7 @@
 // possibly a moment behind) or from fresh API reads (used to confirm a verdict that rests on
 // something being gone before anything is released because of it).
 import type { V1Pod, V1StatefulSet } from '@kubernetes/client-node';
-import type { SpiderEndpoint, VirtualMachine, VirtualMachineInstance } from '../../api/index.js';
+import type { IPAMClaim, SpiderEndpoint, VirtualMachine, VirtualMachineInstance } from '../../api/index.js';
 import type { Owner, OwnerFacts } from '../../ipam/gc/verdict.js';
 import { controllerOf, isStatefulSetRef } from '../../ipam/identity/owners.js';
 import { statefulSetOrdinal } from '../../ipam/identity/validity.js';
@@ -16,11 +16,14 @@ export interface Caches {
   vmis?: Lister;
   vms?: Lister;
   statefulSets?: Lister;
+  /** Absent when IPAMClaim support is off, or while the claims are not listed. */
+  claims?: Lister;
 }
 
 export interface FactSwitches {
   enableKubevirtStaticIP: boolean;
   enableStatefulSet: boolean;
+  enableIPAMClaim?: boolean;
 }
 
 const key = (o: Owner, name = o.name) => `${o.namespace}/${name}`;
@@ -56,6 +59,8 @@ export class FactSource {
       if (vmi) facts.vmi = vmi;
       if (vm) facts.vm = vm;
     }
+    const claim = c.claims?.get(key(owner)) as IPAMClaim | undefined;
+    if (claim) facts.claim = claim;
     if (this.switches.enableStatefulSet) {
       const sts = statefulSetName(owner, [named, ...uids.map(podByUid)]);
       const found = sts ? (c.statefulSets?.get(key(owner, sts)) as V1StatefulSet | undefined) : undefined;
@@ -71,12 +76,14 @@ export class FactSource {
     const named = pods.find((p) => p.metadata?.name === owner.name);
     const facts: OwnerFacts = { podByUid: (uid) => byUid.get(uid) };
     if (named) facts.named = named;
-    const [endpoint, vmi, vm] = await Promise.all([
+    const [endpoint, vmi, vm, claim] = await Promise.all([
       this.io.endpoint(owner.namespace, owner.name),
       this.switches.enableKubevirtStaticIP ? this.io.vmi(owner.namespace, owner.name) : undefined,
       this.switches.enableKubevirtStaticIP ? this.io.vm(owner.namespace, owner.name) : undefined,
+      this.switches.enableIPAMClaim ? this.io.ipamClaim(owner.namespace, owner.name) : undefined,
     ]);
     if (endpoint) facts.endpoint = endpoint;
+    if (claim) facts.claim = claim;
     if (vmi) facts.vmi = vmi;
     if (vm) facts.vm = vm;
     if (this.switches.enableStatefulSet) {

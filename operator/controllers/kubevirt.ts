@@ -3,7 +3,8 @@
 // rather than at the next scan; a VMI deleted while its VM lives keeps them (the GC rules decide).
 // Live migration: once it succeeds the target pod becomes the holder (records' podUid, endpoint
 // current.uid and node) by a release-free rewrite; once it fails or is aborted, records naming the
-// dead target go back to the source.
+// dead target go back to the source. The same holds for the addresses the VMI's pods hold for
+// IPAMClaims (docs/ipamclaim.md): each claim is handed over like the VM's own identity.
 import type { KubernetesObject, V1Pod } from '@kubernetes/client-node';
 import {
   kubevirtApiVersion,
@@ -15,6 +16,7 @@ import {
 } from '../../api/index.js';
 import { reassign } from '../../ipam/allocation/reassign.js';
 import { type Handover, migrationHandover, migrationView } from '../../ipam/gc/migration.js';
+import { claimOwnerType } from '../../ipam/identity/ipamclaim.js';
 import { controllerOf } from '../../ipam/identity/owners.js';
 import type { EventSink } from '../events/recorder.js';
 import type { ResourceEvent } from '../framework/events.js';
@@ -65,13 +67,52 @@ export class KubeVirtController {
     await this.deps.gc.reconcileOwner({ namespace, name }, cause);
   }
 
-  /** Hands the addresses over if the VMI's migration has ended. */
-  migration(namespace: string, vmiName: string, vmim?: VirtualMachineInstanceMigration): Promise<void> {
-    const owner = { namespace, name: vmiName };
+  /** Hands the addresses over if the VMI's migration has ended: the VM's, then each claim's. */
+  async migration(namespace: string, vmiName: string, vmim?: VirtualMachineInstanceMigration): Promise<void> {
+    await this.migrateOwner(namespace, vmiName, vmiName, vmim);
+    for (const claim of this.claimsOfVMI(namespace, vmiName))
+      await this.migrateOwner(namespace, vmiName, claim, vmim);
+  }
+
+  /** The IPAMClaims whose addresses a pod of the VMI holds (records of another owner, a claim's endpoint). */
+  private claimsOfVMI(namespace: string, vmiName: string): string[] {
+    const caches = this.deps.caches();
+    const vmi = caches.vmis?.get(`${namespace}/${vmiName}`) as VirtualMachineInstance | undefined;
+    if (!vmi) return [];
+    const uids = ((caches.pods?.list() ?? []) as V1Pod[])
+      .filter(
+        (p) => p.metadata?.namespace === namespace && controllerOf(p.metadata)?.uid === vmi.metadata.uid,
+      )
+      .map((p) => p.metadata?.uid ?? '');
+    const keys = new Set(
+      uids.flatMap((uid) =>
+        this.deps
+          .index()
+          .byPodUid(uid)
+          .map((r) => r.pod),
+      ),
+    );
+    return [...keys].flatMap((key) => {
+      const endpoint = caches.endpoints?.get(key) as SpiderEndpoint | undefined;
+      const name = key.slice(namespace.length + 1);
+      return key.startsWith(`${namespace}/`) && endpoint?.status?.ownerControllerType === claimOwnerType
+        ? [name]
+        : [];
+    });
+  }
+
+  /** Hands over the addresses `ownerName` (the VM's identity, or a claim) holds through the VMI's pods. */
+  private migrateOwner(
+    namespace: string,
+    vmiName: string,
+    ownerName: string,
+    vmim?: VirtualMachineInstanceMigration,
+  ): Promise<void> {
+    const owner = { namespace, name: ownerName };
     return this.deps.gc.withOwner(owner, async () => {
       const caches = this.deps.caches();
       const key = ownerKeyOf(owner);
-      const vmi = caches.vmis?.get(key) as VirtualMachineInstance | undefined;
+      const vmi = caches.vmis?.get(`${namespace}/${vmiName}`) as VirtualMachineInstance | undefined;
       if (!vmi) return;
       const migrationUid = vmi.status?.migrationState?.migrationUid;
       const found =
@@ -100,9 +141,16 @@ export class KubeVirtController {
         });
         return;
       }
-      await this.handOver(namespace, vmiName, [...new Set(records.map((r) => r.pool))], handover, endpoint);
+      await this.handOver(namespace, ownerName, [...new Set(records.map((r) => r.pool))], handover, endpoint);
       const target = pods.find((p) => p.metadata?.uid === handover.to.uid);
-      const vm = caches.vms?.get(key) as VirtualMachine | undefined;
+      const targetName = target?.metadata?.name;
+      if (ownerName !== vmiName && targetName)
+        await this.deps.io.changeClaimStatus(namespace, ownerName, 'hand over', (claim) =>
+          claim.status && claim.status.ownerPod !== targetName
+            ? { ...claim, status: { ...claim.status, ownerPod: targetName } }
+            : undefined,
+        );
+      const vm = caches.vms?.get(`${namespace}/${vmiName}`) as VirtualMachine | undefined;
       const message = `${handover.reason} (on ${handover.to.node})`;
       const targets: KubernetesObject[] = [];
       if (target) targets.push({ apiVersion: 'v1', kind: 'Pod', metadata: target.metadata });

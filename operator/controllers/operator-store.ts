@@ -11,6 +11,7 @@
 // sides share: the REST layer, the typed resource calls, the read-modify-write loop and the errors.
 import type { V1Namespace, V1Node, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import type {
+  IPAMClaim,
   SpiderEndpoint,
   SpiderIPPool,
   VirtualMachine,
@@ -28,6 +29,8 @@ export interface FreshReads {
   statefulSet(namespace: string, name: string): Promise<V1StatefulSet | undefined>;
   namespace(name: string): Promise<V1Namespace | undefined>;
   node(name: string): Promise<V1Node | undefined>;
+  /** Also undefined when the IPAMClaim CRD is not installed. */
+  ipamClaim(namespace: string, name: string): Promise<IPAMClaim | undefined>;
 }
 
 /** The operator's storage: guarded writes and fresh reads. */
@@ -51,6 +54,13 @@ export interface OperatorStore extends FreshReads {
   ): Promise<boolean>;
   /** Deletes an endpoint, only the incarnation with this UID; gone already is fine. */
   deleteEndpoint(namespace: string, name: string, uid: string): Promise<void>;
+  /** Read-modify-write of an IPAMClaim's status; `change` returns undefined for "no write". */
+  changeClaimStatus(
+    namespace: string,
+    name: string,
+    what: string,
+    change: (claim: IPAMClaim) => IPAMClaim | undefined,
+  ): Promise<boolean>;
 }
 
 /**
@@ -65,4 +75,6 @@ export interface OperatorObjects extends FreshReads {
   writeEndpoint(endpoint: SpiderEndpoint): Promise<SpiderEndpoint>;
   /** Deletes the endpoint with this UID only; gone, or held by a successor, is fine. */
   deleteEndpoint(namespace: string, name: string, uid: string): Promise<void>;
+  /** Writes `claim.status`, guarded by `claim.metadata.resourceVersion`. */
+  replaceClaimStatus(claim: IPAMClaim): Promise<IPAMClaim>;
 }

@@ -6,6 +6,10 @@
 import type { KubernetesObject, V1ConfigMap, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import {
   group,
+  type IPAMClaim,
+  ipamClaimGroup,
+  ipamClaimKind,
+  ipamClaimVersion,
   kinds,
   kubevirtGroup,
   kubevirtKinds,
@@ -40,9 +44,12 @@ const refs = {
   statefulSets: { group: 'apps', version: 'v1', plural: 'statefulsets' },
   vms: { group: kubevirtGroup, version: kubevirtVersion, plural: kubevirtKinds.vm.plural },
   vmis: { group: kubevirtGroup, version: kubevirtVersion, plural: kubevirtKinds.vmi.plural },
+  claims: { group: ipamClaimGroup, version: ipamClaimVersion, plural: ipamClaimKind.plural },
 } satisfies Record<string, ResourceRef>;
 
 export interface Switches extends IdentitySwitches {
+  /** conf.yml `enableIPAMClaim`: the claims are read, so a claim's addresses are judged by it. */
+  enableIPAMClaim?: boolean;
   /** Where they came from, for the reader. */
   source: string;
 }
@@ -61,6 +68,8 @@ export interface Snapshot extends Books {
   statefulSets: V1StatefulSet[];
   vms: VirtualMachine[];
   vmis: VirtualMachineInstance[];
+  /** IPAMClaims, when conf.yml enables them (docs/ipamclaim.md). */
+  claims?: IPAMClaim[];
   switches: Switches;
 }
 
@@ -131,7 +140,8 @@ export class Cluster {
       this.list<VirtualMachineInstance>(refs.vmis, true),
       this.switches(),
     ]);
-    return { ...books, endpoints, pods, statefulSets, vms, vmis, switches };
+    const claims = switches.enableIPAMClaim ? await this.list<IPAMClaim>(refs.claims, true) : undefined;
+    return { ...books, endpoints, pods, statefulSets, vms, vmis, ...(claims ? { claims } : {}), switches };
   }
 
   /** conf.yml's `enableKubevirtStaticIP` and `enableStatefulSet`, as the operator reads them. */
@@ -160,6 +170,7 @@ export class Cluster {
     return {
       enableKubevirtStaticIP: conf.enableKubevirtStaticIP ?? defaults.enableKubevirtStaticIP,
       enableStatefulSet: conf.enableStatefulSet ?? defaults.enableStatefulSet,
+      ...(conf.enableIPAMClaim ? { enableIPAMClaim: true } : {}),
       source: where,
     };
   }
@@ -172,6 +183,7 @@ export class Cluster {
       statefulSets: new ListLister(snapshot.statefulSets),
       vms: new ListLister(snapshot.vms),
       vmis: new ListLister(snapshot.vmis),
+      ...(snapshot.claims ? { claims: new ListLister(snapshot.claims) } : {}),
     };
     return new FactSource(() => caches, this.io, snapshot.switches);
   }

@@ -12,6 +12,7 @@ import {
   type V1StatefulSet,
 } from '@kubernetes/client-node';
 import type {
+  IPAMClaim,
   SpiderEndpoint,
   SpiderIPPool,
   VirtualMachine,
@@ -44,6 +45,7 @@ export class MemoryStore implements PluginStore, OperatorObjects {
   readonly vmis: Objects<VirtualMachineInstance> = new Map();
   readonly pools: Objects<SpiderIPPool> = new Map();
   readonly endpoints: Objects<SpiderEndpoint> = new Map();
+  readonly claims: Objects<IPAMClaim> = new Map();
   /** Faults to inject into the next writes, in order. */
   readonly failPoolWrites: PoolWriteFault[] = [];
   readonly failEndpointWrites: Error[] = [];
@@ -152,6 +154,21 @@ export class MemoryStore implements PluginStore, OperatorObjects {
   }
   async migration() {
     return undefined;
+  }
+  async ipamClaim(namespace: string, name: string) {
+    return clone(this.claims.get(`${namespace}/${name}`));
+  }
+  /** Writes the claim's status, guarded by its resourceVersion. */
+  async replaceClaimStatus(claim: IPAMClaim) {
+    const key = `${claim.metadata.namespace}/${claim.metadata.name}`;
+    const stored = this.claims.get(key);
+    if (!stored) throw new ApiException(404, 'Not Found', JSON.stringify({ reason: 'NotFound' }), {});
+    if (stored.metadata.resourceVersion !== claim.metadata.resourceVersion) throw conflict();
+    const written = { ...clone(stored), status: clone(claim.status) };
+    written.metadata.resourceVersion = this.nextVersion();
+    this.claims.set(key, written);
+    this.writes.push(`claim ${key}`);
+    return clone(written);
   }
 }
 

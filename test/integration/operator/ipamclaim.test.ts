@@ -1,0 +1,368 @@
+// IPAMClaim (k8s.cni.cncf.io/v1alpha1) on the real control plane: the CRD as the cdk8s app emits it
+// with ipam.enableIPAMClaim=true, its RBAC rules granted to the plugin's and operator's service
+// accounts, the compiled plugin's ADD and DEL for launcher pods whose network selection element
+// carries `ipam-claim-reference` (as kubevirt-ipam-controller's webhook writes it), and the operator
+// (conf.yml enableIPAMClaim) freeing a deleted claim's addresses. docs/ipamclaim.md is the design.
+import { CustomObjectsApi, RbacAuthorizationV1Api, type V1Pod } from '@kubernetes/client-node';
+import { ipamClaimCrd } from '../../../api/crds.js';
+import {
+  type IPAMClaim,
+  ipamClaimGroup,
+  ipamClaimKind,
+  ipamClaimVersion,
+  kubevirtApiVersion,
+} from '../../../api/index.js';
+import { installDefaults, objectNames } from '../../../api/install/names.js';
+import { ipamClaimCniRules, ipamClaimOperatorRules, type Rule } from '../../../cdk8s/charts/rbac.js';
+import { isNotFound } from '../../../kube/errors.js';
+import { runCtl } from '../../../operator/ctl/main.js';
+import { uniqueName } from '../../harness/clients.js';
+import { applyCrds } from '../../harness/crds.js';
+import { eventually } from '../../harness/wait.js';
+import type { PluginSwitches } from './fixtures/compiled-plugin.js';
+import { bare, startOperator, startWorld, type World } from './fixtures/ipam-world.js';
+import {
+  controllerRef,
+  createVMI as createVMIIn,
+  createVM as createVMIn,
+  type KubeVirtObject,
+  kubevirtResource,
+} from './fixtures/kubevirt-objects.js';
+import type { OperatorProcess } from './operator-process.js';
+
+let world: World;
+let op: OperatorProcess;
+let objects: CustomObjectsApi;
+let ns: string;
+let pool: string;
+
+/** The network configuration's name the compiled-plugin fixture uses: the claims' spec.network. */
+const network = 'spiderpool-test';
+const claimsOn = { enableIPAMClaim: true } as PluginSwitches;
+
+/** Grants a service account the rules, as the synthesized ClusterRole would with the feature on. */
+async function grant(rbac: RbacAuthorizationV1Api, account: string, rules: Rule[]): Promise<void> {
+  const name = uniqueName(`ipamclaim-${account}`);
+  await rbac.createClusterRole({
+    body: {
+      metadata: { name },
+      rules: rules.map((r) => ({ apiGroups: [r.apiGroup], resources: r.resources, verbs: r.verbs })),
+    },
+  });
+  await rbac.createClusterRoleBinding({
+    body: {
+      metadata: { name },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
+      subjects: [{ kind: 'ServiceAccount', name: account, namespace: installDefaults.namespace }],
+    },
+  });
+}
+
+beforeAll(async () => {
+  world = await startWorld({ kubevirt: true });
+  objects = world.cluster.kc.makeApiClient(CustomObjectsApi);
+  await applyCrds(world.cluster.kc, [ipamClaimCrd]);
+  const rbac = world.cluster.kc.makeApiClient(RbacAuthorizationV1Api);
+  await grant(rbac, installDefaults.cniServiceAccount, ipamClaimCniRules());
+  await grant(rbac, installDefaults.operatorServiceAccount, ipamClaimOperatorRules());
+  ns = await world.fixtures.namespace('claim');
+  pool = await world.fixtures.pool({ subnet: '198.18.30.0/24', ips: ['198.18.30.10-198.18.30.250'] });
+  op = await startOperator(world.cluster, {
+    identity: 'ipamclaim-op',
+    conf: { enableIPAMClaim: true, gc: { intervalSeconds: 3600 } },
+    args: ['--log-level=debug'],
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await op?.stop();
+  await world?.stop();
+});
+
+const claimResource = () => ({
+  group: ipamClaimGroup,
+  version: ipamClaimVersion,
+  plural: ipamClaimKind.plural,
+  namespace: ns,
+});
+
+/** An IPAMClaim as kubevirt-ipam-controller creates it: `<vm>.<network>`, no spec.interface. */
+async function createClaim(name: string): Promise<IPAMClaim> {
+  return (await objects.createNamespacedCustomObject({
+    ...claimResource(),
+    body: {
+      apiVersion: `${ipamClaimGroup}/${ipamClaimVersion}`,
+      kind: ipamClaimKind.kind,
+      metadata: { name },
+      spec: { network, interface: '' },
+    },
+  })) as IPAMClaim;
+}
+
+async function readClaim(name: string): Promise<IPAMClaim | undefined> {
+  try {
+    return (await objects.getNamespacedCustomObject({ ...claimResource(), name })) as IPAMClaim;
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
+let launchers = 0;
+
+/**
+ * A virt-launcher pod whose secondary network's selection element references `claim`, as
+ * kubevirt-ipam-controller's mutating webhook writes it (a migration target carries KubeVirt's marks).
+ */
+async function launcher(vmi: KubeVirtObject, claim: string, migration?: KubeVirtObject): Promise<V1Pod> {
+  const element = { name: 'tenant', namespace: ns, interface: 'net1', 'ipam-claim-reference': claim };
+  return world.fixtures.core.createNamespacedPod({
+    namespace: ns,
+    body: {
+      metadata: {
+        name: `virt-launcher-${vmi.metadata.name}-${launchers++}`,
+        labels: {
+          'kubevirt.io': 'virt-launcher',
+          'kubevirt.io/created-by': vmi.metadata.uid,
+          ...(migration ? { 'kubevirt.io/migrationJobUID': migration.metadata.uid } : {}),
+        },
+        annotations: {
+          'kubevirt.io/domain': vmi.metadata.name,
+          'k8s.v1.cni.cncf.io/networks': JSON.stringify([element]),
+          ...(migration ? { 'kubevirt.io/migrationJobName': migration.metadata.name } : {}),
+        },
+        ownerReferences: [controllerRef('VirtualMachineInstance', vmi)],
+      },
+      spec: {
+        nodeName: migration ? 'node-b' : 'node-a',
+        restartPolicy: 'Never',
+        containers: [{ name: 'compute', image: 'registry.invalid/virt-launcher' }],
+      },
+    },
+  });
+}
+
+/** The end of a successful migration as KubeVirt writes it: the VMI's migrationState, the VMIM's phase. */
+async function finishMigration(
+  vmi: KubeVirtObject,
+  vmim: KubeVirtObject,
+  pods: { sourcePod: string; targetPod: string },
+) {
+  const resource = (kind: 'vmi' | 'vmim', name: string) => ({ ...kubevirtResource(kind, ns), name });
+  const migrationState = {
+    ...pods,
+    migrationUid: vmim.metadata.uid,
+    sourceNode: 'node-a',
+    targetNode: 'node-b',
+    completed: true,
+  };
+  const fresh = (await objects.getNamespacedCustomObject(
+    resource('vmi', vmi.metadata.name),
+  )) as KubeVirtObject;
+  await objects.replaceNamespacedCustomObject({
+    ...resource('vmi', vmi.metadata.name),
+    body: { ...fresh, status: { ...(fresh.status ?? {}), migrationState } },
+  });
+  const m = (await objects.getNamespacedCustomObject(resource('vmim', vmim.metadata.name))) as KubeVirtObject;
+  await objects.replaceNamespacedCustomObjectStatus({
+    ...resource('vmim', vmim.metadata.name),
+    body: { ...m, status: { phase: 'Succeeded', migrationState } },
+  });
+}
+
+async function setPodPhase(pod: V1Pod, phase: string): Promise<void> {
+  const current = await world.fixtures.core.readNamespacedPod({ name: nameOf(pod), namespace: ns });
+  await world.fixtures.core.replaceNamespacedPodStatus({
+    name: nameOf(pod),
+    namespace: ns,
+    body: { ...current, status: { ...current.status, phase } },
+  });
+}
+
+const add = async (pod: V1Pod) =>
+  bare(await world.plugin.add(pod, pool, { nic: 'net1', switches: claimsOn }));
+
+async function holders(): Promise<Map<string, { pod: string; podUid: string }>> {
+  const state = await world.fixtures.poolState(pool);
+  return new Map(state.records.map((r) => [r.ip, { pod: r.pod, podUid: r.podUid }]));
+}
+
+const uidOf = (pod: V1Pod) => pod.metadata?.uid as string;
+const nameOf = (pod: V1Pod) => pod.metadata?.name as string;
+
+/** A VM with its VMI and a claim for its secondary network. */
+async function vmWithClaim() {
+  const name = uniqueName('vm');
+  const vm = await createVMIn(objects, ns, name);
+  const vmi = await createVMIIn(objects, ns, name, vm);
+  const claim = `${name}.tenant`;
+  await createClaim(claim);
+  return { name, vm, vmi, claim };
+}
+
+test('launcher pods referencing one claim keep its address across pod recreation and a migration; deleting the claim frees it once', async () => {
+  const { vmi, claim } = await vmWithClaim();
+  const first = await launcher(vmi, claim);
+  const ip = await add(first);
+  // The records and the endpoint are the claim's, not the VM's or the pod's.
+  expect((await holders()).get(ip)).toEqual({ pod: `${ns}/${claim}`, podUid: uidOf(first) });
+  const endpoint = await world.fixtures.endpoint(ns, claim);
+  expect(endpoint?.status).toMatchObject({ ownerControllerType: 'IPAMClaim', ownerControllerName: claim });
+  expect(await world.fixtures.endpoint(ns, vmi.metadata.name)).toBeUndefined();
+  // The claim's status says so, as upstream's CRD has it (CIDR strings, the pod's name).
+  expect((await readClaim(claim))?.status).toEqual({ ips: [`${ip}/24`], ownerPod: nameOf(first) });
+
+  // The pod goes (KubeVirt deletes it), the runtime's DEL follows: the claim keeps the address.
+  await world.fixtures.deletePod(ns, nameOf(first));
+  await world.plugin.del(first, pool, { nic: 'net1', switches: claimsOn });
+  await op.waitForLog(
+    'the operator judged the claim after the pod went and kept it',
+    (l) =>
+      l.msg === 'addresses kept' &&
+      l.object === `${ns}/${claim}` &&
+      l.podUid === uidOf(first) &&
+      String(l.reason).startsWith('the IPAMClaim keeps its addresses'),
+  );
+  expect((await holders()).get(ip)).toEqual({ pod: `${ns}/${claim}`, podUid: uidOf(first) });
+
+  // The next launcher pod gets the same address and becomes its holder.
+  const second = await launcher(vmi, claim);
+  expect(await add(second)).toBe(ip);
+  expect((await holders()).get(ip)?.podUid).toBe(uidOf(second));
+  expect((await readClaim(claim))?.status).toEqual({ ips: [`${ip}/24`], ownerPod: nameOf(second) });
+
+  // A live-migration target is given the address while the source runs, and takes nothing over.
+  const vmim = (await objects.createNamespacedCustomObject({
+    ...kubevirtResource('vmim', ns),
+    body: {
+      apiVersion: kubevirtApiVersion,
+      kind: 'VirtualMachineInstanceMigration',
+      metadata: { name: uniqueName('mig') },
+      spec: { vmiName: vmi.metadata.name },
+    },
+  })) as KubeVirtObject;
+  const target = await launcher(vmi, claim, vmim);
+  expect(await add(target)).toBe(ip);
+  expect((await holders()).get(ip)?.podUid).toBe(uidOf(second));
+  expect((await readClaim(claim))?.status?.ownerPod).toBe(nameOf(second));
+
+  // The migration succeeds (as virt-handler and virt-controller write it): the operator makes the
+  // target the holder, in the records and in the claim's status.
+  await finishMigration(vmi, vmim, { sourcePod: nameOf(second), targetPod: nameOf(target) });
+  await eventually(
+    'the target holds the address',
+    async () => (await holders()).get(ip)?.podUid === uidOf(target),
+    {
+      timeoutMs: 15_000,
+    },
+  );
+  await eventually(
+    "the claim's status names the target",
+    async () => (await readClaim(claim))?.status?.ownerPod === nameOf(target),
+  );
+  expect((await readClaim(claim))?.status?.ips).toEqual([`${ip}/24`]);
+  await setPodPhase(second, 'Succeeded');
+
+  // The claim deleted while its holder runs: the address stays with the live pod.
+  const deleted = Date.now();
+  await objects.deleteNamespacedCustomObject({ ...claimResource(), name: claim });
+  await op.waitForLog(
+    'the operator judged the deleted claim and kept the address for its live holder',
+    (l) =>
+      l.msg === 'addresses kept' &&
+      l.object === `${ns}/${claim}` &&
+      Date.parse(l.time) >= deleted &&
+      String(l.reason).includes('is alive'),
+  );
+  expect((await holders()).get(ip)?.podUid).toBe(uidOf(target));
+
+  // The pods go: the address and the claim's endpoint are freed, by one release.
+  await world.fixtures.deletePod(ns, nameOf(target));
+  await world.fixtures.deletePod(ns, nameOf(second));
+  await eventually('the address freed', async () => !(await holders()).has(ip), { timeoutMs: 15_000 });
+  await eventually(
+    'the endpoint deleted',
+    async () => (await world.fixtures.endpoint(ns, claim)) === undefined,
+  );
+  const release = await op.waitForLog(
+    'the release logged',
+    (l) => l.msg === 'addresses released' && l.object === `${ns}/${claim}`,
+  );
+  expect(release.reason).toBe('ipamclaim-gone');
+  // The runtime's DEL of the last holder comes after the operator's release: nothing more is freed.
+  await world.plugin.del(second, pool, { nic: 'net1', switches: claimsOn });
+  expect(op.find((l) => l.msg === 'addresses released' && l.object === `${ns}/${claim}`)).toHaveLength(1);
+}, 120_000);
+
+test('a claim deleted while no pod holds its address frees it within seconds', async () => {
+  const { vmi, claim } = await vmWithClaim();
+  const pod = await launcher(vmi, claim);
+  const ip = await add(pod);
+  await world.fixtures.deletePod(ns, nameOf(pod));
+  await objects.deleteNamespacedCustomObject({ ...claimResource(), name: claim });
+  await eventually('the address freed', async () => !(await holders()).has(ip), { timeoutMs: 15_000 });
+  await eventually(
+    'the endpoint deleted',
+    async () => (await world.fixtures.endpoint(ns, claim)) === undefined,
+  );
+}, 60_000);
+
+test('a missing claim is "try again later" (11) naming it; a reference with the feature off is a configuration error naming the key', async () => {
+  const { vmi } = await vmWithClaim();
+  const missing = `${uniqueName('gone')}.tenant`;
+  const pod = await launcher(vmi, missing);
+  const notYet = await world.plugin
+    .add(pod, pool, { nic: 'net1', switches: claimsOn })
+    .catch((e: Error) => e);
+  expect(String(notYet)).toMatch(/"code":\s*11/);
+  expect(String(notYet)).toContain(`IPAMClaim ${ns}/${missing} not found`);
+  const off = await world.plugin.add(pod, pool, { nic: 'net1' }).catch((e: Error) => e);
+  expect(String(off)).toMatch(/"code":\s*7/);
+  expect(String(off)).toContain('ipam-claim-reference');
+  expect(String(off)).toContain('enableIPAMClaim');
+  // Neither left a record behind.
+  expect([...(await holders()).values()].filter((h) => h.podUid === uidOf(pod))).toEqual([]);
+}, 60_000);
+
+test("the command line judges a claim's address by the claim: kept while it exists though no pod holds it, freed once it is gone", async () => {
+  // The CLI reads conf.yml from the installation's ConfigMap, as it does on a cluster.
+  await world.fixtures.core.createNamespacedConfigMap({
+    namespace: installDefaults.namespace,
+    body: {
+      metadata: { name: objectNames.configMap },
+      data: { [objectNames.configKey]: 'enableIPAMClaim: true\n' },
+    },
+  });
+  const ctl = async (...args: string[]) => {
+    let stdout = '';
+    let stderr = '';
+    const code = await runCtl(['--kubeconfig', world.cluster.cp.kubeconfigPath('operator'), ...args], {
+      stdout: (t) => {
+        stdout += t;
+      },
+      stderr: (t) => {
+        stderr += t;
+      },
+      color: false,
+    });
+    return { code, stdout, stderr };
+  };
+  const { vmi, claim } = await vmWithClaim();
+  const pod = await launcher(vmi, claim);
+  const ip = await add(pod);
+  await world.fixtures.deletePod(ns, nameOf(pod));
+  const held = await ctl('ip', ip, '-o', 'json');
+  expect(held.code).toBe(0);
+  const [holder] = (JSON.parse(held.stdout) as { holders: Array<Record<string, unknown>> }).holders;
+  expect(holder).toMatchObject({
+    identity: `${ns}/${claim}`,
+    kind: 'ipamclaim',
+    podUid: uidOf(pod),
+    verdict: { release: false, reason: 'the IPAMClaim keeps its addresses: the IPAMClaim exists' },
+  });
+  const refused = await ctl('release', ip);
+  expect(refused.code).toBe(1);
+  expect((await holders()).get(ip)?.pod).toBe(`${ns}/${claim}`);
+  await objects.deleteNamespacedCustomObject({ ...claimResource(), name: claim });
+  await eventually('the address freed', async () => !(await holders()).has(ip), { timeoutMs: 15_000 });
+}, 60_000);
