@@ -106,7 +106,6 @@ export const confYmlDefaults = {
   enableValidatingResourcesDeletedWebhook: false,
   enableSpiderSubnet: false,
   gc: { enabled: true, intervalSeconds: 600 },
-  [ipamClaimKey]: false,
 } as const satisfies ConfYml & ChartIpam;
 
 export type PluginKey = (typeof pluginKeys)[number];
