@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { type Static, Type } from '@sinclair/typebox';
 import {
+  autoPoolSwitches,
   ChartIpamSchema,
   confYmlDefaults,
   maxAllocatedIPsKey,
@@ -18,6 +19,9 @@ import { schemaProblems } from './protocol/validate.js';
 export const NodeConfigSchema = Type.Object({
   /** conf.yml's keys that the plugin uses (switches, the pool cap), as conf.yml's schema types them. */
   ...Type.Partial(Type.Pick(ChartIpamSchema, pluginKeys)).properties,
+  /** conf.yml's SpiderSubnet auto-pool switches (api/install/conf-yml.ts autoPoolSwitches). */
+  enableSpiderSubnet: Type.Optional(Type.Boolean()),
+  enableAutoPoolForApplication: Type.Optional(Type.Boolean()),
   /** The Kubernetes node this file belongs to (the installer's SPIDERPOOL_NODE_NAME). */
   nodeName: Type.Optional(Type.String({ minLength: 1 })),
   /**
@@ -47,6 +51,8 @@ export const nodeConfigDefaults: Omit<NodeConfig, 'nodeName'> = {
   enableIPConflictDetection: confYmlDefaults.enableIPConflictDetection,
   [maxAllocatedIPsKey]: confYmlDefaults[maxAllocatedIPsKey],
   multusNamespace: installDefaults.namespace,
+  enableSpiderSubnet: confYmlDefaults.enableSpiderSubnet,
+  enableAutoPoolForApplication: confYmlDefaults.enableAutoPoolForApplication,
 };
 
 /** Parses the file's text; `source` names the file in errors. */
@@ -65,7 +71,7 @@ export function parseNodeConfig(text: string, source: string, fallbackNodeName =
   if (problems) throw new CniError(ErrorCode.invalidNodeConfig, `node configuration ${source}: ${problems}`);
   const file = value as NodeConfigFile;
   const config: NodeConfig = { ...nodeConfigDefaults, nodeName: file.nodeName ?? fallbackNodeName };
-  for (const key of pluginSwitches) {
+  for (const key of [...pluginSwitches, ...autoPoolSwitches]) {
     const v = file[key];
     if (v !== undefined) config[key] = v;
   }

@@ -28,6 +28,13 @@ export type PluginSwitch = (typeof pluginSwitches)[number];
  */
 export const maxAllocatedIPsKey = 'ippoolMaxAllocatedIPs';
 
+/**
+ * SpiderSubnet auto-pools: on only when both are true (Spiderpool's chart: `ipam.spiderSubnet.enable`
+ * and `ipam.spiderSubnet.autoPool.enable`). The plugin reads them too: it refuses a pod that names a
+ * subnet while they are off.
+ */
+export const autoPoolSwitches = ['enableSpiderSubnet', 'enableAutoPoolForApplication'] as const;
+
 /** Every conf.yml key the plugin reads (the installer copies these into the node configuration). */
 export const pluginKeys = [...pluginSwitches, maxAllocatedIPsKey] as const;
 
@@ -97,6 +104,8 @@ export const confYmlDefaults = {
   [maxAllocatedIPsKey]: 5000,
   enableValidatingResourcesDeletedWebhook: false,
   enableSpiderSubnet: false,
+  enableAutoPoolForApplication: true,
+  clusterSubnetDefaultFlexibleIPNumber: 1,
   gc: { enabled: true, intervalSeconds: 600 },
 } as const satisfies ConfYml & ChartIpam;
 

@@ -17,6 +17,8 @@ export interface Switches {
   enableStatefulSet: boolean;
   enableKubevirtStaticIP: boolean;
   enableIPConflictDetection: boolean;
+  /** SpiderSubnet auto-pools: conf.yml enableSpiderSubnet and enableAutoPoolForApplication both on. */
+  autoPools?: boolean;
 }
 
 export interface AddRequest {

@@ -2,7 +2,7 @@
 // (config.json): checked against the installation's conf.yml contract (the same schema and errors as
 // the operator's), then only the keys the plugin uses, plus the node's name and Spiderpool's namespace
 // (Multus's, for bare names).
-import { maxAllocatedIPsKey, pluginSwitches } from '../../api/install/conf-yml.js';
+import { autoPoolSwitches, maxAllocatedIPsKey, pluginSwitches } from '../../api/install/conf-yml.js';
 import { readConfYml } from '../../api/install/read-conf-yml.js';
 import type { NodeConfigFile } from '../node-config.js';
 
@@ -14,7 +14,7 @@ export function convertConfYml(
 ): NodeConfigFile {
   const conf = readConfYml(text, source);
   const out: NodeConfigFile = {};
-  for (const key of pluginSwitches) {
+  for (const key of [...pluginSwitches, ...autoPoolSwitches]) {
     const value = conf[key];
     if (value !== undefined) out[key] = value;
   }

@@ -93,6 +93,7 @@ export function switchesOf(ctx: VerbContext): Switches {
     enableStatefulSet: n.enableStatefulSet,
     enableKubevirtStaticIP: n.enableKubevirtStaticIP,
     enableIPConflictDetection: n.enableIPConflictDetection,
+    autoPools: n.enableSpiderSubnet && n.enableAutoPoolForApplication,
   };
 }
 

@@ -59,6 +59,12 @@ class MemoryStore implements PluginStore {
   async pool(name: string) {
     return clone(this.pools.get(name));
   }
+  async labelledPools(selector: string) {
+    const wanted = selector.split(',').map((kv) => kv.split('=') as [string, string]);
+    return [...this.pools.values()]
+      .filter((p) => wanted.every(([k, v]) => p.metadata.labels?.[k] === v))
+      .map((p) => clone(p) as SpiderIPPool);
+  }
   async replacePoolStatus(pool: SpiderIPPool) {
     const name = pool.metadata.name ?? '';
     const injected = this.failPoolWrites.shift();

@@ -13,6 +13,8 @@ test("a missing file means Spiderpool's defaults and this host's name", () => {
     enableIPConflictDetection: false,
     ippoolMaxAllocatedIPs: 5000,
     multusNamespace: 'kube-system',
+    enableSpiderSubnet: false,
+    enableAutoPoolForApplication: true,
   });
 });
 
