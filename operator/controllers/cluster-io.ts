@@ -12,6 +12,7 @@ import {
   kubevirtVersion,
   type SpiderEndpoint,
   type SpiderIPPool,
+  type SpiderSubnet,
   type VirtualMachine,
   type VirtualMachineInstance,
   version,
@@ -23,6 +24,7 @@ import { resourcePath } from '../../kube/resource.js';
 import type { RestClient } from '../../kube/rest.js';
 
 const pools = { group, version, plural: kinds.ippool.plural };
+const subnets = { group, version, plural: kinds.subnet.plural };
 const endpoints = (namespace: string) => ({ group, version, plural: kinds.endpoint.plural, namespace });
 
 async function orUndefined<T>(read: Promise<T>): Promise<T | undefined> {
@@ -145,6 +147,72 @@ export class ClusterIO {
     return orUndefined(
       this.rest.get<V1Node>(resourcePath({ group: '', version: 'v1', plural: 'nodes' }, name)),
     );
+  }
+
+  // SpiderSubnet auto-pools (controllers/auto-pools.ts).
+
+  pool(name: string): Promise<SpiderIPPool | undefined> {
+    return orUndefined(this.rest.get<SpiderIPPool>(resourcePath(pools, name)));
+  }
+
+  subnet(name: string): Promise<SpiderSubnet | undefined> {
+    return orUndefined(this.rest.get<SpiderSubnet>(resourcePath(subnets, name)));
+  }
+
+  /**
+   * Reads subnet `name` and writes the status `change` makes of it (undefined: no write), retrying
+   * on conflicts with a fresh read; returns what `change` returned last, undefined when the subnet is gone.
+   */
+  async changeSubnetStatus<R>(
+    name: string,
+    what: string,
+    change: (subnet: SpiderSubnet) => { status?: SpiderSubnet['status']; result: R },
+  ): Promise<R | undefined> {
+    const path = resourcePath(subnets, name);
+    return readModifyWrite(
+      () => orUndefined(this.rest.get<SpiderSubnet>(path)),
+      (subnet: SpiderSubnet | undefined) => {
+        if (!subnet) return { result: undefined };
+        const next = change(subnet);
+        return next.status
+          ? { write: { ...subnet, status: next.status }, result: next.result }
+          : { result: next.result };
+      },
+      async (next) => {
+        this.guard(`${what} in SpiderSubnet ${name}`);
+        await this.rest.request('PUT', resourcePath(subnets, name, 'status'), {
+          body: { apiVersion, kind: kinds.subnet.kind, metadata: next?.metadata, status: next?.status },
+        });
+        return next;
+      },
+    );
+  }
+
+  async createPool(pool: SpiderIPPool): Promise<SpiderIPPool> {
+    this.guard(`create SpiderIPPool ${pool.metadata.name}`);
+    return this.rest.request<SpiderIPPool>('POST', resourcePath(pools), {
+      body: { apiVersion, kind: kinds.ippool.kind, ...pool },
+    });
+  }
+
+  /** PUT of a whole pool, guarded by its resourceVersion (a 409 is the caller's). */
+  async replacePool(pool: SpiderIPPool): Promise<SpiderIPPool> {
+    this.guard(`update SpiderIPPool ${pool.metadata.name}`);
+    return this.rest.request<SpiderIPPool>('PUT', resourcePath(pools, pool.metadata.name ?? ''), {
+      body: { apiVersion, kind: kinds.ippool.kind, ...pool },
+    });
+  }
+
+  /** Deletes a pool, only the incarnation with this UID; gone already is fine. */
+  async deletePool(name: string, uid: string): Promise<void> {
+    this.guard(`delete SpiderIPPool ${name}`);
+    await this.rest
+      .request('DELETE', resourcePath(pools, name), {
+        body: { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: { uid } },
+      })
+      .catch((err: unknown) => {
+        if (!isNotFound(err) && !isUidConflict(err)) throw err;
+      });
   }
 }
 

@@ -161,10 +161,25 @@ describe('RBAC', () => {
         'admissionregistration.k8s.io/validatingwebhookconfigurations:spiderpool-operator update',
       ]),
     );
-    // No deletes of pools, no writes to pods, nothing on Secrets cluster-wide.
+    // Pools are created and deleted only as SpiderSubnet auto-pools, for the applications it reads.
     expect(
-      lines.filter((l) => l.startsWith('spiderpool.spidernet.io/spiderippools') && l.endsWith(' delete')),
-    ).toEqual([]);
+      lines.filter(
+        (l) => l.startsWith('spiderpool.spidernet.io/spiderippools') && / (create|delete)$/.test(l),
+      ),
+    ).toEqual([
+      'spiderpool.spidernet.io/spiderippools create',
+      'spiderpool.spidernet.io/spiderippools delete',
+    ]);
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        'apps/deployments watch',
+        'apps/replicasets list',
+        'apps/daemonsets get',
+        'batch/jobs watch',
+      ]),
+    );
+    // No writes to pods, nothing on Secrets cluster-wide.
+    expect(lines.filter((l) => l.startsWith('apps/') && !/ (get|list|watch)$/.test(l))).toEqual([]);
     expect(lines.filter((l) => l.startsWith('core/pods ') && !/ (get|list|watch)$/.test(l))).toEqual([]);
     expect(lines.some((l) => l.includes('secrets'))).toBe(false);
     // Webhook configurations only by name: never all of them.
