@@ -56,6 +56,11 @@ export const ChartIpamSchema = Type.Object(
     enableStatefulSet: Bool,
     enableKubevirtStaticIP: Bool,
     enableIPConflictDetection: Bool,
+    /** SpiderSubnet: pools take their addresses from it (V10), and with the next key, auto-pools. */
+    enableSpiderSubnet: Bool,
+    enableAutoPoolForApplication: Bool,
+    /** The auto-pool size `+N` of a pod template without ipam.spidernet.io/ippool-ip-number. */
+    clusterSubnetDefaultFlexibleIPNumber: Type.Integer({ minimum: 0 }),
     [maxAllocatedIPsKey]: Type.Integer({ minimum: 1 }),
     gc: GcSchema,
   },
@@ -68,12 +73,8 @@ export const ConfYmlSchema = Type.Object(
     gc: Type.Optional(Type.Partial(GcSchema, closed)),
     enableGatewayDetection: Type.Optional(Bool),
     enableCleanOutdatedEndpoint: Type.Optional(Bool),
-    /** Pools must take their addresses from the SpiderSubnet of their CIDR (Spiderpool's V10). */
-    enableSpiderSubnet: Type.Optional(Bool),
-    enableAutoPoolForApplication: Type.Optional(Bool),
     enableValidatingResourcesDeletedWebhook: Type.Optional(Bool),
     tuneSysctlConfig: Type.Optional(Bool),
-    clusterSubnetDefaultFlexibleIPNumber: Type.Optional(Type.Integer({ minimum: 0 })),
     ipamUnixSocketPath: Type.Optional(Type.String()),
     iaasNetworkProvider: Type.Optional(Type.String()),
     /** Multus's cluster default network (`[namespace/]name`), eth0's network for pods that name none. */

@@ -222,10 +222,14 @@ describe('ConfigMap spiderpool-conf', () => {
       enableStatefulSet: true,
       enableKubevirtStaticIP: true,
       enableIPConflictDetection: false,
+      enableSpiderSubnet: false,
+      enableAutoPoolForApplication: true,
+      clusterSubnetDefaultFlexibleIPNumber: 1,
       ippoolMaxAllocatedIPs: 5000,
       gc: { enabled: true, intervalSeconds: 600 },
     });
     const changed = conf([
+      'ipam.enableSpiderSubnet=true',
       'ipam.enableKubevirtStaticIP=false',
       'ipam.ippoolMaxAllocatedIPs=12000',
       'ipam.gc.intervalSeconds=30',
@@ -234,6 +238,7 @@ describe('ConfigMap spiderpool-conf', () => {
     ]);
     expect(changed.clusterNetwork).toBe('kube-system/macvlan-ens192');
     expect(changed.enableKubevirtStaticIP).toBe(false);
+    expect(changed.enableSpiderSubnet).toBe(true);
     expect(changed.gc.intervalSeconds).toBe(30);
     expect(changed.ippoolMaxAllocatedIPs).toBe(12000);
     expect(changed.webhook).toEqual({ tlsSecretName: 'my-tls' });

@@ -26,6 +26,9 @@ describe('defaults', () => {
       enableStatefulSet: true,
       enableKubevirtStaticIP: true,
       enableIPConflictDetection: false,
+      enableSpiderSubnet: false,
+      enableAutoPoolForApplication: true,
+      clusterSubnetDefaultFlexibleIPNumber: 1,
       ippoolMaxAllocatedIPs: 5000,
       gc: { enabled: true, intervalSeconds: 600 },
     });

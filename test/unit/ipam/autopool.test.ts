@@ -1,4 +1,4 @@
-import type { SpiderIPPool } from '../../../api/index.js';
+import type { SpiderIPPool, SpiderSubnet } from '../../../api/index.js';
 import { labels } from '../../../api/index.js';
 import {
   applicationKey,
@@ -13,8 +13,10 @@ import {
   encodeControlled,
   rangesOf,
 } from '../../../ipam/autopool/carve.js';
+import { planSlot, withoutPool } from '../../../ipam/autopool/plan.js';
 import { desiredPoolSize, parseAutoPoolRequest, parsePoolSize } from '../../../ipam/autopool/request.js';
 import { autoPoolCandidates, podApplication } from '../../../ipam/autopool/select.js';
+import { applicationReplicas, isDeploymentReplicaSet } from '../../../ipam/autopool/workload.js';
 import { formatRanges } from '../../../ipam/ranges/spiderpool-ranges.js';
 
 const plus1 = { flexible: true, n: 1 };
@@ -213,5 +215,85 @@ describe('autoPoolCandidates', () => {
       }),
     ).toEqual({ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', namespace: 'ns', name: 'vm1' });
     expect(podApplication('ns', { apiVersion: 'v1', kind: 'Pod', name: 'p' })).toBeUndefined();
+  });
+});
+
+describe('planSlot', () => {
+  const subnet = (controlled?: Record<string, { ips: string[] }>): SpiderSubnet => ({
+    metadata: { name: 'sub' },
+    spec: { subnet: '10.0.0.0/24', ips: ['10.0.0.10-10.0.0.20'] },
+    ...(controlled ? { status: { controlledIPPools: JSON.stringify(controlled) } } : {}),
+  });
+  const pool = (name: string, ips: string[], records: Record<string, unknown> = {}): SpiderIPPool => ({
+    metadata: { name },
+    spec: { subnet: '10.0.0.0/24', ips },
+    status: { allocatedIPs: JSON.stringify(records) },
+  });
+  const base = { poolName: 'auto4-web-eth0-u1', others: [], application: 'apps_v1_Deployment_ns_web' };
+
+  it('books a new pool after what other pools of the subnet have, in the subnet and in manual pools', () => {
+    const p = planSlot({
+      ...base,
+      subnet: subnet({ other: { ips: ['10.0.0.10-10.0.0.11'] } }),
+      others: [pool('manual', ['10.0.0.12'])],
+      desired: 2,
+    });
+    expect(p.ips).toEqual(['10.0.0.13-10.0.0.14']);
+    expect(p.reserve['auto4-web-eth0-u1']).toEqual({
+      ips: ['10.0.0.13-10.0.0.14'],
+      application: base.application,
+    });
+    expect(p.reserve.other).toEqual({ ips: ['10.0.0.10-10.0.0.11'] });
+  });
+  it('keeps the addresses it gives back booked until the pool has let them go', () => {
+    const current = pool(base.poolName, ['10.0.0.10-10.0.0.13'], {
+      '10.0.0.13': { pod: 'ns/a', podUid: 'x' },
+    });
+    const p = planSlot({
+      ...base,
+      subnet: subnet({ [base.poolName]: { ips: ['10.0.0.10-10.0.0.13'] } }),
+      pool: current,
+      desired: 2,
+    });
+    expect(p.ips).toEqual(['10.0.0.10', '10.0.0.13']);
+    expect(p.reserve[base.poolName]?.ips).toEqual(['10.0.0.10-10.0.0.13']);
+    expect(p.final[base.poolName]?.ips).toEqual(['10.0.0.10', '10.0.0.13']);
+  });
+  it('refuses to move a pool to a subnet of another CIDR', () => {
+    const moved = {
+      ...pool(base.poolName, ['10.1.0.1']),
+      spec: { subnet: '10.1.0.0/24', ips: ['10.1.0.1'] },
+    };
+    expect(() => planSlot({ ...base, subnet: subnet(), pool: moved, desired: 1 })).toThrow(
+      /cannot move to another subnet/,
+    );
+  });
+  it('drops a gone pool from the books', () => {
+    expect(withoutPool({ a: { ips: ['10.0.0.1'] }, b: { ips: [] } }, 'a')).toEqual({ b: { ips: [] } });
+  });
+});
+
+describe('applicationReplicas', () => {
+  it.each([
+    ['Deployment', { spec: { replicas: 4 } }, 4],
+    ['StatefulSet', { spec: {} }, 1],
+    ['DaemonSet', { status: { desiredNumberScheduled: 3 } }, 3],
+    ['Job', { spec: { parallelism: 2 } }, 2],
+    ['Job', { spec: { parallelism: 2, completions: 5 } }, 5],
+    ['Job', { spec: {} }, 1],
+    ['VirtualMachine', { spec: {} }, 1],
+  ])('%s %j runs %d pods', (kind, object, n) => {
+    expect(applicationReplicas({ kind }, object)).toBe(n);
+  });
+  it("leaves a Deployment's ReplicaSet to the Deployment", () => {
+    const owned = {
+      metadata: {
+        ownerReferences: [
+          { apiVersion: 'apps/v1', kind: 'Deployment', name: 'd', uid: 'u', controller: true },
+        ],
+      },
+    };
+    expect(isDeploymentReplicaSet('ReplicaSet', owned)).toBe(true);
+    expect(isDeploymentReplicaSet('ReplicaSet', {})).toBe(false);
   });
 });
