@@ -2,7 +2,14 @@
 // writes (release, reassign) through the one optimistic read-modify-write loop, endpoint updates
 // and deletions guarded by resourceVersion or UID, and fresh reads that confirm what a cache says
 // is gone before anything is released because of it.
-import type { V1Namespace, V1Node, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
+import type {
+  V1Namespace,
+  V1Node,
+  V1ObjectMeta,
+  V1Pod,
+  V1ReplicaSet,
+  V1StatefulSet,
+} from '@kubernetes/client-node';
 import {
   apiVersion,
   group,
@@ -201,6 +208,12 @@ export class ClusterIO {
     return this.rest.request<SpiderIPPool>('PUT', resourcePath(pools, pool.metadata.name ?? ''), {
       body: { apiVersion, kind: kinds.ippool.kind, ...pool },
     });
+  }
+
+  /** A ReplicaSet's metadata (its Deployment), undefined when absent. */
+  async replicaSetMeta(namespace: string, name: string): Promise<V1ObjectMeta | undefined> {
+    const ref = { group: 'apps', version: 'v1', plural: 'replicasets', namespace };
+    return (await orUndefined(this.rest.get<V1ReplicaSet>(resourcePath(ref, name))))?.metadata;
   }
 
   /** Deletes a pool, only the incarnation with this UID; gone already is fine. */

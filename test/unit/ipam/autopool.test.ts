@@ -3,6 +3,7 @@ import { labels } from '../../../api/index.js';
 import {
   applicationKey,
   applicationOfPool,
+  autoPoolAffinity,
   autoPoolLabels,
   autoPoolName,
 } from '../../../ipam/autopool/application.js';
@@ -18,6 +19,7 @@ import { desiredPoolSize, parseAutoPoolRequest, parsePoolSize } from '../../../i
 import { autoPoolCandidates, podApplication } from '../../../ipam/autopool/select.js';
 import { applicationReplicas, isDeploymentReplicaSet } from '../../../ipam/autopool/workload.js';
 import { formatRanges } from '../../../ipam/ranges/spiderpool-ranges.js';
+import { explainNoAddress } from '../../../ipam/selection/explain.js';
 
 const plus1 = { flexible: true, n: 1 };
 const set = (...ips: string[]) => rangesOf(4, ips, 'test');
@@ -295,5 +297,52 @@ describe('applicationReplicas', () => {
     };
     expect(isDeploymentReplicaSet('ReplicaSet', owned)).toBe(true);
     expect(isDeploymentReplicaSet('ReplicaSet', {})).toBe(false);
+  });
+});
+
+describe('explainNoAddress for a pod that names a SpiderSubnet', () => {
+  const deploymentPod = {
+    metadata: {
+      name: 'web-abc-1',
+      namespace: 'ns',
+      annotations: { 'ipam.spidernet.io/subnet': '{"ipv4":["sub"]}' },
+      ownerReferences: [
+        { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web-abc', uid: 'rs', controller: true },
+      ],
+    },
+  };
+  const rs = {
+    name: 'web-abc',
+    ownerReferences: [
+      { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', uid: 'd1', controller: true },
+    ],
+  };
+  const app = { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'ns', name: 'web', uid: 'd1' };
+  const autoPool: SpiderIPPool = {
+    metadata: { name: 'auto4-web-eth0-d1', labels: autoPoolLabels(app, 'sub', 'eth0', 4, true) },
+    spec: { subnet: '10.0.0.0/24', ips: ['10.0.0.5-10.0.0.6'], podAffinity: autoPoolAffinity(app) },
+  };
+  const base = {
+    pod: deploymentPod,
+    enableIPv4: true,
+    enableIPv6: false,
+    nodeName: 'n1',
+    multus: { multusNamespace: 'kube-system' },
+  };
+
+  it("names the application's auto-pool and its free addresses (podAffinity matched against the Deployment)", () => {
+    const e = explainNoAddress({ ...base, pools: [autoPool], autoPools: true, intermediate: rs });
+    expect(e).toEqual({
+      blocked: false,
+      message: expect.stringContaining('eth0 IPv4: usable pools auto4-web-eth0-d1 (2 free)'),
+    });
+  });
+  it('says the pool does not exist yet, or that auto-pools are off', () => {
+    expect(explainNoAddress({ ...base, pools: [], autoPools: true, intermediate: rs }).message).toMatch(
+      /auto-pool of Deployment ns\/web for eth0 from SpiderSubnet sub does not exist yet/,
+    );
+    expect(explainNoAddress({ ...base, pools: [autoPool], autoPools: false }).message).toMatch(
+      /auto-pools are off/,
+    );
   });
 });
