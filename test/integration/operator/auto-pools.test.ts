@@ -8,6 +8,7 @@ import { group, kinds, labels, type SpiderIPPool, type SpiderSubnet, version } f
 import { decodeControlled } from '../../../ipam/autopool/carve.js';
 import { parseRanges } from '../../../ipam/ranges/spiderpool-ranges.js';
 import { uniqueName } from '../../harness/clients.js';
+import { cniEnv, netConf, pluginBinary, runProcess } from '../../harness/cni-plugin.js';
 import { eventually } from '../../harness/wait.js';
 import { bare, startOperator, startWorld, type World } from './fixtures/ipam-world.js';
 import type { OperatorProcess } from './operator-process.js';
@@ -243,4 +244,48 @@ test('a StatefulSet pod recreated under the same name gets the same address from
     return p && p.metadata?.uid !== oldUid && !p.metadata?.deletionTimestamp ? p : undefined;
   });
   expect(await add(successor)).toBe(before.get(victim));
+}, 300_000);
+
+/** A raw ADD through the compiled plugin: its exit code and CNI error, for the refusals. */
+async function rawAdd(pod: V1Pod, nodeSwitches: Record<string, boolean>) {
+  const node = world.plugin.node('node-1', nodeSwitches);
+  const ref = { namespace: ns, name: pod.metadata?.name ?? '', uid: pod.metadata?.uid ?? '' };
+  const config = netConf(node, world.cluster.cp.kubeconfigPath('cni'), { ipam: {} });
+  const env = {
+    PATH: process.env.PATH,
+    ...cniEnv('ADD', ref, { ifname: 'eth0', containerId: `c-${ref.uid}` }),
+  };
+  const out = await runProcess(pluginBinary(), [], env, JSON.stringify(config));
+  return { exit: out.code, code: out.json?.code, msg: String(out.json?.msg ?? '') };
+}
+
+test('no pool yet, a full pool, auto-pools off: try again (11) naming the application and subnet, or a refusal naming the annotation', async () => {
+  const missing = uniqueName('nosuchsubnet');
+  const name = uniqueName('wait');
+  await createDeployment(name, 1, { 'ipam.spidernet.io/subnet': JSON.stringify({ ipv4: [missing] }) });
+  const [waiting] = await podsOf(name, 1);
+  expect(await rawAdd(waiting as V1Pod, switches)).toEqual({
+    exit: 1,
+    code: 11,
+    msg: `ipam.spidernet.io/subnet: the IPv4 auto-pool of Deployment ${ns}/${name} for eth0 from SpiderSubnet ${missing} does not exist yet (the operator makes it)`,
+  });
+  expect(await rawAdd(waiting as V1Pod, {})).toMatchObject({
+    code: 7,
+    msg: expect.stringMatching(
+      /^ipam\.spidernet\.io\/subnet: names a SpiderSubnet, but SpiderSubnet auto-pools are off/,
+    ),
+  });
+
+  // A fixed size of 1 for 2 replicas: the second pod finds the pool full until the operator grows it.
+  const full = uniqueName('full');
+  await createDeployment(full, 2, { 'ipam.spidernet.io/ippool-ip-number': '1' });
+  const pool = await poolOfSize(full, 1);
+  const [a, b] = await podsOf(full, 2);
+  await add(a as V1Pod);
+  expect(await rawAdd(b as V1Pod, switches)).toMatchObject({
+    code: 11,
+    msg: expect.stringContaining(
+      `auto-pool ${pool.metadata.name} of Deployment ${ns}/${full} from SpiderSubnet ${subnetName} has no free address yet`,
+    ),
+  });
 }, 300_000);
