@@ -394,6 +394,10 @@ export class SpiderpoolOperator extends HardenedOperator {
       if (w.when === false) continue;
       await this.watchResource(w.group, w.version, w.plural, w.handle, undefined, w.options);
     }
+    // Auto-pools whose application went while no operator ran: once every watch has listed (and
+    // every 10 minutes), each pool is looked at again, which reclaims those without an application.
+    if (settings.enableSpiderSubnet && settings.enableAutoPoolForApplication)
+      this.schedule('auto-pool-orphans', 600_000, async () => this.resync([controllerNames.pools]));
     // SpiderCoordinator default's status also follows the Nodes and ServiceCIDRs it reads.
     this.schedule(`${controllerNames.coordinator}-cidrs`, 30_000, () => this.coordinatorStatus.sync());
     if (settings.gcEnabled) {

@@ -289,3 +289,27 @@ test('no pool yet, a full pool, auto-pools off: try again (11) naming the applic
     ),
   });
 }, 300_000);
+
+test('a Deployment deleted while no operator runs: the next operator reclaims its auto-pool', async () => {
+  const name = uniqueName('orphan');
+  await createDeployment(name, 1);
+  const pool = await poolOfSize(name, 2);
+  const [pod] = await podsOf(name, 1);
+  await add(pod as V1Pod);
+  await op.stop();
+  await apps.deleteNamespacedDeployment({ name, namespace: ns });
+  await eventually('the Deployment and its pods gone', async () => {
+    const pods = await world.fixtures.core.listNamespacedPod({ namespace: ns, labelSelector: `app=${name}` });
+    const left = await apps.listNamespacedDeployment({ namespace: ns });
+    return pods.items.length === 0 && !left.items.some((d) => d.metadata?.name === name);
+  });
+  expect((await autoPool(name))?.metadata.uid).toBe(pool.metadata.uid);
+  op = await startOperator(world.cluster, {
+    identity: 'auto-op-2',
+    conf: { ...switches, gc: { intervalSeconds: 3600 } },
+  });
+  await eventually('the orphaned auto-pool deleted', async () => (await autoPool(name)) === undefined, {
+    timeoutMs: 60_000,
+    intervalMs: 250,
+  });
+}, 300_000);
