@@ -66,6 +66,14 @@ export const annotations = {
   defaultIPv6Pool: 'ipam.spidernet.io/default-ipv6-ippool',
   /** Pod: the NIC that carries the default route (read by Spiderpool's coordinator). */
   defaultRouteNic: 'ipam.spidernet.io/default-route-nic',
+  /** Pod template: an auto-pool from this SpiderSubnet, `{"ipv4":["subnet"],"ipv6":[..]}`. */
+  subnet: 'ipam.spidernet.io/subnet',
+  /** Pod template: auto-pools per NIC, `[{"interface":"eth0","ipv4":[..],"ipv6":[..]}]`; wins over `subnet`. */
+  subnets: 'ipam.spidernet.io/subnets',
+  /** Pod template: the auto-pool's size, `N` (fixed) or `+N` (replicas + N). */
+  ippoolIPNumber: 'ipam.spidernet.io/ippool-ip-number',
+  /** Pod template: `false` keeps the auto-pool when the application goes. */
+  ippoolReclaim: 'ipam.spidernet.io/ippool-reclaim',
 } as const;
 
 /** Labels Spiderpool's webhook sets on pools. */
@@ -76,6 +84,20 @@ export const labels = {
   ownerSpiderSubnet: 'ipam.spidernet.io/owner-spider-subnet',
   /** podAffinity key that `-o wide` shows as APP-NAMESPACE. */
   appNamespace: 'ipam.spidernet.io/app-namespace',
+  /** Auto-pools: the application (top controller) they were made for, and for which NIC and family. */
+  ownerApplicationGV: 'ipam.spidernet.io/owner-application-gv',
+  ownerApplicationKind: 'ipam.spidernet.io/owner-application-kind',
+  ownerApplicationNamespace: 'ipam.spidernet.io/owner-application-namespace',
+  ownerApplicationName: 'ipam.spidernet.io/owner-application-name',
+  ownerApplicationUID: 'ipam.spidernet.io/owner-application-uid',
+  interface: 'ipam.spidernet.io/interface',
+  ipVersion: 'ipam.spidernet.io/ip-version',
+  ippoolReclaim: 'ipam.spidernet.io/ippool-reclaim',
+  /** Auto-pools' podAffinity keys, matched against the pod's top controller (not its labels). */
+  appAPIGroup: 'ipam.spidernet.io/app-api-group',
+  appAPIVersion: 'ipam.spidernet.io/app-api-version',
+  appKind: 'ipam.spidernet.io/app-kind',
+  appName: 'ipam.spidernet.io/app-name',
 } as const;
 
 /** Multus annotations that decide which NetworkAttachmentDefinition a NIC belongs to. */

@@ -16,7 +16,7 @@ import { CniError, ErrorCode } from './protocol/errors.js';
 import { schemaProblems } from './protocol/validate.js';
 
 export const NodeConfigSchema = Type.Object({
-  /** conf.yml's keys that the plugin uses (switches, the pool cap), as conf.yml's schema types them. */
+  /** conf.yml's keys that the plugin uses (switches incl. the auto-pool ones, the pool cap), as conf.yml's schema types them. */
   ...Type.Partial(Type.Pick(ChartIpamSchema, pluginKeys)).properties,
   /** The Kubernetes node this file belongs to (the installer's SPIDERPOOL_NODE_NAME). */
   nodeName: Type.Optional(Type.String({ minLength: 1 })),

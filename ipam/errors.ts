@@ -10,7 +10,9 @@ export type IpamErrorCode =
   /** A pool's `status.allocatedIPs` cannot be decoded. */
   | 'InvalidRecords'
   /** No pool is left for a NIC: none selected, or every candidate filtered out. */
-  | 'NoCandidatePool';
+  | 'NoCandidatePool'
+  /** An application's SpiderSubnet auto-pool is not there (yet) or not yet large enough: try again. */
+  | 'AutoPoolPending';
 
 export interface ErrorPlace {
   /** The pool the error concerns. */

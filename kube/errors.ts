@@ -19,6 +19,12 @@ export async function unlessNotFound<T>(read: Promise<T>): Promise<T | undefined
   }
 }
 export const isConflict = (err: unknown): boolean => apiStatus(err) === 409;
+
+/** A UID precondition that failed: the name is held by another object now (a successor). */
+export function isUidConflict(err: unknown): boolean {
+  const body = (err as { body?: unknown }).body;
+  return isConflict(err) && typeof body === 'string' && body.includes('Precondition failed');
+}
 export const isAlreadyExists = (err: unknown): boolean =>
   apiStatus(err) === 409 && apiReason(err) === 'AlreadyExists';
 

@@ -116,4 +116,20 @@ export class SpiderpoolApi {
   listSubnets(): Promise<List<SpiderSubnet>> {
     return this.rest.get(resourcePath(subnets));
   }
+
+  getSubnet(name: string): Promise<SpiderSubnet> {
+    return this.rest.get(resourcePath(subnets, name));
+  }
+
+  /** PUT /status guarded by the resourceVersion in `subnet.metadata`. */
+  replaceSubnetStatus(subnet: SpiderSubnet): Promise<SpiderSubnet> {
+    return this.rest.request('PUT', resourcePath(subnets, subnet.metadata.name ?? '', 'status'), {
+      body: { apiVersion, kind: kinds.subnet.kind, metadata: subnet.metadata, status: subnet.status },
+    });
+  }
+
+  /** Deletes only the pool with this UID (a precondition), never a same-name successor. */
+  deletePool(name: string, uid: string): Promise<unknown> {
+    return this.rest.request('DELETE', resourcePath(pools, name), { body: { preconditions: { uid } } });
+  }
 }

@@ -8,6 +8,7 @@ import {
   ipamClaimKind,
   ipamClaimVersion,
   kinds,
+  kubevirtApiVersion,
   kubevirtGroup,
   kubevirtKinds,
   kubevirtVersion,
@@ -17,6 +18,8 @@ import { installDefaults } from '../api/install/names.js';
 import { slimPod } from '../ipam/gc/pod.js';
 import { controllingMultusConfig, nadGroup, nadPlural, nadVersion } from '../multus/ownership.js';
 import type { IpamSettings } from './config/index.js';
+import { AutoPoolIO } from './controllers/auto-pool-io.js';
+import { AutoPoolController } from './controllers/auto-pools.js';
 import { ClusterIO } from './controllers/cluster-io.js';
 import { CoordinatorStatusController } from './controllers/coordinator-status.js';
 import { EndpointController } from './controllers/endpoints.js';
@@ -75,6 +78,25 @@ export const controllerNames = {
   nads: 'networkattachmentdefinitions',
   coordinator: 'spidercoordinator',
   ipamClaims: 'ipamclaims',
+  deployments: 'deployments',
+  replicaSets: 'replicasets',
+  daemonSets: 'daemonsets',
+  jobs: 'jobs',
+} as const;
+
+/** The applications that get SpiderSubnet auto-pools, by kind: their API and watch name. */
+const applicationWatches = {
+  Deployment: { group: 'apps', version: 'v1', plural: 'deployments', name: controllerNames.deployments },
+  ReplicaSet: { group: 'apps', version: 'v1', plural: 'replicasets', name: controllerNames.replicaSets },
+  DaemonSet: { group: 'apps', version: 'v1', plural: 'daemonsets', name: controllerNames.daemonSets },
+  Job: { group: 'batch', version: 'v1', plural: 'jobs', name: controllerNames.jobs },
+  StatefulSet: { group: 'apps', version: 'v1', plural: 'statefulsets', name: controllerNames.statefulSets },
+  VirtualMachine: {
+    group: kubevirtGroup,
+    version: kubevirtVersion,
+    plural: kubevirtKinds.vm.plural,
+    name: controllerNames.vms,
+  },
 } as const;
 
 /** One watched resource: its API, the handler of its events, and the framework's options. */
@@ -222,6 +244,39 @@ export class SpiderpoolOperator extends HardenedOperator {
     });
     const sts = new StatefulSetController(gc, index, caches);
     const claims = new IPAMClaimController(gc, settings.gcEnabled);
+    // SpiderSubnet auto-pools: both of conf.yml's switches on.
+    const autoPoolsOn = settings.enableSpiderSubnet && settings.enableAutoPoolForApplication;
+    const autoPools = autoPoolsOn
+      ? new AutoPoolController({
+          io: new AutoPoolIO(this.rest, (what) => this.assertLeading(what)),
+          pools: () => caches().pools,
+          applications: (kind) => {
+            const w = applicationWatches[kind as keyof typeof applicationWatches];
+            return w && this.isSynced(w.group, w.version, w.plural)
+              ? this.lister(w.group, w.version, w.plural)
+              : undefined;
+          },
+          requeue: (kind, namespace, name) => {
+            const w = applicationWatches[kind as keyof typeof applicationWatches];
+            if (w) this.enqueueAfter(w.name, `${namespace}/${name}`, 0);
+          },
+          recorder: this.recorder,
+          log,
+          defaultSize: { flexible: true, n: settings.clusterSubnetDefaultFlexibleIPNumber },
+        })
+      : undefined;
+    const applicationWatch = (kind: 'Deployment' | 'ReplicaSet' | 'DaemonSet' | 'Job'): Watch => {
+      const w = applicationWatches[kind];
+      return {
+        group: w.group,
+        version: w.version,
+        plural: w.plural,
+        handle: async (e) =>
+          autoPools?.reconcileApplication(e, { apiVersion: `${w.group}/${w.version}`, kind }),
+        options: { name: w.name, kind },
+        when: autoPools !== undefined,
+      };
+    };
     // SpiderMultusConfig -> NetworkAttachmentDefinition (multus/render.ts decides, the controller writes).
     const multusConfigs = new MultusConfigController({
       rest: this.rest,
@@ -258,6 +313,7 @@ export class SpiderpoolOperator extends HardenedOperator {
         handle: async (e) => {
           await pools.reconcile(e);
           if (e.type === ResourceEventType.Deleted) this.resync([controllerNames.subnets]);
+          await autoPools?.reconcilePool(e);
         },
         options: { name: controllerNames.pools, kind: kinds.ippool.kind },
       },
@@ -307,7 +363,16 @@ export class SpiderpoolOperator extends HardenedOperator {
         handle: async () => this.resync([controllerNames.pools]),
         options: { name: controllerNames.reservedIPs, kind: kinds.reservedip.kind },
       },
-      kubevirtWatch(kubevirtKinds.vm, controllerNames.vms, async (e) => kv?.reconcileVM(e)),
+      {
+        ...kubevirtWatch(kubevirtKinds.vm, controllerNames.vms, async (e) => {
+          await kv?.reconcileVM(e);
+          await autoPools?.reconcileApplication(e, {
+            apiVersion: kubevirtApiVersion,
+            kind: kubevirtKinds.vm.kind,
+          });
+        }),
+        when: kv !== undefined || autoPools !== undefined,
+      },
       kubevirtWatch(kubevirtKinds.vmi, controllerNames.vmis, async (e) => kv?.reconcileVMI(e)),
       kubevirtWatch(kubevirtKinds.vmim, controllerNames.migrations, async (e) => kv?.reconcileMigration(e)),
       {
@@ -319,9 +384,12 @@ export class SpiderpoolOperator extends HardenedOperator {
       {
         ...apps,
         plural: 'statefulsets',
-        handle: (e) => sts.reconcile(e),
+        handle: async (e) => {
+          if (settings.enableStatefulSet && settings.gcEnabled) await sts.reconcile(e);
+          await autoPools?.reconcileApplication(e, { apiVersion: 'apps/v1', kind: 'StatefulSet' });
+        },
         options: { name: controllerNames.statefulSets, kind: 'StatefulSet' },
-        when: settings.enableStatefulSet && settings.gcEnabled,
+        when: (settings.enableStatefulSet && settings.gcEnabled) || autoPools !== undefined,
       },
       // The IPAMClaim CRD comes with the feature, or from another installer later: optional.
       {
@@ -332,6 +400,10 @@ export class SpiderpoolOperator extends HardenedOperator {
         options: { name: controllerNames.ipamClaims, kind: ipamClaimKind.kind, optional: true },
         when: settings.enableIPAMClaim === true,
       },
+      applicationWatch('Deployment'),
+      applicationWatch('ReplicaSet'),
+      applicationWatch('DaemonSet'),
+      applicationWatch('Job'),
     ];
   }
 
@@ -342,6 +414,10 @@ export class SpiderpoolOperator extends HardenedOperator {
       if (w.when === false) continue;
       await this.watchResource(w.group, w.version, w.plural, w.handle, undefined, w.options);
     }
+    // Auto-pools whose application went while no operator ran: once every watch has listed (and
+    // every 10 minutes), each pool is looked at again, which reclaims those without an application.
+    if (settings.enableSpiderSubnet && settings.enableAutoPoolForApplication)
+      this.schedule('auto-pool-orphans', 600_000, async () => this.resync([controllerNames.pools]));
     // SpiderCoordinator default's status also follows the Nodes and ServiceCIDRs it reads.
     this.schedule(`${controllerNames.coordinator}-cidrs`, 30_000, () => this.coordinatorStatus.sync());
     if (settings.gcEnabled) {

@@ -35,8 +35,15 @@ export const maxAllocatedIPsKey = 'ippoolMaxAllocatedIPs';
  */
 export const ipamClaimKey = 'enableIPAMClaim';
 
+/**
+ * SpiderSubnet auto-pools: on only when both are true (Spiderpool's chart: `ipam.spiderSubnet.enable`
+ * and `ipam.spiderSubnet.autoPool.enable`). The plugin reads them too: it refuses a pod that names a
+ * subnet while they are off.
+ */
+export const autoPoolSwitches = ['enableSpiderSubnet', 'enableAutoPoolForApplication'] as const;
+
 /** Every conf.yml key the plugin reads (the installer copies these into the node configuration). */
-export const pluginKeys = [...pluginSwitches, maxAllocatedIPsKey, ipamClaimKey] as const;
+export const pluginKeys = [...pluginSwitches, ...autoPoolSwitches, maxAllocatedIPsKey, ipamClaimKey] as const;
 
 /** Garbage collection (this implementation): the switch and the period of the operator's full scan. */
 export const GcSchema = Type.Object(
@@ -56,6 +63,11 @@ export const ChartIpamSchema = Type.Object(
     enableStatefulSet: Bool,
     enableKubevirtStaticIP: Bool,
     enableIPConflictDetection: Bool,
+    /** SpiderSubnet: pools take their addresses from it (V10), and with the next key, auto-pools. */
+    enableSpiderSubnet: Bool,
+    enableAutoPoolForApplication: Bool,
+    /** The auto-pool size `+N` of a pod template without ipam.spidernet.io/ippool-ip-number. */
+    clusterSubnetDefaultFlexibleIPNumber: Type.Integer({ minimum: 0 }),
     [maxAllocatedIPsKey]: Type.Integer({ minimum: 1 }),
     gc: GcSchema,
     [ipamClaimKey]: Type.Optional(Bool),
@@ -69,12 +81,8 @@ export const ConfYmlSchema = Type.Object(
     gc: Type.Optional(Type.Partial(GcSchema, closed)),
     enableGatewayDetection: Type.Optional(Bool),
     enableCleanOutdatedEndpoint: Type.Optional(Bool),
-    /** Pools must take their addresses from the SpiderSubnet of their CIDR (Spiderpool's V10). */
-    enableSpiderSubnet: Type.Optional(Bool),
-    enableAutoPoolForApplication: Type.Optional(Bool),
     enableValidatingResourcesDeletedWebhook: Type.Optional(Bool),
     tuneSysctlConfig: Type.Optional(Bool),
-    clusterSubnetDefaultFlexibleIPNumber: Type.Optional(Type.Integer({ minimum: 0 })),
     ipamUnixSocketPath: Type.Optional(Type.String()),
     iaasNetworkProvider: Type.Optional(Type.String()),
     /** Multus's cluster default network (`[namespace/]name`), eth0's network for pods that name none. */
@@ -105,6 +113,8 @@ export const confYmlDefaults = {
   [maxAllocatedIPsKey]: 5000,
   enableValidatingResourcesDeletedWebhook: false,
   enableSpiderSubnet: false,
+  enableAutoPoolForApplication: true,
+  clusterSubnetDefaultFlexibleIPNumber: 1,
   gc: { enabled: true, intervalSeconds: 600 },
 } as const satisfies ConfYml & ChartIpam;
 

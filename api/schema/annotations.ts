@@ -18,6 +18,19 @@ export const IPPoolsAnnotationItemSchema = Type.Object({
 });
 export const IPPoolsAnnotationSchema = Type.Array(IPPoolsAnnotationItemSchema);
 
+/** `ipam.spidernet.io/subnet`: the SpiderSubnet per family of the auto-pool (first name used). */
+export const SubnetAnnotationSchema = Type.Object({
+  ipv4: Type.Optional(Type.Array(Type.String())),
+  ipv6: Type.Optional(Type.Array(Type.String())),
+});
+/** One element of `ipam.spidernet.io/subnets`: the SpiderSubnets of one NIC's auto-pools. */
+export const SubnetsAnnotationItemSchema = Type.Object({
+  interface: Type.String({ minLength: 1 }),
+  ipv4: Type.Optional(Type.Array(Type.String())),
+  ipv6: Type.Optional(Type.Array(Type.String())),
+});
+export const SubnetsAnnotationSchema = Type.Array(SubnetsAnnotationItemSchema);
+
 /** `ipam.spidernet.io/routes`. */
 export const RoutesAnnotationSchema = Type.Array(RouteSchema);
 

@@ -1,7 +1,7 @@
 // Service accounts and least-privilege RBAC: one ClusterRole for the CNI plugin (what it reads and
 // writes on an ADD or DEL), one ClusterRole plus a namespaced Role for the operator. Each rule is
-// there because the code makes that call; nothing else (no Secrets for the plugin, no deletes of
-// pools by anyone).
+// there because the code makes that call; nothing else (no Secrets for the plugin; only the operator
+// creates and deletes pools, its SpiderSubnet auto-pools).
 
 import { Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
@@ -82,7 +82,12 @@ export function ipamClaimOperatorRules(): Rule[] {
 /** The operator, cluster-wide: finalizers, counters, GC, the KubeVirt lifecycle, its webhooks. */
 export function operatorClusterRules(): Rule[] {
   return [
-    { apiGroup: group, resources: [kinds.ippool.plural], verbs: [...read, 'update', 'patch'] },
+    // create and delete: SpiderSubnet auto-pools (operator/controllers/auto-pools.ts).
+    {
+      apiGroup: group,
+      resources: [kinds.ippool.plural],
+      verbs: [...read, 'create', 'update', 'patch', 'delete'],
+    },
     { apiGroup: group, resources: [`${kinds.ippool.plural}/status`], verbs: ['get', 'update', 'patch'] },
     {
       apiGroup: group,
@@ -98,6 +103,9 @@ export function operatorClusterRules(): Rule[] {
     { apiGroup: 'events.k8s.io', resources: ['events'], verbs: ['create', 'patch'] },
     kubevirtRead,
     { apiGroup: 'apps', resources: ['statefulsets'], verbs: read },
+    // The applications SpiderSubnet auto-pools are made for.
+    { apiGroup: 'apps', resources: ['deployments', 'replicasets', 'daemonsets'], verbs: read },
+    { apiGroup: 'batch', resources: ['jobs'], verbs: read },
     {
       apiGroup: 'admissionregistration.k8s.io',
       resources: ['mutatingwebhookconfigurations', 'validatingwebhookconfigurations'],

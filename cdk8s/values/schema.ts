@@ -120,6 +120,7 @@ export function defaultValues(version: string): Values {
     image: { repository: 'ghcr.io/spiderpool-ts/spiderpool-ts', tag: version, pullPolicy: 'IfNotPresent' },
     ipam: {
       ...pluginDefaults,
+      clusterSubnetDefaultFlexibleIPNumber: confYmlDefaults.clusterSubnetDefaultFlexibleIPNumber,
       gc: { ...confYmlDefaults.gc },
     },
     operator: {

@@ -11,6 +11,9 @@ import type {
   VirtualMachineInstanceMigration,
 } from '../../api/index.js';
 import type { Family } from '../../ipam/address/ip.js';
+import { applicationAffinityLabels } from '../../ipam/autopool/application.js';
+import { namesSubnet } from '../../ipam/autopool/request.js';
+import { autoPoolCandidates, podApplication } from '../../ipam/autopool/select.js';
 import { selectCandidates } from '../../ipam/candidates/candidates.js';
 import { type Identity, identityOf } from '../../ipam/identity/identity.js';
 import { claimIdentity, claimMismatch, claimValidity } from '../../ipam/identity/ipamclaim.js';
@@ -178,19 +181,33 @@ export function planAdd(input: AddInput): AddPlan {
     return { kind: 'allocate', identity, source: 'endpoint', nics, podRoutes: routes, probe };
   }
 
-  const candidates = selectCandidates({
-    ifName: request.ifname,
-    pod,
-    ...(input.namespace ? { namespace: input.namespace } : {}),
-    cniConfig: {
-      defaultIPv4IPPool: request.defaultIPv4Pools,
-      defaultIPv6IPPool: request.defaultIPv6Pools,
-      cleanGateway: request.cleanGateway,
-    },
-    enableIPv4: request.switches.enableIPv4,
-    enableIPv6: request.switches.enableIPv6,
-    pools: input.pools,
-  });
+  // Spiderpool's first rule: a pod that names a SpiderSubnet takes its application's auto-pool.
+  const top = topController(pod.metadata ?? {}, input.intermediate);
+  const app = podApplication(pod.metadata?.namespace ?? '', top);
+  const candidates = namesSubnet(pod.metadata?.annotations)
+    ? autoPoolCandidates({
+        ifName: request.ifname,
+        pod,
+        app,
+        autoPools: request.switches.autoPools ?? false,
+        enableIPv4: request.switches.enableIPv4,
+        enableIPv6: request.switches.enableIPv6,
+        cleanGateway: request.cleanGateway,
+        pools: input.pools,
+      })
+    : selectCandidates({
+        ifName: request.ifname,
+        pod,
+        ...(input.namespace ? { namespace: input.namespace } : {}),
+        cniConfig: {
+          defaultIPv4IPPool: request.defaultIPv4Pools,
+          defaultIPv6IPPool: request.defaultIPv6Pools,
+          cleanGateway: request.cleanGateway,
+        },
+        enableIPv4: request.switches.enableIPv4,
+        enableIPv6: request.switches.enableIPv6,
+        pools: input.pools,
+      });
   // NICs the endpoint already holds for this pod keep what they have (served by their own ADDs); a
   // claim holds the addresses of its own attachment only.
   const held = new Set(entries.map((e) => e.interface));
@@ -203,6 +220,7 @@ export function planAdd(input: AddInput): AddPlan {
       ...(input.nodeLabels ? { nodeLabels: input.nodeLabels } : {}),
       ...(input.namespace ? { namespaceLabels: input.namespace.metadata?.labels ?? {} } : {}),
       multus: input.multus,
+      ...(app ? { applicationLabels: applicationAffinityLabels(app) } : {}),
     },
   );
   const nics = planned.map((p) => ({

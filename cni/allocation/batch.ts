@@ -17,12 +17,15 @@ import type { V1Pod } from '@kubernetes/client-node';
 import {
   type IPAMClaim,
   ipamClaimReferenceKey,
+  labels,
   type SpiderEndpoint,
   type SpiderIPPool,
 } from '../../api/index.js';
 import type { Family } from '../../ipam/address/ip.js';
 import type { AllocationOutcome } from '../../ipam/allocation/allocate.js';
 import type { ReleaseRequest as PoolReleaseRequest } from '../../ipam/allocation/release.js';
+import { applicationOfPool } from '../../ipam/autopool/application.js';
+import { namesSubnet } from '../../ipam/autopool/request.js';
 import { podNamesPools } from '../../ipam/candidates/candidates.js';
 import { IpamError } from '../../ipam/errors.js';
 import { filterInputsNeeded } from '../../ipam/filter/filters.js';
@@ -261,10 +264,20 @@ class Batch {
     const namesPools = podNamesPools(pod);
     // The pools depend on the endpoint and the namespace (both usually prefetched); the identity's
     // other reads go on meanwhile.
+    const intermediateRead =
+      !identity.static && lookup
+        ? lookup.kind === 'ReplicaSet'
+          ? this.reads.replicaSet(namespace, lookup.name)
+          : this.reads.job(namespace, lookup.name)
+        : undefined;
+    // A pod that names a SpiderSubnet takes its application's auto-pools: its application is
+    // known once the ReplicaSet or Job its controller reference names is read.
+    const namesSubnetPools = namesSubnet(pod.metadata?.annotations);
     const poolsRead = Promise.all([
       this.reads.endpoint(namespace, identity.name),
       namesPools ? undefined : this.reads.namespace(namespace),
-    ]).then(([endpoint, ns]) =>
+      namesSubnetPools ? intermediateRead : undefined,
+    ]).then(([endpoint, ns, intermediate]) =>
       this.reads.poolsFor(
         addNeeds({
           request,
@@ -272,16 +285,13 @@ class Batch {
           identity,
           ...(ns ? { namespace: ns } : {}),
           ...(endpoint ? { endpoint } : {}),
+          ...(intermediate ? { intermediate } : {}),
         }),
       ),
     );
     const [pools, intermediate, endpoint, vmi, migration] = await Promise.all([
       poolsRead,
-      !identity.static && lookup
-        ? lookup.kind === 'ReplicaSet'
-          ? this.reads.replicaSet(namespace, lookup.name)
-          : this.reads.job(namespace, lookup.name)
-        : undefined,
+      intermediateRead,
       this.reads.endpoint(namespace, identity.name),
       vm ? this.reads.vmi(namespace, identity.name) : undefined,
       (vm || claim) && marks?.migrationJobName
@@ -580,6 +590,20 @@ class Batch {
     this.tracker.wants.forEach((want, i) => {
       const failure = this.tracker.failure(i);
       if (!failure || this.answers[want.request]) return;
+      const auto = failure.kind === 'exhausted' ? this.autoPoolOf(want.pools) : undefined;
+      if (auto) {
+        // The operator grows an auto-pool as its application scales: the runtime's retry gets it.
+        const app = `${auto.app.kind} ${auto.app.namespace}/${auto.app.name}`;
+        this.fail(
+          want.request,
+          new CniError(
+            ErrorCode.tryAgainLater,
+            `IPv${want.family} for ${want.nic}: auto-pool ${auto.pool} of ${app} from SpiderSubnet ${auto.subnet} has no free address yet (the operator grows it with the application): ${failure.reasons.join('; ')}`,
+          ),
+          this.describe(want.request),
+        );
+        return;
+      }
       const code = failure.kind === 'exhausted' ? ErrorCode.poolExhausted : ErrorCode.noPoolSelected;
       const what = failure.kind === 'exhausted' ? 'every pool is exhausted' : 'no pool is usable';
       this.fail(
@@ -588,6 +612,15 @@ class Batch {
         this.describe(want.request),
       );
     });
+  }
+
+  /** The auto-pool a want's only pool is, with its application and subnet (rule 1 names one pool). */
+  private autoPoolOf(pools: readonly string[]) {
+    const name = pools.length === 1 ? pools[0] : undefined;
+    const pool = name === undefined ? undefined : this.snapshots.get(name);
+    const app = applicationOfPool(pool?.metadata.labels);
+    if (!name || !app) return undefined;
+    return { pool: name, app, subnet: pool?.metadata.labels?.[labels.ownerSpiderSubnet] ?? '' };
   }
 
   // ---- 4: endpoints ----

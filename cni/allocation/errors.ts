@@ -9,6 +9,8 @@ export function fromIpamError(err: IpamError): CniError {
   switch (err.code) {
     case 'InvalidInput':
       return new CniError(ErrorCode.invalidNetworkConfig, err.message);
+    case 'AutoPoolPending':
+      return new CniError(ErrorCode.tryAgainLater, err.message);
     default:
       return new CniError(ErrorCode.noPoolSelected, err.message);
   }

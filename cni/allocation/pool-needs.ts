@@ -5,8 +5,10 @@
 // Which rule applies and what it names is ipam's selectionRule, the first half of selectCandidates;
 // a rule that cannot be decided (a malformed annotation) needs no pools here, because
 // selectCandidates fails on it before it looks at any pool.
-import type { V1Namespace, V1Pod } from '@kubernetes/client-node';
+import type { V1Namespace, V1ObjectMeta, V1Pod } from '@kubernetes/client-node';
 import type { SpiderEndpoint } from '../../api/index.js';
+import { namesSubnet } from '../../ipam/autopool/request.js';
+import { applicationLabelSelector, podApplication } from '../../ipam/autopool/select.js';
 import {
   enabledLists,
   type FamilyLists,
@@ -15,6 +17,7 @@ import {
 } from '../../ipam/candidates/candidates.js';
 import { compileWildcard, hasWildcard } from '../../ipam/candidates/wildcard.js';
 import type { Identity } from '../../ipam/identity/identity.js';
+import { topController } from '../../ipam/identity/owners.js';
 import { servingEntries } from './add-plan.js';
 import type { AddRequest, ReleaseRequest } from './requests.js';
 
@@ -25,6 +28,8 @@ export interface PoolNeeds {
   patterns: string[];
   /** Spiderpool's rule 5 applies: the pools with spec.default, read with a field selector. */
   defaults: boolean;
+  /** Label selectors (an application's SpiderSubnet auto-pools, rule 1): the pools listed with each. */
+  selectors?: string[];
 }
 
 export const noPools: PoolNeeds = { names: [], patterns: [], defaults: false };
@@ -57,11 +62,13 @@ function ruleNeeds(rule: SelectionRule, enabled: Switches): PoolNeeds {
 
 /** Merges needs, each name and pattern once. */
 export function mergeNeeds(...all: readonly PoolNeeds[]): PoolNeeds {
-  return {
+  const merged: PoolNeeds = {
     names: [...new Set(all.flatMap((n) => n.names))],
     patterns: [...new Set(all.flatMap((n) => n.patterns))],
     defaults: all.some((n) => n.defaults),
   };
+  const selectors = [...new Set(all.flatMap((n) => n.selectors ?? []))];
+  return selectors.length > 0 ? { ...merged, selectors } : merged;
 }
 
 /** The pools an endpoint's entries name (every NIC, both families). */
@@ -122,6 +129,14 @@ export interface AddNeedsInput {
   identity: Identity;
   namespace?: V1Namespace;
   endpoint?: SpiderEndpoint;
+  /** The ReplicaSet or Job the pod's controller reference names, when read (its application). */
+  intermediate?: V1ObjectMeta;
+}
+
+/** A pod that names a SpiderSubnet: its application's auto-pools, found by their labels. */
+function autoPoolNeeds(pod: V1Pod, intermediate: V1ObjectMeta | undefined): PoolNeeds {
+  const app = podApplication(pod.metadata?.namespace ?? '', topController(pod.metadata ?? {}, intermediate));
+  return app ? { ...noPools, selectors: [applicationLabelSelector(app)] } : noPools;
 }
 
 /**
@@ -133,6 +148,8 @@ export function addNeeds(input: AddNeedsInput): PoolNeeds {
   const stored: PoolNeeds = { ...noPools, names: endpointPools(endpoint) };
   const served = servingEntries(endpoint, input.identity).some((e) => e.interface === request.ifname);
   if (served) return stored;
+  if (namesSubnet(input.pod.metadata?.annotations))
+    return mergeNeeds(stored, autoPoolNeeds(input.pod, input.intermediate));
   const selection = selectionNeeds({
     ifName: request.ifname,
     pod: input.pod,

@@ -165,6 +165,12 @@ export class PluginApi {
     return orUndefined(`reading spiderippool ${name}`, () => this.spiderpool.getPool(name));
   }
 
+  /** The pools with these labels (an application's auto-pools: a few small pools). */
+  async labelledPools(labelSelector: string): Promise<SpiderIPPool[]> {
+    const what = `listing spiderippools with labelSelector ${labelSelector}`;
+    return (await call(what, () => this.spiderpool.listPools(labelSelector))).items;
+  }
+
   /** PUT /status guarded by the pool's resourceVersion; a 409 is left as it is for readModifyWrite. */
   async replacePoolStatus(pool: SpiderIPPool): Promise<SpiderIPPool> {
     const what = `writing the status of spiderippool ${pool.metadata.name}`;
@@ -348,19 +354,27 @@ export class BatchReads {
     });
   }
 
+  labelledPools(labelSelector: string): Promise<SpiderIPPool[]> {
+    return this.once(`pools-labelled/${labelSelector}`, async () =>
+      (await this.api.labelledPools(labelSelector)).map((p) => this.adopt(p)),
+    );
+  }
+
   /** The pools `needs` names, matches or selects, each once; pools that do not exist are left out. */
   async poolsFor(needs: PoolNeeds): Promise<SpiderIPPool[]> {
     const matched = async () =>
       needs.patterns.length === 0
         ? []
         : Promise.all(poolsMatching(needs.patterns, await this.poolNames()).map((n) => this.pool(n)));
-    const [named, wild, defaults] = await Promise.all([
+    const [named, wild, defaults, labelled] = await Promise.all([
       Promise.all(needs.names.map((n) => this.pool(n))),
       matched(),
       needs.defaults ? this.defaultPools() : [],
+      Promise.all((needs.selectors ?? []).map((s) => this.labelledPools(s))),
     ]);
     const out = new Map<string, SpiderIPPool>();
-    for (const pool of [...named, ...wild, ...defaults]) if (pool) out.set(pool.metadata.name ?? '', pool);
+    for (const pool of [...named, ...wild, ...defaults, ...labelled.flat()])
+      if (pool) out.set(pool.metadata.name ?? '', pool);
     return [...out.values()];
   }
 

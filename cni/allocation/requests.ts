@@ -19,6 +19,8 @@ export interface Switches {
   enableIPConflictDetection: boolean;
   /** conf.yml `enableIPAMClaim` (absent: off). */
   enableIPAMClaim?: boolean;
+  /** SpiderSubnet auto-pools: conf.yml enableSpiderSubnet and enableAutoPoolForApplication both on. */
+  autoPools?: boolean;
 }
 
 export interface AddRequest {

@@ -155,6 +155,15 @@ export function parseNetConf(stdin: string, verb: Verb): PluginConfig {
   const conf = raw as Static<typeof NetConfSchema>;
   const ipam = conf.ipam;
 
+  // Spiderpool applies match_master_subnet only to SR-IOV VFs (the PF of the pod's VF must carry an
+  // address in the pool's subnet); this plugin serves no SR-IOV, so an ADD that asks for it is
+  // refused rather than served from a pool the check would have dropped. DEL and the rest still run.
+  if (ipam.match_master_subnet === true && verb === 'ADD') {
+    throw new CniError(
+      ErrorCode.invalidNetworkConfig,
+      'ipam.match_master_subnet: true is not served: Spiderpool applies it to SR-IOV virtual functions only, which this plugin does not serve; remove it or set it to false',
+    );
+  }
   const level = (ipam.log_level ?? defaults.logLevel).toLowerCase();
   if (!isLogLevel(level)) {
     throw new CniError(

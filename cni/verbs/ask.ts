@@ -100,6 +100,7 @@ export function switchesOf(ctx: VerbContext): Switches {
     enableKubevirtStaticIP: n.enableKubevirtStaticIP,
     enableIPConflictDetection: n.enableIPConflictDetection,
     ...(n.enableIPAMClaim ? { enableIPAMClaim: true } : {}),
+    autoPools: n.enableSpiderSubnet && n.enableAutoPoolForApplication,
   };
 }
 

@@ -12,7 +12,13 @@ import { poolFamily } from '../pool/space.js';
 import { parseIPPoolAnnotation, parseIPPoolsAnnotation, parseNamespaceDefaultPools } from './annotations.js';
 import { expandPoolList } from './wildcard.js';
 
-export type CandidateSource = 'pod-ippools' | 'pod-ippool' | 'namespace' | 'cni-config' | 'cluster-default';
+export type CandidateSource =
+  | 'subnet-auto-pool'
+  | 'pod-ippools'
+  | 'pod-ippool'
+  | 'namespace'
+  | 'cni-config'
+  | 'cluster-default';
 
 export interface NicCandidates {
   /** The pod interface (CNI_IFNAME). */

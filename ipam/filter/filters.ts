@@ -3,7 +3,7 @@
 // (namespaceName, else namespaceAffinity), podAffinity, multusName. Exhaustion is not a filter: an
 // exhausted pool fails at allocation and the next one is tried.
 import type { V1Pod } from '@kubernetes/client-node';
-import type { SpiderIPPool } from '../../api/index.js';
+import { labels, type SpiderIPPool } from '../../api/index.js';
 import type { Family } from '../address/ip.js';
 import { IpamError } from '../errors.js';
 import { type MultusSettings, type NicAttachment, networkOfNic } from '../multus/networks.js';
@@ -23,6 +23,11 @@ export interface FilterContext {
   nodeLabels?: Record<string, string>;
   /** Labels of the pod's Namespace; needed when a candidate has namespaceAffinity and no namespaceName. */
   namespaceLabels?: Record<string, string>;
+  /**
+   * The app-* values of the pod's application (ipam/autopool/application.ts): an auto-pool's
+   * podAffinity is matched against them instead of the pod's labels, as in Spiderpool.
+   */
+  applicationLabels?: Record<string, string>;
   multus: MultusSettings;
 }
 
@@ -93,12 +98,15 @@ export function poolSkipReason(pool: SpiderIPPool, ctx: FilterContext): string |
     if (why) return why;
   }
 
-  const podWhy = selectorVerdict(
-    pool,
-    'podAffinity',
-    ctx.pod.metadata?.labels,
-    `pod ${ctx.pod.metadata?.name ?? ''}`,
-  );
+  const auto = pool.metadata.labels?.[labels.ownerApplicationName] !== undefined;
+  const podWhy = auto
+    ? selectorVerdict(
+        pool,
+        'podAffinity',
+        ctx.applicationLabels,
+        `the application of pod ${ctx.pod.metadata?.name ?? ''}`,
+      )
+    : selectorVerdict(pool, 'podAffinity', ctx.pod.metadata?.labels, `pod ${ctx.pod.metadata?.name ?? ''}`);
   if (podWhy) return podWhy;
 
   if (spec.multusName?.length) {

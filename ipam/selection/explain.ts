@@ -2,12 +2,16 @@
 // candidate selection and filters an ADD runs, reported instead of thrown. The operator does not
 // know the CNI config's default pools (they live in the NetworkAttachmentDefinition), so when none
 // of the other rules applies it says so instead of guessing.
-import type { V1Namespace, V1Pod } from '@kubernetes/client-node';
+import type { V1Namespace, V1ObjectMeta, V1Pod } from '@kubernetes/client-node';
 import { annotations, type SpiderIPPool } from '../../api/index.js';
 import type { Family } from '../address/ip.js';
+import { applicationAffinityLabels } from '../autopool/application.js';
+import { namesSubnet, parseAutoPoolRequest } from '../autopool/request.js';
+import { autoPoolCandidates, podApplication } from '../autopool/select.js';
 import { type Candidates, type NicCandidates, selectCandidates } from '../candidates/candidates.js';
 import { IpamError } from '../errors.js';
 import { describeSkipped, type FilterContext, filterPools } from '../filter/filters.js';
+import { topController } from '../identity/owners.js';
 import type { MultusSettings } from '../multus/networks.js';
 import { poolUsage } from '../pool/usage.js';
 import type { IntervalSet } from '../ranges/intervals.js';
@@ -24,6 +28,10 @@ export interface NoAddressInput {
   multus: MultusSettings;
   /** SpiderReservedIPs of a family, for the free counts. */
   reserved?: (family: Family) => IntervalSet;
+  /** SpiderSubnet auto-pools on (conf.yml enableSpiderSubnet and enableAutoPoolForApplication). */
+  autoPools?: boolean;
+  /** The ReplicaSet or Job the pod's controller reference names, when read (its application). */
+  intermediate?: V1ObjectMeta;
 }
 
 export interface NoAddressExplanation {
@@ -37,8 +45,33 @@ function errorText(error: unknown): string {
   throw error;
 }
 
+/** A pod that names a SpiderSubnet: its application's auto-pool, or why there is none (yet). */
+function autoPoolToExplain(input: NoAddressInput): Candidates | NoAddressExplanation {
+  try {
+    const request = parseAutoPoolRequest(input.pod.metadata?.annotations, { flexible: true, n: 0 });
+    return autoPoolCandidates({
+      ifName: request?.slots[0]?.nic ?? 'eth0',
+      pod: input.pod,
+      app: applicationOf(input),
+      autoPools: input.autoPools ?? false,
+      enableIPv4: input.enableIPv4,
+      enableIPv6: input.enableIPv6,
+      cleanGateway: false,
+      pools: input.pools,
+    });
+  } catch (error) {
+    return { blocked: true, message: `no pool can be chosen: ${errorText(error)}` };
+  }
+}
+
+function applicationOf(input: NoAddressInput) {
+  const md = input.pod.metadata ?? {};
+  return podApplication(md.namespace ?? '', topController(md, input.intermediate));
+}
+
 /** The candidates of the pod's NICs, or why none can be chosen. */
 function candidatesToExplain(input: NoAddressInput): Candidates | NoAddressExplanation {
+  if (namesSubnet(input.pod.metadata?.annotations)) return autoPoolToExplain(input);
   const select = (ifName: string) =>
     selectCandidates({
       ifName,
@@ -86,6 +119,8 @@ function explainFamily(
     ...(input.namespace ? { namespaceLabels: input.namespace.metadata?.labels ?? {} } : {}),
     ...(nic.position !== undefined ? { position: nic.position } : {}),
   };
+  const app = applicationOf(input);
+  if (app) ctx.applicationLabels = applicationAffinityLabels(app);
   let usable: SpiderIPPool[];
   let skipped: string[];
   try {

@@ -12,6 +12,10 @@ export interface IpamSettings {
   enableValidatingResourcesDeletedWebhook: boolean;
   /** Pools must take their addresses from the SpiderSubnet of their CIDR (Spiderpool's V10). */
   enableSpiderSubnet: boolean;
+  /** SpiderSubnet auto-pools for applications (with enableSpiderSubnet). */
+  enableAutoPoolForApplication: boolean;
+  /** The auto-pool size `+N` of a template without ipam.spidernet.io/ippool-ip-number. */
+  clusterSubnetDefaultFlexibleIPNumber: number;
   gcEnabled: boolean;
   gcIntervalSeconds: number;
   /** Name of a user-provided webhook TLS Secret, when conf.yml names one. */
@@ -31,6 +35,8 @@ export const defaultIpamSettings: IpamSettings = {
   enableIPConflictDetection: confYmlDefaults.enableIPConflictDetection,
   enableValidatingResourcesDeletedWebhook: confYmlDefaults.enableValidatingResourcesDeletedWebhook,
   enableSpiderSubnet: confYmlDefaults.enableSpiderSubnet,
+  enableAutoPoolForApplication: confYmlDefaults.enableAutoPoolForApplication,
+  clusterSubnetDefaultFlexibleIPNumber: confYmlDefaults.clusterSubnetDefaultFlexibleIPNumber,
   gcEnabled: confYmlDefaults.gc.enabled,
   gcIntervalSeconds: confYmlDefaults.gc.intervalSeconds,
 };
@@ -49,6 +55,10 @@ export function parseConfFile(text: string, source: string): IpamSettings {
       conf.enableValidatingResourcesDeletedWebhook ??
       defaultIpamSettings.enableValidatingResourcesDeletedWebhook,
     enableSpiderSubnet: conf.enableSpiderSubnet ?? defaultIpamSettings.enableSpiderSubnet,
+    enableAutoPoolForApplication:
+      conf.enableAutoPoolForApplication ?? defaultIpamSettings.enableAutoPoolForApplication,
+    clusterSubnetDefaultFlexibleIPNumber:
+      conf.clusterSubnetDefaultFlexibleIPNumber ?? defaultIpamSettings.clusterSubnetDefaultFlexibleIPNumber,
     gcEnabled: conf.gc?.enabled ?? defaultIpamSettings.gcEnabled,
     gcIntervalSeconds: conf.gc?.intervalSeconds ?? defaultIpamSettings.gcIntervalSeconds,
     ...(conf.webhook?.tlsSecretName ? { webhookTlsSecret: conf.webhook.tlsSecretName } : {}),

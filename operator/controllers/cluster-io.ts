@@ -4,7 +4,14 @@
 // is gone before anything is released because of it. ClusterIO is the OperatorStore the controllers
 // depend on (operator-store.ts); it runs over the API server's objects (RestObjects below) or, in unit
 // tests, over an in-memory OperatorObjects, with the same guard and the same retries either way.
-import type { V1Namespace, V1Node, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
+import type {
+  V1Namespace,
+  V1Node,
+  V1ObjectMeta,
+  V1Pod,
+  V1ReplicaSet,
+  V1StatefulSet,
+} from '@kubernetes/client-node';
 import {
   type IPAMClaim,
   ipamClaimGroup,
@@ -16,7 +23,7 @@ import {
   type VirtualMachineInstance,
 } from '../../api/index.js';
 import type { PoolStatusUpdate } from '../../ipam/allocation/pool-state.js';
-import { isNotFound, unlessNotFound } from '../../kube/errors.js';
+import { isNotFound, isUidConflict, unlessNotFound } from '../../kube/errors.js';
 import { KubeVirtApi } from '../../kube/kubevirt.js';
 import { readModifyWrite } from '../../kube/optimistic.js';
 import { resourcePath } from '../../kube/resource.js';
@@ -119,6 +126,10 @@ export class ClusterIO implements OperatorStore {
     return this.objects.node(name);
   }
 
+  replicaSetMeta(namespace: string, name: string): Promise<V1ObjectMeta | undefined> {
+    return this.objects.replicaSetMeta(namespace, name);
+  }
+
   /** An IPAMClaim (undefined when absent, or when its CRD is not installed). */
   ipamClaim(namespace: string, name: string): Promise<IPAMClaim | undefined> {
     return this.objects.ipamClaim(namespace, name);
@@ -207,6 +218,11 @@ class RestObjects implements OperatorObjects {
     return unlessNotFound(this.rest.get<V1Node>(resourcePath({ ...core, plural: 'nodes' }, name)));
   }
 
+  async replicaSetMeta(namespace: string, name: string): Promise<V1ObjectMeta | undefined> {
+    const ref = { group: 'apps', version: 'v1', plural: 'replicasets', namespace };
+    return (await unlessNotFound(this.rest.get<V1ReplicaSet>(resourcePath(ref, name))))?.metadata;
+  }
+
   ipamClaim(namespace: string, name: string): Promise<IPAMClaim | undefined> {
     return unlessNotFound(this.rest.get<IPAMClaim>(resourcePath(claims(namespace), name)));
   }
@@ -225,13 +241,3 @@ const claims = (namespace: string) => ({
   plural: ipamClaimKind.plural,
   namespace,
 });
-
-/** A UID precondition that failed: the name is held by another object now (a successor). */
-function isUidConflict(err: unknown): boolean {
-  const body = (err as { body?: unknown }).body;
-  return (
-    (err as { code?: number }).code === 409 &&
-    typeof body === 'string' &&
-    body.includes('Precondition failed')
-  );
-}

@@ -11,9 +11,11 @@ import {
   type SpiderReservedIP,
 } from '../../api/index.js';
 import type { Family } from '../../ipam/address/ip.js';
+import { namesSubnet } from '../../ipam/autopool/request.js';
 import { podNamesPools } from '../../ipam/candidates/candidates.js';
 import { filterInputsNeeded } from '../../ipam/filter/filters.js';
 import { identityOf } from '../../ipam/identity/identity.js';
+import { topControllerLookup } from '../../ipam/identity/owners.js';
 import { podAliveness } from '../../ipam/identity/validity.js';
 import { reservedSet } from '../../ipam/pool/space.js';
 import { explainNoAddress } from '../../ipam/selection/explain.js';
@@ -99,7 +101,8 @@ export class NoAddressExplainer {
     }
     const pools = (caches.pools?.list() ?? []) as SpiderIPPool[];
     let namespace: V1Namespace | undefined;
-    if (!podNamesPools(pod)) {
+    const subnetPod = namesSubnet(md.annotations);
+    if (!podNamesPools(pod) && !subnetPod) {
       namespace = await this.namespace(md.namespace ?? '', now);
       if (!namesDefaultPools(namespace) && !pools.some((p) => p.spec.default)) {
         this.done.add(uid); // not a pod Spiderpool serves, as far as the operator can tell
@@ -110,6 +113,12 @@ export class NoAddressExplainer {
       ? ((await this.deps.io.node(node))?.metadata?.labels ?? {})
       : undefined;
     const reserved = (caches.reservedIPs?.list() ?? []) as SpiderReservedIP[];
+    // A Deployment's pod names its ReplicaSet: the Deployment is the application of its auto-pool.
+    const lookup = subnetPod ? topControllerLookup(md) : undefined;
+    const intermediate =
+      lookup?.kind === 'ReplicaSet'
+        ? await this.deps.io.replicaSetMeta(md.namespace ?? '', lookup.name)
+        : undefined;
     const explanation = explainNoAddress({
       pod,
       ...(namespace ? { namespace } : {}),
@@ -125,6 +134,8 @@ export class NoAddressExplainer {
           : {}),
       },
       reserved: (family: Family) => reservedSet(reserved, family),
+      autoPools: this.deps.settings.enableSpiderSubnet && this.deps.settings.enableAutoPoolForApplication,
+      ...(intermediate ? { intermediate } : {}),
     });
     this.done.add(uid);
     const seconds = Math.round(this.deps.afterMs / 1000);

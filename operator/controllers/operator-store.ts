@@ -9,7 +9,7 @@
 // decide with (ipam/'s pool status updates, which kube/ must not import: kube/ sits on api/ only),
 // as the plugin's PluginStore lives beside its batch (cni/allocation/reads.ts). kube/ keeps what both
 // sides share: the REST layer, the typed resource calls, the read-modify-write loop and the errors.
-import type { V1Namespace, V1Node, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
+import type { V1Namespace, V1Node, V1ObjectMeta, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import type {
   IPAMClaim,
   SpiderEndpoint,
@@ -29,6 +29,8 @@ export interface FreshReads {
   statefulSet(namespace: string, name: string): Promise<V1StatefulSet | undefined>;
   namespace(name: string): Promise<V1Namespace | undefined>;
   node(name: string): Promise<V1Node | undefined>;
+  /** A ReplicaSet's metadata (its owner names the Deployment). */
+  replicaSetMeta(namespace: string, name: string): Promise<V1ObjectMeta | undefined>;
   /** Also undefined when the IPAMClaim CRD is not installed. */
   ipamClaim(namespace: string, name: string): Promise<IPAMClaim | undefined>;
 }

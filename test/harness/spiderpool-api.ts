@@ -15,7 +15,14 @@ import {
   type V1PolicyRule,
 } from '@kubernetes/client-node';
 import { spiderpoolCrds } from '../../api/crds.js';
-import { group, kinds, type SpiderEndpoint, type SpiderIPPool, version } from '../../api/index.js';
+import {
+  group,
+  kinds,
+  type SpiderEndpoint,
+  type SpiderIPPool,
+  type SpiderSubnet,
+  version,
+} from '../../api/index.js';
 import { cniRules } from '../../cdk8s/charts/rbac.js';
 import { poolFamily } from '../../ipam/pool/space.js';
 import { decodeRecords, type PoolRecord } from '../../ipam/records/codec.js';
@@ -117,6 +124,18 @@ export class ClusterFixtures {
     const name = uniqueName(prefix);
     await this.spiderpool.createPool({ metadata: { name }, spec });
     this.pools.push(name);
+    return name;
+  }
+
+  /** Creates a SpiderSubnet named `<prefix>-<unique>`; returns its name. */
+  async subnet(spec: SpiderSubnet['spec'], prefix = 'subnet'): Promise<string> {
+    const name = uniqueName(prefix);
+    await this.objects.createClusterCustomObject({
+      group,
+      version,
+      plural: kinds.subnet.plural,
+      body: { apiVersion: `${group}/${version}`, kind: kinds.subnet.kind, metadata: { name }, spec },
+    });
     return name;
   }
 

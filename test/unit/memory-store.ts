@@ -77,6 +77,9 @@ export class MemoryStore implements PluginStore, OperatorObjects {
   async replicaSet() {
     return undefined;
   }
+  async replicaSetMeta() {
+    return undefined;
+  }
   async job() {
     return undefined;
   }
@@ -88,6 +91,13 @@ export class MemoryStore implements PluginStore, OperatorObjects {
   }
   async defaultPools() {
     return [...this.pools.values()].filter((p) => p.spec.default).map(clone);
+  }
+  /** Pools carrying every `key=value` of a label selector (the plugin's auto-pool lookup). */
+  async labelledPools(selector: string) {
+    const wanted = selector.split(',').map((kv) => kv.split('=') as [string, string]);
+    return [...this.pools.values()]
+      .filter((p) => wanted.every(([k, v]) => p.metadata.labels?.[k] === v))
+      .map(clone);
   }
   async pool(name: string) {
     return clone(this.pools.get(name));

@@ -8,5 +8,8 @@ export const spiderpoolPluginDefaults = {
   enableStatefulSet: true,
   enableKubevirtStaticIP: true,
   enableIPConflictDetection: false,
+  enableAutoPoolForApplication: true,
+  /** The one difference: Spiderpool's chart turns SpiderSubnet on; here it is off unless set (docs/subnet.md). */
+  enableSpiderSubnet: false,
   ippoolMaxAllocatedIPs: 5000,
 };

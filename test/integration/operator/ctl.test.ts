@@ -102,18 +102,10 @@ beforeAll(async () => {
     { subnet: '198.18.41.0/24', ips: ['198.18.41.10-198.18.41.29'] },
     'ctl-b',
   );
-  subnet = uniqueName('ctl-subnet');
-  await objects.createClusterCustomObject({
-    group,
-    version,
-    plural: kinds.subnet.plural,
-    body: {
-      apiVersion: `${group}/${version}`,
-      kind: kinds.subnet.kind,
-      metadata: { name: subnet },
-      spec: { subnet: '198.18.40.0/24', ips: ['198.18.40.10-198.18.40.59'] },
-    },
-  });
+  subnet = await world.fixtures.subnet(
+    { subnet: '198.18.40.0/24', ips: ['198.18.40.10-198.18.40.59'] },
+    'ctl-subnet',
+  );
   live = await createBoundPod(world, ns, uniqueName('live'));
   liveIp = bare(await world.plugin.add(live, poolA));
   const other = await createBoundPod(world, ns, uniqueName('other'));

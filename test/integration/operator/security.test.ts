@@ -146,8 +146,10 @@ const reviewed: Record<'cni' | 'operator', Grant[]> = {
   operator: [
     ...[
       ...read(sp, 'spiderippools'),
+      atom('create', sp, 'spiderippools'),
       atom('update', sp, 'spiderippools'),
       atom('patch', sp, 'spiderippools'),
+      atom('delete', sp, 'spiderippools'),
     ],
     ...['get', 'update', 'patch'].map((v) => atom(v, sp, 'spiderippools/status')),
     ...[
@@ -170,6 +172,10 @@ const reviewed: Record<'cni' | 'operator', Grant[]> = {
     atom('patch', 'events.k8s.io', 'events'),
     ...kvRead,
     ...read('apps', 'statefulsets'),
+    ...read('apps', 'deployments'),
+    ...read('apps', 'replicasets'),
+    ...read('apps', 'daemonsets'),
+    ...read('batch', 'jobs'),
     ...['mutatingwebhookconfigurations', 'validatingwebhookconfigurations'].flatMap((r) =>
       ['get', 'list', 'watch', 'update', 'patch'].map((v) =>
         atom(v, 'admissionregistration.k8s.io', r, objectNames.webhookConfiguration),
@@ -382,9 +388,12 @@ describe('real requests', () => {
     expect(await outcome(() => core.listNamespacedConfigMap({ namespace: installNs }))).toBe(403);
     expect(
       await outcome(() =>
-        op
-          .makeApiClient(CustomObjectsApi)
-          .deleteClusterCustomObject({ group, version, plural: kinds.ippool.plural, name: 'sec-pool' }),
+        op.makeApiClient(CustomObjectsApi).deleteClusterCustomObject({
+          group,
+          version,
+          plural: kinds.reservedip.plural,
+          name: 'sec-reserved',
+        }),
       ),
     ).toBe(403);
     expect(

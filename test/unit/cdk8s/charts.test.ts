@@ -162,10 +162,25 @@ describe('RBAC', () => {
         'admissionregistration.k8s.io/validatingwebhookconfigurations:spiderpool-operator update',
       ]),
     );
-    // No deletes of pools, no writes to pods, nothing on Secrets cluster-wide.
+    // Pools are created and deleted only as SpiderSubnet auto-pools, for the applications it reads.
     expect(
-      lines.filter((l) => l.startsWith('spiderpool.spidernet.io/spiderippools') && l.endsWith(' delete')),
-    ).toEqual([]);
+      lines.filter(
+        (l) => l.startsWith('spiderpool.spidernet.io/spiderippools') && / (create|delete)$/.test(l),
+      ),
+    ).toEqual([
+      'spiderpool.spidernet.io/spiderippools create',
+      'spiderpool.spidernet.io/spiderippools delete',
+    ]);
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        'apps/deployments watch',
+        'apps/replicasets list',
+        'apps/daemonsets get',
+        'batch/jobs watch',
+      ]),
+    );
+    // No writes to pods, nothing on Secrets cluster-wide.
+    expect(lines.filter((l) => l.startsWith('apps/') && !/ (get|list|watch)$/.test(l))).toEqual([]);
     expect(lines.filter((l) => l.startsWith('core/pods ') && !/ (get|list|watch)$/.test(l))).toEqual([]);
     expect(lines.some((l) => l.includes('secrets'))).toBe(false);
     // Webhook configurations only by name: never all of them.
@@ -203,9 +218,11 @@ describe('ConfigMap spiderpool-conf', () => {
       parse(find(synth(sets), 'ConfigMap', 'spiderpool-conf').data['conf.yml']);
     expect(conf([])).toEqual({
       ...spiderpoolPluginDefaults,
+      clusterSubnetDefaultFlexibleIPNumber: 1,
       gc: { enabled: true, intervalSeconds: 600 },
     });
     const changed = conf([
+      'ipam.enableSpiderSubnet=true',
       'ipam.enableKubevirtStaticIP=false',
       'ipam.ippoolMaxAllocatedIPs=12000',
       'ipam.gc.intervalSeconds=30',
@@ -214,6 +231,7 @@ describe('ConfigMap spiderpool-conf', () => {
     ]);
     expect(changed.clusterNetwork).toBe('kube-system/macvlan-ens192');
     expect(changed.enableKubevirtStaticIP).toBe(false);
+    expect(changed.enableSpiderSubnet).toBe(true);
     expect(changed.gc.intervalSeconds).toBe(30);
     expect(changed.ippoolMaxAllocatedIPs).toBe(12000);
     expect(changed.webhook).toEqual({ tlsSecretName: 'my-tls' });

@@ -23,6 +23,7 @@ describe('defaults', () => {
     expect(Value.Check(ValuesSchema, values)).toBe(true);
     expect(values.ipam).toEqual({
       ...spiderpoolPluginDefaults,
+      clusterSubnetDefaultFlexibleIPNumber: 1,
       gc: { enabled: true, intervalSeconds: 600 },
     });
     expect(values.namespace).toBe('kube-system');

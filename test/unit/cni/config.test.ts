@@ -55,7 +55,7 @@ test("Spiderpool's IPAM keys are read", () => {
         state_dir: '/tmp/state',
       },
     ),
-    'ADD',
+    'DEL',
   );
   expect(c.ipam).toEqual({
     type: 'spiderpool',
@@ -175,4 +175,11 @@ test('the log file of a broken config is still found when it can be', () => {
     '/tmp/a.log',
   );
   expect(logSettingsOf('{').filePath).toBe(defaults.logFilePath);
+});
+
+test('an ADD with match_master_subnet true is refused naming the key (SR-IOV only in Spiderpool)', () => {
+  expect(() => parseNetConf(conf({}, { match_master_subnet: true }), 'ADD')).toThrow(
+    /ipam\.match_master_subnet: true is not served: .*SR-IOV/,
+  );
+  expect(parseNetConf(conf({}, { match_master_subnet: false }), 'ADD').ipam.matchMasterSubnet).toBe(false);
 });

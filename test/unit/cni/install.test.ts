@@ -54,6 +54,7 @@ test("conf.yml keeps only the plugin's switches, checked by the installation's c
     enableIPv6: false,
     enableStatefulSet: true,
     enableKubevirtStaticIP: false,
+    enableSpiderSubnet: false,
     nodeName: 'node-1',
   });
   expect(convertConfYml('', 'conf.yml')).toEqual({});

@@ -9,6 +9,8 @@ test("a missing file means Spiderpool's defaults and this host's name", () => {
   expect(nodeConfigDefaults).toEqual({
     ...spiderpoolPluginDefaults,
     multusNamespace: 'kube-system',
+    enableSpiderSubnet: false,
+    enableAutoPoolForApplication: true,
   });
 });
 
