@@ -27,7 +27,12 @@ import { eventually } from '../../harness/wait.js';
 import { docCases } from '../../unit/multus/doc-cases.js';
 import { applyInstallation } from './fixtures/webhook-cluster.js';
 import { OperatorProcess } from './operator-process.js';
-import { type PrivateCluster, startPrivateCluster, testLabel } from './private-cluster.js';
+import {
+  grantTestController,
+  type PrivateCluster,
+  startPrivateCluster,
+  testLabel,
+} from './private-cluster.js';
 
 const ns = 'kube-system';
 let cluster: PrivateCluster;
@@ -40,6 +45,7 @@ const nadRef = { group: nadGroup, version: nadVersion, plural: nadPlural };
 beforeAll(async () => {
   cluster = await startPrivateCluster(undefined, { spiderpoolCrds: false, controllerManager: true });
   await applyInstallation(cluster.kc);
+  await grantTestController(cluster.kc, 'kube-system');
   await waitEstablished(cluster.kc, `${kinds.multusConfig.plural}.${group}`);
   await waitEstablished(cluster.kc, `${nadPlural}.${nadGroup}`);
   op = OperatorProcess.start({

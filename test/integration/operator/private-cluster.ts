@@ -82,17 +82,26 @@ export async function readOrUndefined(
 }
 
 /**
- * The synthesized RBAC of the installation, plus what only the test controller needs: its
- * ConfigMaps (read and patch, for the finalizer) in `testNamespace`. Operator processes then run as
- * the 'operator' user, i.e. as the operator's service account, in namespace kube-system.
+ * The synthesized RBAC of the installation, plus what only the test controller needs (below). Operator
+ * processes then run as the 'operator' user, i.e. as the operator's service account, in namespace
+ * kube-system.
  */
 export async function installOperatorRbac(cluster: PrivateCluster, testNamespace: string): Promise<void> {
   const objects = KubernetesObjectApi.makeApiClient(cluster.kc);
   const rbac = installationManifests(defaultValues('0.0.0')).find((c) => c.chart === 'rbac');
   for (const object of rbac?.objects ?? []) await objects.create(object as KubernetesObject);
-  const rbacApi = cluster.kc.makeApiClient(RbacAuthorizationV1Api);
+  await grantTestController(cluster.kc, testNamespace);
+}
+
+/**
+ * What the test controller of an OperatorProcess needs beyond the installation's RBAC (which grants
+ * no ConfigMaps at all): its ConfigMaps, read and patched for the finalizer, in `namespace`. Until it
+ * has them its watch never lists, and the operator's once-synced tasks never start.
+ */
+export async function grantTestController(kc: KubeConfig, namespace: string): Promise<void> {
+  const rbacApi = kc.makeApiClient(RbacAuthorizationV1Api);
   await rbacApi.createNamespacedRole({
-    namespace: testNamespace,
+    namespace,
     body: {
       metadata: { name: 'test-configmaps' },
       rules: [
@@ -101,7 +110,7 @@ export async function installOperatorRbac(cluster: PrivateCluster, testNamespace
     },
   });
   await rbacApi.createNamespacedRoleBinding({
-    namespace: testNamespace,
+    namespace,
     body: {
       metadata: { name: 'test-configmaps' },
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'test-configmaps' },

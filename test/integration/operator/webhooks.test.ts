@@ -15,7 +15,12 @@ import { waitEstablished } from '../../harness/crds.js';
 import { eventually } from '../../harness/wait.js';
 import { applyInstallation } from './fixtures/webhook-cluster.js';
 import { OperatorProcess } from './operator-process.js';
-import { type PrivateCluster, startPrivateCluster, testLabel } from './private-cluster.js';
+import {
+  grantTestController,
+  type PrivateCluster,
+  startPrivateCluster,
+  testLabel,
+} from './private-cluster.js';
 
 const ns = 'kube-system';
 let cluster: PrivateCluster;
@@ -34,6 +39,7 @@ beforeAll(async () => {
   cluster = await startPrivateCluster(undefined, { spiderpoolCrds: false });
   // The manifests hold Service references and no caBundle; RBAC is the synthesized least privilege.
   await applyInstallation(cluster.kc);
+  await grantTestController(cluster.kc, 'kube-system');
   await waitEstablished(cluster.kc, `${kinds.ippool.plural}.${group}`);
   op = OperatorProcess.start({
     // As the operator's service account: what it does here is what the synthesized RBAC allows.
