@@ -29,6 +29,7 @@ import { applyInstallation } from './fixtures/webhook-cluster.js';
 import { OperatorProcess } from './operator-process.js';
 import {
   grantTestController,
+  idleTestControllerNamespace,
   type PrivateCluster,
   startPrivateCluster,
   testLabel,
@@ -45,13 +46,14 @@ const nadRef = { group: nadGroup, version: nadVersion, plural: nadPlural };
 beforeAll(async () => {
   cluster = await startPrivateCluster(undefined, { spiderpoolCrds: false, controllerManager: true });
   await applyInstallation(cluster.kc);
-  await grantTestController(cluster.kc, 'kube-system');
+  await grantTestController(cluster.kc, idleTestControllerNamespace);
   await waitEstablished(cluster.kc, `${kinds.multusConfig.plural}.${group}`);
   await waitEstablished(cluster.kc, `${nadPlural}.${nadGroup}`);
   op = OperatorProcess.start({
     kubeconfig: cluster.cp.kubeconfigPath('operator'),
     namespace: ns,
     selector: `${testLabel}=none`,
+    testNamespace: idleTestControllerNamespace,
     identity: 'multus-op',
     logFile: join(cluster.dir, 'operator.log'),
     args: ['--webhook-url-host=127.0.0.1'],

@@ -14,7 +14,7 @@ import {
 import { installDefaults } from '../../../api/install/names.js';
 import { installationManifests } from '../../../cdk8s/app.js';
 import { defaultValues } from '../../../cdk8s/values/schema.js';
-import { isNotFound } from '../../../kube/errors.js';
+import { isAlreadyExists, isNotFound } from '../../../kube/errors.js';
 import { kubeConfig } from '../../harness/clients.js';
 import { type Component, ControlPlane } from '../../harness/control-plane.js';
 import { ensureKubeVirtCrds, ensureSpiderpoolCrds } from '../../harness/spiderpool-api.js';
@@ -94,11 +94,24 @@ export async function installOperatorRbac(cluster: PrivateCluster, testNamespace
 }
 
 /**
+ * Where the test controller of an OperatorProcess looks when a test gives it nothing to do: a
+ * namespace of its own, so its grant does not show among the operator's in kube-system.
+ */
+export const idleTestControllerNamespace = 'test-controller-idle';
+
+/**
  * What the test controller of an OperatorProcess needs beyond the installation's RBAC (which grants
- * no ConfigMaps at all): its ConfigMaps, read and patched for the finalizer, in `namespace`. Until it
- * has them its watch never lists, and the operator's once-synced tasks never start.
+ * no ConfigMaps at all): its ConfigMaps, read and patched for the finalizer, in `namespace` (created
+ * when missing). Until it has them its watch never lists, and the operator's once-synced tasks never
+ * start.
  */
 export async function grantTestController(kc: KubeConfig, namespace: string): Promise<void> {
+  await kc
+    .makeApiClient(CoreV1Api)
+    .createNamespace({ body: { metadata: { name: namespace } } })
+    .catch((err: unknown) => {
+      if (!isAlreadyExists(err)) throw err;
+    });
   const rbacApi = kc.makeApiClient(RbacAuthorizationV1Api);
   await rbacApi.createNamespacedRole({
     namespace,

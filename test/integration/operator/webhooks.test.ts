@@ -17,6 +17,7 @@ import { applyInstallation } from './fixtures/webhook-cluster.js';
 import { OperatorProcess } from './operator-process.js';
 import {
   grantTestController,
+  idleTestControllerNamespace,
   type PrivateCluster,
   startPrivateCluster,
   testLabel,
@@ -39,13 +40,14 @@ beforeAll(async () => {
   cluster = await startPrivateCluster(undefined, { spiderpoolCrds: false });
   // The manifests hold Service references and no caBundle; RBAC is the synthesized least privilege.
   await applyInstallation(cluster.kc);
-  await grantTestController(cluster.kc, 'kube-system');
+  await grantTestController(cluster.kc, idleTestControllerNamespace);
   await waitEstablished(cluster.kc, `${kinds.ippool.plural}.${group}`);
   op = OperatorProcess.start({
     // As the operator's service account: what it does here is what the synthesized RBAC allows.
     kubeconfig: cluster.cp.kubeconfigPath('operator'),
     namespace: ns,
     selector: `${testLabel}=none`,
+    testNamespace: idleTestControllerNamespace,
     identity: 'webhook-op',
     logFile: join(cluster.dir, 'operator.log'),
     args: ['--webhook-url-host=127.0.0.1'],
