@@ -11,9 +11,9 @@ import { join } from 'node:path';
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
 import { group, kinds, version } from '../../../api/index.js';
 import { buildExecutable, linkKubectlPlugin, operatorEntry } from '../../../build/executables.js';
-import { runCtl } from '../../../operator/ctl/main.js';
 import { uniqueName } from '../../harness/clients.js';
 import { eventually } from '../../harness/wait.js';
+import { type CtlRun, ctlRun } from './fixtures/ctl-run.js';
 import { bare, createBoundPod, poolHolders, startWorld, type World } from './fixtures/ipam-world.js';
 import { controllerRef, createVM, createVMI, kubevirtResource } from './fixtures/kubevirt-objects.js';
 
@@ -30,25 +30,8 @@ let vmName: string;
 let vmIp: string;
 let launcherPod: V1Pod;
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function ctl(...args: string[]): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCtl(['--kubeconfig', kubeconfig, ...args], {
-    stdout: (t) => {
-      stdout += t;
-    },
-    stderr: (t) => {
-      stderr += t;
-    },
-    color: false,
-  });
-  return { code, stdout, stderr };
+function ctl(...args: string[]): Promise<CtlRun> {
+  return ctlRun(kubeconfig, ...args);
 }
 
 /** A VM, its VMI and a launcher pod as KubeVirt makes them; the plugin gives the VM its address. */

@@ -15,11 +15,11 @@ import {
 import { installDefaults, objectNames } from '../../../api/install/names.js';
 import { ipamClaimCniRules, ipamClaimOperatorRules, type Rule } from '../../../cdk8s/charts/rbac.js';
 import { isNotFound } from '../../../kube/errors.js';
-import { runCtl } from '../../../operator/ctl/main.js';
 import { uniqueName } from '../../harness/clients.js';
 import { applyCrds } from '../../harness/crds.js';
 import { eventually } from '../../harness/wait.js';
 import type { PluginSwitches } from './fixtures/compiled-plugin.js';
+import { ctlRun } from './fixtures/ctl-run.js';
 import { bare, startOperator, startWorld, type World } from './fixtures/ipam-world.js';
 import {
   controllerRef,
@@ -333,20 +333,7 @@ test("the command line judges a claim's address by the claim: kept while it exis
       data: { [objectNames.configKey]: 'enableIPAMClaim: true\n' },
     },
   });
-  const ctl = async (...args: string[]) => {
-    let stdout = '';
-    let stderr = '';
-    const code = await runCtl(['--kubeconfig', world.cluster.cp.kubeconfigPath('operator'), ...args], {
-      stdout: (t) => {
-        stdout += t;
-      },
-      stderr: (t) => {
-        stderr += t;
-      },
-      color: false,
-    });
-    return { code, stdout, stderr };
-  };
+  const ctl = (...args: string[]) => ctlRun(world.cluster.cp.kubeconfigPath('operator'), ...args);
   const { vmi, claim } = await vmWithClaim();
   const pod = await launcher(vmi, claim);
   const ip = await add(pod);
