@@ -15,6 +15,7 @@ import { applicationAffinityLabels } from '../../ipam/autopool/application.js';
 import { namesSubnet } from '../../ipam/autopool/request.js';
 import { autoPoolCandidates, podApplication } from '../../ipam/autopool/select.js';
 import { selectCandidates } from '../../ipam/candidates/candidates.js';
+import { claimRequestedAddresses } from '../../ipam/identity/claim-requests.js';
 import { type Identity, identityOf } from '../../ipam/identity/identity.js';
 import { claimIdentity, claimMismatch, claimValidity } from '../../ipam/identity/ipamclaim.js';
 import { migrationMarks } from '../../ipam/identity/migration.js';
@@ -55,7 +56,8 @@ export interface AddInput {
 export interface PlannedNic {
   nic: string;
   cleanGateway: boolean;
-  families: { family: Family; pools: string[] }[];
+  /** `ip`: this address only (an IPAMClaim's spec.ipRequests), from the one pool named. */
+  families: { family: Family; pools: string[]; ip?: string }[];
   /** The endpoint entry the addresses come from, when served from the endpoint. */
   stored?: IPAllocationDetail;
 }
@@ -223,13 +225,27 @@ export function planAdd(input: AddInput): AddPlan {
       ...(app ? { applicationLabels: applicationAffinityLabels(app) } : {}),
     },
   );
+  const requested = claim?.spec.ipRequests?.length
+    ? claimRequestedAddresses(
+        claim,
+        planned.find((p) => p.nic === request.ifname)?.families ?? [],
+        identity.key,
+      )
+    : undefined;
+  if (requested && !requested.ok) {
+    const code = requested.kind === 'held' ? ErrorCode.addressConflict : ErrorCode.invalidNetworkConfig;
+    throw new CniError(code, `pod ${podName(pod)}: ${requested.message}`);
+  }
   const nics = planned.map((p) => ({
     nic: p.nic,
     cleanGateway: p.cleanGateway,
-    families: p.families.map((f) => ({
-      family: f.family,
-      pools: f.pools.map((pool) => pool.metadata.name ?? ''),
-    })),
+    families: p.families.map((f) => {
+      const asked =
+        p.nic === request.ifname ? requested?.addresses.find((a) => a.family === f.family) : undefined;
+      return asked
+        ? { family: f.family, pools: [asked.pool], ip: asked.ip }
+        : { family: f.family, pools: f.pools.map((pool) => pool.metadata.name ?? '') };
+    }),
   }));
   return { kind: 'allocate', identity, source: 'allocated', nics, podRoutes: routes, probe };
 }
@@ -245,6 +261,7 @@ export function wantsOf(request: number, plan: Extract<AddPlan, { kind: 'allocat
       owner: plan.identity.key,
       podUid: plan.identity.podUid,
       takeOver: plan.identity.static,
+      ...(f.ip !== undefined ? { ip: f.ip } : {}),
     })),
   );
 }
