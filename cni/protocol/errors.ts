@@ -22,7 +22,7 @@ export const ErrorCode = {
   poolExhausted: 102,
   /** No pool is left for a NIC and family after the selection rules and filters. */
   noPoolSelected: 103,
-  /** The conflict probe found another host using the allocated address. */
+  /** The conflict probe found another host using the allocated address, or a requested one is held. */
   addressConflict: 104,
   /** The Kubernetes API refused or failed a request the verb needs. */
   apiFailure: 105,
