@@ -46,6 +46,8 @@ export interface AddInput {
   vmValidity?: Validity;
   /** The IPAMClaim this attachment's network selection element references (read, it exists). */
   claim?: IPAMClaim;
+  /** The pod the claim's `status.ownerPod` names, when that is another pod (read, it exists). */
+  claimHolder?: V1Pod;
   /** For a launcher pod carrying migration marks: whether that migration is in progress. */
   activeMigration?: boolean;
   /** Every pool (wildcards, spec.default). */
@@ -150,6 +152,23 @@ export function planAdd(input: AddInput): AddPlan {
     }
     const mismatch = claimMismatch(claim, request.network, request.ifname);
     if (mismatch) throw new CniError(ErrorCode.invalidNetworkConfig, `pod ${podName(pod)}: ${mismatch}`);
+    // A claim in use is not taken by another workload (what upstream added ownerPod for): two running
+    // pods with one address would answer for it on the same network. A migration target shares it by
+    // design (below); any other pod waits until the holder is gone.
+    const holder = input.claimHolder;
+    const holderUid = holder?.metadata?.uid;
+    if (
+      holder &&
+      !input.activeMigration &&
+      holderUid !== pod.metadata?.uid &&
+      input.endpoint?.status?.current?.uid === holderUid &&
+      podAliveness(holder).valid
+    ) {
+      throw new CniError(
+        ErrorCode.claimInUse,
+        `IPAMClaim ${identity.key} is held by pod ${podName(holder)}, which is alive; pod ${podName(pod)} gets its addresses once that pod is gone`,
+      );
+    }
   } else if (identity.kind === 'kubevirt-vm') {
     const validity = input.vmValidity;
     if (!validity?.valid) {

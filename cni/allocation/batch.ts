@@ -292,7 +292,9 @@ class Batch {
         }),
       ),
     );
-    const [pools, intermediate, endpoint, vmi, migration] = await Promise.all([
+    // The pod a claim's status names as its holder, when that is another pod: it may still run.
+    const holder = claim?.status?.ownerPod;
+    const [pools, intermediate, endpoint, vmi, migration, claimHolder] = await Promise.all([
       poolsRead,
       intermediateRead,
       this.reads.endpoint(namespace, identity.name),
@@ -300,6 +302,7 @@ class Batch {
       (vm || claim) && marks?.migrationJobName
         ? this.reads.migration(namespace, marks.migrationJobName)
         : undefined,
+      holder && holder !== name ? this.reads.pod(namespace, holder) : undefined,
     ]);
     const needs = filterInputsNeeded(pools);
     const [ns, nodeLabels] = await Promise.all([
@@ -314,6 +317,7 @@ class Batch {
     if (claim) {
       input.claim = claim;
       input.activeMigration = migrationInProgress(pod, migration);
+      if (claimHolder) input.claimHolder = claimHolder;
     }
     if (vm) {
       const vmObject =
@@ -793,8 +797,8 @@ class Batch {
   /**
    * The `IPsAllocated` condition False, with the reason and message, on the claim of each failed ADD
    * whose attachment references one (read again here when the failure came before the ADD's plan),
-   * except a "try again" of a claim that has addresses. Only a report: a failure to write it is
-   * logged and changes no answer.
+   * except a "try again" or a refusal for a claim in use while the claim has addresses. Only a report:
+   * a failure to write it is logged and changes no answer.
    */
   private async reportClaimFailures(): Promise<void> {
     await Promise.all(
@@ -803,10 +807,16 @@ class Batch {
         if (request.verb !== 'ADD' || !request.switches.enableIPAMClaim || !answer || answer.ok) return;
         try {
           const claim = await this.failedClaim(request, i);
-          const reason = claimFailureReason(answer.error.code ?? ErrorCode.internal);
-          // A retry is coming (a live-migration target before its source's ADD, say): a claim
-          // whose addresses are allocated keeps saying so.
-          if (!claim || (reason === claimConditionReasons.pending && claim.status?.ips.length)) return;
+          const code = answer.error.code ?? ErrorCode.internal;
+          const reason = claimFailureReason(code);
+          // A retry is coming (a live-migration target before its source's ADD, say), or the claim is
+          // another live pod's: a claim whose addresses are allocated keeps saying so.
+          const allocated = (claim?.status?.ips.length ?? 0) > 0;
+          if (
+            !claim ||
+            (allocated && (reason === claimConditionReasons.pending || code === ErrorCode.claimInUse))
+          )
+            return;
           const message = `pod ${request.pod.namespace}/${request.pod.name}, ${request.ifname}: ${answer.error.message}`;
           await writeClaimStatus(
             this.api,

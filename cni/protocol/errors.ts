@@ -33,6 +33,8 @@ export const ErrorCode = {
   podNotServed: 106,
   /** CHECK: the attachment's addresses are not those the endpoint and the pools record for the pod. */
   checkFailed: 107,
+  /** ADD: the attachment's IPAMClaim is held by another pod that is still alive (not a migration). */
+  claimInUse: 108,
 } as const;
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];

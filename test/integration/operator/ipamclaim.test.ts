@@ -342,6 +342,25 @@ test('spec.ipRequests: a claim gets the address it asks for; one another claim h
   expect((await holders()).get('198.18.30.200')?.podUid).toBe(uidOf(pod));
 }, 60_000);
 
+test('a claim a live pod holds is not taken by another pod (108); once the holder goes, the next pod gets the address', async () => {
+  const { vmi, claim } = await vmWithClaim();
+  const first = await launcher(vmi, claim);
+  const ip = await add(first);
+  const rival = await launcher(vmi, claim);
+  const refused = await add(rival).catch((e: Error) => e);
+  expect(String(refused)).toMatch(/"code":\s*108/);
+  expect(String(refused)).toContain(
+    `IPAMClaim ${ns}/${claim} is held by pod ${ns}/${nameOf(first)}, which is alive; pod ${ns}/${nameOf(rival)} gets its addresses once that pod is gone`,
+  );
+  expect((await holders()).get(ip)?.podUid).toBe(uidOf(first));
+  // The claim's addresses are still allocated, to its holder: the condition stays True.
+  expect(await allocated(claim)).toMatchObject({ status: 'True', reason: 'SuccessfulAllocation' });
+
+  await world.fixtures.deletePod(ns, nameOf(first));
+  expect(await add(rival)).toBe(ip);
+  expect((await readClaim(claim))?.status?.ownerPod).toBe(nameOf(rival));
+}, 60_000);
+
 test('a claim deleted while no pod holds its address frees it within seconds', async () => {
   const { vmi, claim } = await vmWithClaim();
   const pod = await launcher(vmi, claim);

@@ -141,6 +141,31 @@ test('spec.ipRequests: the want asks its pool for that address; outside the pool
   expect(held.message).toContain('spec.ipRequests: 198.18.2.15 is held by ns/web in pool v4b');
 });
 
+test('a claim another live pod holds is refused (108) unless this pod is a migration target; a holder that is going is no obstacle', () => {
+  const holder = launcher('old-pod');
+  const inUse = cniFailure(() =>
+    planAdd(
+      input('u6', { endpoint: claimEndpoint, claimHolder: { ...holder, status: { phase: 'Running' } } }),
+    ),
+  );
+  expect(inUse.code).toBe(ErrorCode.claimInUse);
+  expect(inUse.message).toBe(
+    'IPAMClaim ns/vm1.tenant is held by pod ns/virt-launcher-vm1-old-pod, which is alive; pod ns/virt-launcher-vm1-u6 gets its addresses once that pod is gone',
+  );
+  const going = { ...holder, metadata: { ...holder.metadata, deletionTimestamp: new Date() } };
+  expect(planAdd(input('u6', { endpoint: claimEndpoint, claimHolder: going }))).toMatchObject({
+    kind: 'allocate',
+    source: 'endpoint',
+  });
+  const target = planAdd(
+    input('u6', { endpoint: claimEndpoint, claimHolder: holder, activeMigration: true }),
+  );
+  expect(target.kind).toBe('migration-source');
+  // ownerPod names a pod the endpoint no longer records as the holder: not in use by it.
+  const stale = launcher('other');
+  expect(planAdd(input('u6', { endpoint: claimEndpoint, claimHolder: stale })).kind).toBe('allocate');
+});
+
 test("a DEL keeps a claim's addresses; an address conflict still gives them back", () => {
   const subject = {
     podUid: 'u1',
