@@ -82,6 +82,7 @@ export const controllerNames = {
   replicaSets: 'replicasets',
   daemonSets: 'daemonsets',
   jobs: 'jobs',
+  cronJobs: 'cronjobs',
 } as const;
 
 /** The applications that get SpiderSubnet auto-pools, by kind: their API and watch name. */
@@ -90,6 +91,7 @@ const applicationWatches = {
   ReplicaSet: { group: 'apps', version: 'v1', plural: 'replicasets', name: controllerNames.replicaSets },
   DaemonSet: { group: 'apps', version: 'v1', plural: 'daemonsets', name: controllerNames.daemonSets },
   Job: { group: 'batch', version: 'v1', plural: 'jobs', name: controllerNames.jobs },
+  CronJob: { group: 'batch', version: 'v1', plural: 'cronjobs', name: controllerNames.cronJobs },
   StatefulSet: { group: 'apps', version: 'v1', plural: 'statefulsets', name: controllerNames.statefulSets },
   VirtualMachine: {
     group: kubevirtGroup,
@@ -265,7 +267,7 @@ export class SpiderpoolOperator extends HardenedOperator {
           defaultSize: { flexible: true, n: settings.clusterSubnetDefaultFlexibleIPNumber },
         })
       : undefined;
-    const applicationWatch = (kind: 'Deployment' | 'ReplicaSet' | 'DaemonSet' | 'Job'): Watch => {
+    const applicationWatch = (kind: 'Deployment' | 'ReplicaSet' | 'DaemonSet' | 'Job' | 'CronJob'): Watch => {
       const w = applicationWatches[kind];
       return {
         group: w.group,
@@ -378,7 +380,11 @@ export class SpiderpoolOperator extends HardenedOperator {
       {
         ...core,
         plural: 'pods',
-        handle: (e) => podController.reconcile(e),
+        handle: async (e) => {
+          await podController.reconcile(e);
+          // Third-party controllers' auto-pools: their pods are how the operator learns of them.
+          await autoPools?.reconcilePod(e);
+        },
         options: { name: controllerNames.pods, kind: 'Pod', transform: (o) => slimPod(o) },
       },
       {
@@ -404,6 +410,7 @@ export class SpiderpoolOperator extends HardenedOperator {
       applicationWatch('ReplicaSet'),
       applicationWatch('DaemonSet'),
       applicationWatch('Job'),
+      applicationWatch('CronJob'),
     ];
   }
 

@@ -3,8 +3,9 @@
 // network selection element names a claim with `ipam-claim-reference`; the IPAM keys that
 // attachment's addresses to the claim instead of the pod and reports them in the claim's status.
 // The fields are upstream's (pkg/crd/ipamclaims/v1alpha1/types.go and the CRD it generates); this
-// project serves `spec.network`, `spec.interface`, `status.ips` and `status.ownerPod` (docs/ipamclaim.md).
-import type { V1Condition, V1ObjectMeta } from '@kubernetes/client-node';
+// project serves all of it: `spec.network`, `spec.interface`, `spec.ipRequests`, `status.ips`,
+// `status.ownerPod` and the `IPsAllocated` condition of `status.conditions` (docs/ipamclaim.md).
+import type { V1ObjectMeta } from '@kubernetes/client-node';
 import { type Static, Type } from '@sinclair/typebox';
 
 export const ipamClaimGroup = 'k8s.cni.cncf.io';
@@ -37,8 +38,7 @@ export const IPAMClaimSpecSchema = Type.Object({
   interface: Type.String({ description: 'the pod interface the claim is for', ...immutable('Interface') }),
   ipRequests: Type.Optional(
     Type.Array(CidrSchema, {
-      description:
-        'addresses requested for the attachment (not served by this IPAM: a claim with them is refused)',
+      description: 'addresses requested for the attachment (v4, v6), served from its pools when free',
       maxItems: 2,
       'x-kubernetes-validations': [
         { rule: 'self == oldSelf', message: 'IPRequests are immutable' },
@@ -69,10 +69,13 @@ export const IPAMClaimStatusSchema = Type.Object({
 
 export type IPAMClaimSpec = Static<typeof IPAMClaimSpecSchema>;
 
+/** metav1.Condition as it travels in JSON (the client library's V1Condition has a Date). */
+export type IPAMClaimCondition = Static<typeof ConditionSchema>;
+
 export interface IPAMClaimStatus {
   ips: string[];
   ownerPod: string;
-  conditions?: V1Condition[];
+  conditions?: IPAMClaimCondition[];
 }
 
 export interface IPAMClaim {

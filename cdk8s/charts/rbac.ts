@@ -105,7 +105,7 @@ export function operatorClusterRules(): Rule[] {
     { apiGroup: 'apps', resources: ['statefulsets'], verbs: read },
     // The applications SpiderSubnet auto-pools are made for.
     { apiGroup: 'apps', resources: ['deployments', 'replicasets', 'daemonsets'], verbs: read },
-    { apiGroup: 'batch', resources: ['jobs'], verbs: read },
+    { apiGroup: 'batch', resources: ['jobs', 'cronjobs'], verbs: read },
     {
       apiGroup: 'admissionregistration.k8s.io',
       resources: ['mutatingwebhookconfigurations', 'validatingwebhookconfigurations'],

@@ -15,6 +15,7 @@ import { applicationAffinityLabels } from '../../ipam/autopool/application.js';
 import { namesSubnet } from '../../ipam/autopool/request.js';
 import { autoPoolCandidates, podApplication } from '../../ipam/autopool/select.js';
 import { selectCandidates } from '../../ipam/candidates/candidates.js';
+import { claimRequestedAddresses } from '../../ipam/identity/claim-requests.js';
 import { type Identity, identityOf } from '../../ipam/identity/identity.js';
 import { claimIdentity, claimMismatch, claimValidity } from '../../ipam/identity/ipamclaim.js';
 import { migrationMarks } from '../../ipam/identity/migration.js';
@@ -45,6 +46,8 @@ export interface AddInput {
   vmValidity?: Validity;
   /** The IPAMClaim this attachment's network selection element references (read, it exists). */
   claim?: IPAMClaim;
+  /** The pod the claim's `status.ownerPod` names, when that is another pod (read, it exists). */
+  claimHolder?: V1Pod;
   /** For a launcher pod carrying migration marks: whether that migration is in progress. */
   activeMigration?: boolean;
   /** Every pool (wildcards, spec.default). */
@@ -55,7 +58,8 @@ export interface AddInput {
 export interface PlannedNic {
   nic: string;
   cleanGateway: boolean;
-  families: { family: Family; pools: string[] }[];
+  /** `ip`: this address only (an IPAMClaim's spec.ipRequests), from the one pool named. */
+  families: { family: Family; pools: string[]; ip?: string }[];
   /** The endpoint entry the addresses come from, when served from the endpoint. */
   stored?: IPAllocationDetail;
 }
@@ -148,6 +152,23 @@ export function planAdd(input: AddInput): AddPlan {
     }
     const mismatch = claimMismatch(claim, request.network, request.ifname);
     if (mismatch) throw new CniError(ErrorCode.invalidNetworkConfig, `pod ${podName(pod)}: ${mismatch}`);
+    // A claim in use is not taken by another workload (what upstream added ownerPod for): two running
+    // pods with one address would answer for it on the same network. A migration target shares it by
+    // design (below); any other pod waits until the holder is gone.
+    const holder = input.claimHolder;
+    const holderUid = holder?.metadata?.uid;
+    if (
+      holder &&
+      !input.activeMigration &&
+      holderUid !== pod.metadata?.uid &&
+      input.endpoint?.status?.current?.uid === holderUid &&
+      podAliveness(holder).valid
+    ) {
+      throw new CniError(
+        ErrorCode.claimInUse,
+        `IPAMClaim ${identity.key} is held by pod ${podName(holder)}, which is alive; pod ${podName(pod)} gets its addresses once that pod is gone`,
+      );
+    }
   } else if (identity.kind === 'kubevirt-vm') {
     const validity = input.vmValidity;
     if (!validity?.valid) {
@@ -223,13 +244,27 @@ export function planAdd(input: AddInput): AddPlan {
       ...(app ? { applicationLabels: applicationAffinityLabels(app) } : {}),
     },
   );
+  const requested = claim?.spec.ipRequests?.length
+    ? claimRequestedAddresses(
+        claim,
+        planned.find((p) => p.nic === request.ifname)?.families ?? [],
+        identity.key,
+      )
+    : undefined;
+  if (requested && !requested.ok) {
+    const code = requested.kind === 'held' ? ErrorCode.addressConflict : ErrorCode.invalidNetworkConfig;
+    throw new CniError(code, `pod ${podName(pod)}: ${requested.message}`);
+  }
   const nics = planned.map((p) => ({
     nic: p.nic,
     cleanGateway: p.cleanGateway,
-    families: p.families.map((f) => ({
-      family: f.family,
-      pools: f.pools.map((pool) => pool.metadata.name ?? ''),
-    })),
+    families: p.families.map((f) => {
+      const asked =
+        p.nic === request.ifname ? requested?.addresses.find((a) => a.family === f.family) : undefined;
+      return asked
+        ? { family: f.family, pools: [asked.pool], ip: asked.ip }
+        : { family: f.family, pools: f.pools.map((pool) => pool.metadata.name ?? '') };
+    }),
   }));
   return { kind: 'allocate', identity, source: 'allocated', nics, podRoutes: routes, probe };
 }
@@ -245,6 +280,7 @@ export function wantsOf(request: number, plan: Extract<AddPlan, { kind: 'allocat
       owner: plan.identity.key,
       podUid: plan.identity.podUid,
       takeOver: plan.identity.static,
+      ...(f.ip !== undefined ? { ip: f.ip } : {}),
     })),
   );
 }

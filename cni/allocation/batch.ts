@@ -29,6 +29,7 @@ import { namesSubnet } from '../../ipam/autopool/request.js';
 import { podNamesPools } from '../../ipam/candidates/candidates.js';
 import { IpamError } from '../../ipam/errors.js';
 import { filterInputsNeeded } from '../../ipam/filter/filters.js';
+import { claimConditionReasons, claimStatusAfterFailure } from '../../ipam/identity/claim-condition.js';
 import { identityOf } from '../../ipam/identity/identity.js';
 import { claimIdentity, claimReferenceOf, claimStatusAfter } from '../../ipam/identity/ipamclaim.js';
 import { migrationMarks } from '../../ipam/identity/migration.js';
@@ -56,6 +57,7 @@ import {
   summary,
   wantsOf,
 } from './add-plan.js';
+import { claimFailureReason, writeClaimStatus } from './claim-status.js';
 import { type EndpointChange, endpointAfterAdd, endpointAfterRelease } from './endpoint-plan.js';
 import { asCniError } from './errors.js';
 import { decidePool } from './pool-decision.js';
@@ -235,6 +237,7 @@ class Batch {
         this.fail(i, err, this.describe(i));
       });
     }
+    await this.reportClaimFailures();
     this.opts.log.info('batch', {
       size: this.requests.length,
       failed: this.answers.filter((a) => a && !a.ok).length,
@@ -289,7 +292,9 @@ class Batch {
         }),
       ),
     );
-    const [pools, intermediate, endpoint, vmi, migration] = await Promise.all([
+    // The pod a claim's status names as its holder, when that is another pod: it may still run.
+    const holder = claim?.status?.ownerPod;
+    const [pools, intermediate, endpoint, vmi, migration, claimHolder] = await Promise.all([
       poolsRead,
       intermediateRead,
       this.reads.endpoint(namespace, identity.name),
@@ -297,6 +302,7 @@ class Batch {
       (vm || claim) && marks?.migrationJobName
         ? this.reads.migration(namespace, marks.migrationJobName)
         : undefined,
+      holder && holder !== name ? this.reads.pod(namespace, holder) : undefined,
     ]);
     const needs = filterInputsNeeded(pools);
     const [ns, nodeLabels] = await Promise.all([
@@ -311,6 +317,7 @@ class Batch {
     if (claim) {
       input.claim = claim;
       input.activeMigration = migrationInProgress(pod, migration);
+      if (claimHolder) input.claimHolder = claimHolder;
     }
     if (vm) {
       const vmObject =
@@ -771,32 +778,68 @@ class Batch {
         if (!network) return;
         const ips = network.ips.map((ip) => ip.address);
         const claim = p.input.claim;
-        const { namespace = '', name = '' } = claim.metadata;
-        const replace = this.api.replaceClaimStatus?.bind(this.api);
-        const read = this.api.ipamClaim?.bind(this.api);
-        if (!replace || !read) return;
-        let known: IPAMClaim | undefined = claim;
+        const podName = p.plan.identity.podName;
         try {
-          await readModifyWrite(
-            async () => {
-              const value = known ?? (await read(namespace, name));
-              known = undefined;
-              return value;
-            },
-            (current: IPAMClaim | undefined) => {
-              const status = current ? claimStatusAfter(current, ips, p.plan.identity.podName) : undefined;
-              return current && status
-                ? { write: { ...current, status }, result: undefined }
-                : { result: undefined };
-            },
-            async (next) => replace(next as IPAMClaim),
-            { deadlineMs: Math.max(0, this.deadline - Date.now()) },
+          await writeClaimStatus(
+            this.api,
+            claim,
+            (current) => claimStatusAfter(current, ips, podName),
+            Math.max(0, this.deadline - Date.now()),
           );
         } catch (err) {
+          const { namespace, name } = claim.metadata;
           this.fail(i, err, `writing the status of ipamclaim ${namespace}/${name}`);
         }
       }),
     );
+  }
+
+  /**
+   * The `IPsAllocated` condition False, with the reason and message, on the claim of each failed ADD
+   * whose attachment references one (read again here when the failure came before the ADD's plan),
+   * except a "try again" or a refusal for a claim in use while the claim has addresses. Only a report:
+   * a failure to write it is logged and changes no answer.
+   */
+  private async reportClaimFailures(): Promise<void> {
+    await Promise.all(
+      this.requests.map(async (request, i) => {
+        const answer = this.answers[i];
+        if (request.verb !== 'ADD' || !request.switches.enableIPAMClaim || !answer || answer.ok) return;
+        try {
+          const claim = await this.failedClaim(request, i);
+          const code = answer.error.code ?? ErrorCode.internal;
+          const reason = claimFailureReason(code);
+          // A retry is coming (a live-migration target before its source's ADD, say), or the claim is
+          // another live pod's: a claim whose addresses are allocated keeps saying so.
+          const allocated = (claim?.status?.ips.length ?? 0) > 0;
+          if (
+            !claim ||
+            (allocated && (reason === claimConditionReasons.pending || code === ErrorCode.claimInUse))
+          )
+            return;
+          const message = `pod ${request.pod.namespace}/${request.pod.name}, ${request.ifname}: ${answer.error.message}`;
+          await writeClaimStatus(
+            this.api,
+            claim,
+            (current) => claimStatusAfterFailure(current, reason, message, new Date()),
+            Math.max(0, this.deadline - Date.now()),
+          );
+        } catch (err) {
+          this.opts.log.warn('could not write the failure condition of an IPAMClaim', {
+            pod: `${request.pod.namespace}/${request.pod.name}`,
+            error: (err as Error).message,
+          });
+        }
+      }),
+    );
+  }
+
+  private async failedClaim(request: AddRequest, i: number): Promise<IPAMClaim | undefined> {
+    const p = this.prepared[i];
+    if (p?.kind === 'add') return p.input.claim;
+    const pod = await this.reads.pod(request.pod.namespace, request.pod.name);
+    const name = pod && claimReferenceOf(pod, request.ifname, this.opts.multus);
+    return name ? this.reads.ipamClaim(request.pod.namespace, name) : undefined;
   }
 
   // ---- 5: answers ----

@@ -16,6 +16,8 @@ export interface Want {
   owner: string;
   podUid: string;
   takeOver: boolean;
+  /** This address only (an IPAMClaim's spec.ipRequests); its one pool is the one holding it. */
+  ip?: string;
 }
 
 export type Held = Extract<AllocationOutcome, { kind: 'allocated' | 'reused' | 'takenOver' }>;
@@ -64,8 +66,8 @@ export class WantTracker {
   /** The allocate() requests of some wants, in the same order. */
   requests(indexes: readonly number[]): AllocationRequest[] {
     return indexes.map((i) => {
-      const { owner, podUid, nic, takeOver } = this.state(i).want;
-      return { owner, podUid, nic, takeOver };
+      const { owner, podUid, nic, takeOver, ip } = this.state(i).want;
+      return { owner, podUid, nic, takeOver, ...(ip !== undefined ? { ip } : {}) };
     });
   }
 

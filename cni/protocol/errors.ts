@@ -22,7 +22,7 @@ export const ErrorCode = {
   poolExhausted: 102,
   /** No pool is left for a NIC and family after the selection rules and filters. */
   noPoolSelected: 103,
-  /** The conflict probe found another host using the allocated address. */
+  /** The conflict probe found another host using the allocated address, or a requested one is held. */
   addressConflict: 104,
   /** The Kubernetes API refused or failed a request the verb needs. */
   apiFailure: 105,
@@ -33,6 +33,8 @@ export const ErrorCode = {
   podNotServed: 106,
   /** CHECK: the attachment's addresses are not those the endpoint and the pools record for the pod. */
   checkFailed: 107,
+  /** ADD: the attachment's IPAMClaim is held by another pod that is still alive (not a migration). */
+  claimInUse: 108,
 } as const;
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -5,11 +5,11 @@
 import type { SpiderIPPool } from '../../api/index.js';
 import { confYmlDefaults, maxAllocatedIPsKey } from '../../api/install/conf-yml.js';
 import type { Family } from '../address/ip.js';
-import { formatValue } from '../address/ip.js';
+import { formatValue, parseCanonical } from '../address/ip.js';
 import { IpamError } from '../errors.js';
 import { FreeWalker, freeSet } from '../pool/free.js';
 import type { PoolSpace } from '../pool/space.js';
-import type { IntervalSet } from '../ranges/intervals.js';
+import { contains, type IntervalSet } from '../ranges/intervals.js';
 import type { PoolRecord } from '../records/codec.js';
 import { checkNonEmpty, checkOwner } from './input-checks.js';
 import { type PoolState, type PoolStatusUpdate, readPoolState, statusOf } from './pool-state.js';
@@ -26,6 +26,11 @@ export interface AllocationRequest {
    * held by another pod UID is handed over to this one instead of allocating a new address.
    */
   takeOver?: boolean;
+  /**
+   * This address and no other (an IPAMClaim's `spec.ipRequests`): bare, canonical. Without a record
+   * of its own to reuse, the request gets it if the pool hands it out and no record holds it.
+   */
+  ip?: string;
 }
 
 export type AllocationOutcome =
@@ -157,6 +162,7 @@ class FreshAddresses {
     const { state, maxRecords } = this;
     if (state.records.length >= maxRecords)
       return `pool ${state.name} holds ${state.records.length} records, the cap of ${maxRecords} set by ${maxAllocatedIPsKey} in conf.yml (Spiderpool's SPIDERPOOL_IPPOOL_MAX_ALLOCATED_IPS)`;
+    if (request.ip !== undefined) return this.takeRequested(request, request.ip);
     this.walker ??= new FreeWalker(
       freeSet(
         this.space,
@@ -176,6 +182,21 @@ class FreshAddresses {
     };
     state.records.push(record);
     state.cursor = value;
+    return record;
+  }
+
+  /** The one address `ip`, when the pool hands it out and no record holds it (the cursor stays). */
+  private takeRequested(request: AllocationRequest, ip: string): PoolRecord | string {
+    const { state } = this;
+    const value = parseCanonical(ip, state.family);
+    if (value === undefined || !contains(this.space.allocatable, value))
+      return `requested address ${ip} is not one pool ${state.name} hands out`;
+    const holder = state.records.find((r) => r.value === value);
+    if (holder) return `requested address ${ip} is held by ${holder.pod} in pool ${state.name}`;
+    const record: PoolRecord = { ip, value, pod: request.owner, podUid: request.podUid, nic: request.nic };
+    state.records.push(record);
+    // The walker's free set was computed before this record: compute it again when next needed.
+    this.walker = undefined;
     return record;
   }
 }

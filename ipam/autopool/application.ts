@@ -15,18 +15,33 @@ export interface Application {
   uid: string;
 }
 
-/** The kinds that get auto-pools: Spiderpool's (without CronJob) and KubeVirt's VirtualMachine. */
+/** The kinds that get auto-pools from the operator's watches: Spiderpool's and KubeVirt's VirtualMachine. */
 export const applicationKinds = [
   { apiVersion: 'apps/v1', kind: 'Deployment' },
   { apiVersion: 'apps/v1', kind: 'ReplicaSet' },
   { apiVersion: 'apps/v1', kind: 'StatefulSet' },
   { apiVersion: 'apps/v1', kind: 'DaemonSet' },
   { apiVersion: 'batch/v1', kind: 'Job' },
+  { apiVersion: 'batch/v1', kind: 'CronJob' },
   { apiVersion: kubevirtApiVersion, kind: kubevirtKinds.vm.kind },
 ] as const;
 
 export function isApplicationKind(ref: { apiVersion?: string; kind?: string }): boolean {
   return applicationKinds.some((k) => k.apiVersion === ref.apiVersion && k.kind === ref.kind);
+}
+
+/** The API versions of Kubernetes's own controllers (Spiderpool's constant.K8sAPIVersions). */
+const kubernetesApiVersions = ['v1', 'apps/v1', 'batch/v1'];
+
+/**
+ * A third-party controller: an owner of another API (an OpenKruise CloneSet, say). Spiderpool takes
+ * any such top controller as it is and serves it a pool of a fixed size; KubeVirt's kinds are not
+ * among them here (a launcher pod's application is its VirtualMachine, as above).
+ */
+export function isThirdPartyController(ref: { apiVersion?: string; kind?: string }): boolean {
+  const apiVersion = ref.apiVersion ?? '';
+  if (!apiVersion || kubernetesApiVersions.includes(apiVersion)) return false;
+  return !apiVersion.startsWith(`${kubevirtApiVersion.split('/')[0]}/`);
 }
 
 /** `apps/v1` → `apps_v1`, `v1` → `v1` (a label value cannot hold a slash). */

@@ -139,3 +139,20 @@ export function parseAutoPoolRequest(
 export function desiredPoolSize(size: PoolSize, replicas: number): number {
   return size.flexible ? Math.max(0, replicas) + size.n : size.n;
 }
+
+/**
+ * The size of a third-party controller's pool. Spiderpool cannot know such a controller's replicas, so
+ * it needs `ipam.spidernet.io/ippool-ip-number` on the pod and counts the replicas as 0: `N` and `+N`
+ * both mean N addresses (pkg/ipam/utils.go getAutoPoolIPNumber).
+ */
+export function fixedPoolSize(a: Record<string, string> | undefined, owner: string): PoolSize {
+  const text = a?.[annotations.ippoolIPNumber];
+  if (text === undefined) {
+    throw new IpamError(
+      'InvalidInput',
+      `missing: ${owner} is a third-party controller, whose auto-pool size must be given on the pod (N addresses)`,
+      { field: annotations.ippoolIPNumber },
+    );
+  }
+  return { flexible: false, n: parsePoolSize(text).n };
+}

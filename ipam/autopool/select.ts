@@ -8,13 +8,20 @@ import { kubevirtApiVersion, kubevirtKinds, labels, type SpiderIPPool } from '..
 import type { Candidates, NicCandidates } from '../candidates/candidates.js';
 import { IpamError } from '../errors.js';
 import { type ControllerRef, isKubeVirtVMIRef } from '../identity/owners.js';
-import { type Application, applicationSelector, ipVersionLabel, isApplicationKind } from './application.js';
-import { parseAutoPoolRequest, subnetAnnotationOf } from './request.js';
+import {
+  type Application,
+  applicationSelector,
+  ipVersionLabel,
+  isApplicationKind,
+  isThirdPartyController,
+} from './application.js';
+import { fixedPoolSize, parseAutoPoolRequest, subnetAnnotationOf } from './request.js';
 
 /**
  * The application whose auto-pool serves a pod with this top controller: the controller itself, or
  * for a KubeVirt launcher pod (top controller a VMI) the VirtualMachine of the same name, whose UID the
- * pod does not tell. Undefined for a bare pod or a kind that gets no auto-pool.
+ * pod does not tell; a third-party controller is taken as it is (Spiderpool's rule). Undefined for a
+ * bare pod.
  */
 export function podApplication(
   namespace: string,
@@ -22,7 +29,7 @@ export function podApplication(
 ): (Omit<Application, 'uid'> & { uid?: string }) | undefined {
   if (isKubeVirtVMIRef(top))
     return { apiVersion: kubevirtApiVersion, kind: kubevirtKinds.vm.kind, namespace, name: top.name };
-  if (!isApplicationKind(top)) return undefined;
+  if (!isApplicationKind(top) && !isThirdPartyController(top)) return undefined;
   return {
     apiVersion: top.apiVersion,
     kind: top.kind,
@@ -70,10 +77,11 @@ export function autoPoolCandidates(input: AutoPoolCandidateInput): Candidates {
   if (!app) {
     throw new IpamError(
       'InvalidInput',
-      `names a SpiderSubnet, but pod ${input.pod.metadata?.name} has no application (Deployment, ReplicaSet, StatefulSet, DaemonSet, Job or VirtualMachine) to make an auto-pool for`,
+      `names a SpiderSubnet, but pod ${input.pod.metadata?.name} has no application (Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, CronJob, VirtualMachine or a third-party controller) to make an auto-pool for`,
       { field: annotation, value: a[annotation] },
     );
   }
+  if (isThirdPartyController(app)) fixedPoolSize(a, describeApp(app));
   const slots = request.slots.filter(
     (s) => s.nic === input.ifName && (s.family === 4 ? input.enableIPv4 : input.enableIPv6),
   );

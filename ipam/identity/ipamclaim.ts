@@ -12,6 +12,7 @@ import {
 } from '../../api/index.js';
 import { IpamError } from '../errors.js';
 import { type MultusSettings, networkOfNic } from '../multus/networks.js';
+import { claimConditionReasons, conditionsAfter } from './claim-condition.js';
 import type { Identity } from './identity.js';
 import type { Validity } from './validity.js';
 
@@ -64,8 +65,8 @@ export function claimValidity(claim: IPAMClaim | undefined): Validity {
 /**
  * Why `claim` cannot serve the attachment `ifname` of the network configuration named `network`, or
  * undefined when it can. Upstream's `spec.network` is the CNI configuration's `name`; an empty
- * `spec.interface` (kubevirt-ipam-controller leaves it unset) matches any interface; requested
- * addresses (`spec.ipRequests`) are not served by this IPAM.
+ * `spec.interface` (kubevirt-ipam-controller leaves it unset) matches any interface. Requested
+ * addresses (`spec.ipRequests`) are checked against the pools (claim-requests.ts).
  */
 export function claimMismatch(claim: IPAMClaim, network: string, ifname: string): string | undefined {
   const name = `IPAMClaim ${claim.metadata.namespace}/${claim.metadata.name}`;
@@ -73,21 +74,44 @@ export function claimMismatch(claim: IPAMClaim, network: string, ifname: string)
     return `${name}: spec.network is ${JSON.stringify(claim.spec?.network)}, the network configuration is named ${JSON.stringify(network)}`;
   if (claim.spec.interface && claim.spec.interface !== ifname)
     return `${name}: spec.interface is ${JSON.stringify(claim.spec.interface)}, the attachment is ${JSON.stringify(ifname)}`;
-  if (claim.spec.ipRequests?.length)
-    return `${name}: spec.ipRequests ${JSON.stringify(claim.spec.ipRequests)} is not supported by this IPAM (addresses come from the pools)`;
   return undefined;
 }
 
-/** The claim's status once `podName` holds `ips` (CIDR strings); undefined when it says so already. */
+/**
+ * The claim's status once `podName` holds `ips` (CIDR strings), with the `IPsAllocated` condition
+ * True; undefined when it says so already.
+ */
 export function claimStatusAfter(
   claim: IPAMClaim,
   ips: readonly string[],
   podName: string,
+  now: Date = new Date(),
 ): IPAMClaimStatus | undefined {
   const current = claim.status;
-  if (current && current.ownerPod === podName && JSON.stringify(current.ips) === JSON.stringify(ips))
+  const conditions = conditionsAfter(
+    current?.conditions,
+    {
+      status: 'True',
+      reason: claimConditionReasons.allocated,
+      // The holder is ownerPod's to say (the operator moves it after a migration).
+      message: `allocated ${ips.join(', ')}`,
+    },
+    claim.metadata.generation,
+    now,
+  );
+  if (
+    !conditions &&
+    current &&
+    current.ownerPod === podName &&
+    JSON.stringify(current.ips) === JSON.stringify(ips)
+  )
     return undefined;
-  return { ...(current ?? {}), ips: [...ips], ownerPod: podName };
+  return {
+    ...(current ?? {}),
+    ips: [...ips],
+    ownerPod: podName,
+    ...(conditions ? { conditions } : {}),
+  };
 }
 
 export { ipamClaimReferenceKey };

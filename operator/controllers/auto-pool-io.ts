@@ -1,11 +1,14 @@
-// The API calls of SpiderSubnet auto-pools (auto-pools.ts): pools created, resized and deleted, and
-// the subnet's status accounting (`controlledIPPools`) written through the one optimistic
-// read-modify-write loop. Every write is refused when this replica does not lead. Apart from ClusterIO
+// The API calls of SpiderSubnet auto-pools (auto-pools.ts): pools created, resized and deleted, the
+// subnet's status accounting (`controlledIPPools`) written through the one optimistic
+// read-modify-write loop, and third-party applications read (their kind found by API discovery). Every write is refused when this replica does not lead. Apart from ClusterIO
 // (the identity GC's store) because these calls change pool specs and subnets, which nothing else in
 // the operator writes.
+import type { KubernetesObject } from '@kubernetes/client-node';
 import type { SpiderIPPool, SpiderSubnet } from '../../api/index.js';
+import type { Application } from '../../ipam/autopool/application.js';
 import { isNotFound, isUidConflict, unlessNotFound } from '../../kube/errors.js';
 import { readModifyWrite } from '../../kube/optimistic.js';
+import { resourcePath } from '../../kube/resource.js';
 import type { RestClient } from '../../kube/rest.js';
 import { SpiderpoolApi } from '../../kube/spiderpool.js';
 
@@ -27,13 +30,22 @@ export interface AutoPoolStore {
   replacePool(pool: SpiderIPPool): Promise<SpiderIPPool>;
   /** Deletes a pool, only the incarnation with this UID; gone already is fine. */
   deletePool(name: string, uid: string): Promise<void>;
+  /**
+   * A third-party application object, read through API discovery (its kind's resource); undefined
+   * when it, its kind or its API is gone.
+   */
+  application(app: Omit<Application, 'uid'>): Promise<KubernetesObject | undefined>;
+}
+
+interface ApiResourceList {
+  resources?: Array<{ name: string; kind: string; namespaced: boolean }>;
 }
 
 export class AutoPoolIO implements AutoPoolStore {
   private readonly spiderpool: SpiderpoolApi;
 
   constructor(
-    rest: RestClient,
+    private readonly rest: RestClient,
     /** Throws NotLeaderError when this replica may not write. */
     private readonly guard: (what: string) => void,
   ) {
@@ -77,6 +89,34 @@ export class AutoPoolIO implements AutoPoolStore {
   replacePool(pool: SpiderIPPool): Promise<SpiderIPPool> {
     this.guard(`update SpiderIPPool ${pool.metadata.name}`);
     return this.spiderpool.replacePool(pool);
+  }
+
+  /** apiVersion → kind → plural, as discovery answered (a kind not found is asked again next time). */
+  private readonly plurals = new Map<string, Map<string, string>>();
+
+  private async pluralOf(apiVersion: string, kind: string): Promise<string | undefined> {
+    const known = this.plurals.get(apiVersion)?.get(kind);
+    if (known) return known;
+    const list = await unlessNotFound(this.rest.request<ApiResourceList>('GET', `/apis/${apiVersion}`));
+    const kinds = new Map(
+      (list?.resources ?? [])
+        .filter((r) => r.namespaced && !r.name.includes('/'))
+        .map((r) => [r.kind, r.name] as const),
+    );
+    this.plurals.set(apiVersion, kinds);
+    return kinds.get(kind);
+  }
+
+  async application(app: Omit<Application, 'uid'>): Promise<KubernetesObject | undefined> {
+    const plural = await this.pluralOf(app.apiVersion, app.kind);
+    if (!plural) return undefined;
+    const [group = '', version = ''] = app.apiVersion.split('/');
+    return unlessNotFound(
+      this.rest.request<KubernetesObject>(
+        'GET',
+        resourcePath({ group, version, plural, namespace: app.namespace }, app.name),
+      ),
+    );
   }
 
   async deletePool(name: string, uid: string): Promise<void> {

@@ -1,12 +1,13 @@
 // SpiderSubnet auto-pools (conf.yml enableSpiderSubnet and enableAutoPoolForApplication): an
 // application whose pod template names a SpiderSubnet gets one SpiderIPPool per NIC and family,
 // carved from the subnet and sized to its replicas; the pool follows the application's scale and goes
-// with it unless `ipam.spidernet.io/ippool-reclaim` is false. ipam/autopool decides (names, labels,
+// with it unless `ipam.spidernet.io/ippool-reclaim` is false. A third-party controller's pool is made
+// from its pods' annotations, at the fixed size they give. ipam/autopool decides (names, labels,
 // sizes, which addresses); this controller reads fresh objects and writes in an order that never lets
 // two pools share an address: the subnet's controlledIPPools first takes the new addresses, then the
 // pool changes (guarded by its resourceVersion, so a pod's allocation in between makes it retry),
 // then the subnet gives the dropped addresses back.
-import type { KubernetesObject } from '@kubernetes/client-node';
+import type { KubernetesObject, V1Pod } from '@kubernetes/client-node';
 import { annotations, apiVersion, finalizer, kinds, labels, type SpiderIPPool } from '../../api/index.js';
 import {
   type Application,
@@ -16,27 +17,32 @@ import {
   autoPoolLabels,
   autoPoolName,
   ipVersionLabel,
+  isThirdPartyController,
 } from '../../ipam/autopool/application.js';
 import { controlledCount, decodeControlled, encodeControlled } from '../../ipam/autopool/carve.js';
 import { planSlot, withoutPool } from '../../ipam/autopool/plan.js';
 import {
   type AutoPoolSlot,
   desiredPoolSize,
+  fixedPoolSize,
+  namesSubnet,
   type PoolSize,
   parseAutoPoolRequest,
 } from '../../ipam/autopool/request.js';
 import {
   applicationReplicas,
-  isDeploymentReplicaSet,
+  isIntermediateController,
   templateAnnotations,
   type Workload,
 } from '../../ipam/autopool/workload.js';
 import { IpamError } from '../../ipam/errors.js';
+import { controllerOf } from '../../ipam/identity/owners.js';
 import type { EventRecorder } from '../events/recorder.js';
 import { type ResourceEvent, ResourceEventType } from '../framework/events.js';
 import type { Lister } from '../framework/operator.js';
 import type { Logger } from '../observability/log.js';
 import type { AutoPoolStore } from './auto-pool-io.js';
+import { KeyedLock } from './keyed-lock.js';
 
 export interface AutoPoolDeps {
   io: AutoPoolStore;
@@ -54,6 +60,9 @@ export interface AutoPoolDeps {
 const controller = 'auto-pools';
 
 export class AutoPoolController {
+  /** Third-party applications, one at a time each: their pods' events come in parallel. */
+  private readonly thirdParty = new KeyedLock();
+
   constructor(private readonly deps: AutoPoolDeps) {}
 
   private poolsOf(app: Pick<Application, 'kind' | 'namespace' | 'name'>): SpiderIPPool[] {
@@ -80,7 +89,7 @@ export class AutoPoolController {
       await this.reclaim(app, 'the application was deleted');
       return;
     }
-    if (md.deletionTimestamp || isDeploymentReplicaSet(kind.kind, object)) return;
+    if (md.deletionTimestamp || isIntermediateController(kind.kind, object)) return;
     let request: ReturnType<typeof parseAutoPoolRequest>;
     try {
       request = parseAutoPoolRequest(templateAnnotations(object), this.deps.defaultSize);
@@ -101,6 +110,74 @@ export class AutoPoolController {
         await this.warn(object, 'AutoPoolFailed', error.message);
       }
     }
+  }
+
+  /**
+   * A pod's event, for the applications no watch of the operator covers: a third-party controller
+   * (any owner of another API, as Spiderpool takes them) whose pod names a SpiderSubnet gets its
+   * pools from the pod's annotations, with the fixed size Spiderpool requires of them; a pod of one
+   * that goes makes the operator ask whether its controller is gone too.
+   */
+  async reconcilePod(event: ResourceEvent): Promise<void> {
+    const pod = event.object as V1Pod;
+    const md = pod.metadata ?? {};
+    const ref = controllerOf(md);
+    if (!ref || !isThirdPartyController(ref) || !namesSubnet(md.annotations)) return;
+    const app: Application = {
+      apiVersion: ref.apiVersion,
+      kind: ref.kind,
+      namespace: md.namespace ?? '',
+      name: ref.name,
+      uid: ref.uid ?? '',
+    };
+    await this.thirdParty.run(applicationKey(app), () => this.reconcileThirdParty(event, pod, app));
+  }
+
+  private async reconcileThirdParty(event: ResourceEvent, pod: V1Pod, app: Application): Promise<void> {
+    const md = pod.metadata ?? {};
+    if (event.type === ResourceEventType.Deleted || md.deletionTimestamp) {
+      await this.reclaimIfGone(app);
+      return;
+    }
+    let request: ReturnType<typeof parseAutoPoolRequest>;
+    let size: PoolSize;
+    try {
+      request = parseAutoPoolRequest(md.annotations, this.deps.defaultSize);
+      size = fixedPoolSize(md.annotations, `${app.kind} ${app.namespace}/${app.name}`);
+    } catch (error) {
+      if (!(error instanceof IpamError)) throw error;
+      await this.warn(pod, 'AutoPoolInvalid', error.message);
+      return;
+    }
+    if (!request) return;
+    const sizeText = String(size.n);
+    for (const slot of request.slots) {
+      // Every pod of the application says the same: once its pool is there as asked, nothing to do.
+      const made = this.poolsOf(app).some((p) => {
+        const l = p.metadata.labels ?? {};
+        return (
+          l[labels.interface] === slot.nic &&
+          l[labels.ipVersion] === ipVersionLabel(slot.family) &&
+          l[labels.ownerApplicationUID] === app.uid &&
+          l[labels.ippoolReclaim] === String(request.reclaim) &&
+          p.metadata.annotations?.[annotations.ippoolIPNumber] === sizeText
+        );
+      });
+      if (made) continue;
+      try {
+        await this.reconcileSlot(app, slot, size.n, request.reclaim, sizeText, pod);
+      } catch (error) {
+        if (!(error instanceof IpamError)) throw error;
+        await this.warn(pod, 'AutoPoolFailed', error.message);
+      }
+    }
+  }
+
+  /** A third-party application's pools are reclaimed once the application (that incarnation) is gone. */
+  private async reclaimIfGone(app: Application): Promise<void> {
+    const found = await this.deps.io.application(app);
+    if (found && (!app.uid || found.metadata?.uid === app.uid)) return;
+    await this.reclaim(app, 'the third-party application is gone');
   }
 
   private async warn(object: KubernetesObject, reason: string, message: string): Promise<void> {
@@ -287,6 +364,10 @@ export class AutoPoolController {
         };
       });
       this.deps.requeue(owner.kind, owner.namespace, owner.name);
+      return;
+    }
+    if (isThirdPartyController(owner)) {
+      await this.reclaimIfGone(owner);
       return;
     }
     const cache = this.deps.applications(owner.kind);

@@ -271,7 +271,10 @@ test("a VM's claimed secondary address is kept across a restart; the claim's sta
     ...claims(namespace),
     name: `${name}.tenant`,
   })) as IPAMClaim;
-  expect(claim.status).toEqual({ ips: [`${address}/24`], ownerPod: launcher?.metadata?.name });
+  expect(claim.status).toMatchObject({ ips: [`${address}/24`], ownerPod: launcher?.metadata?.name });
+  expect(claim.status?.conditions).toEqual([
+    expect.objectContaining({ type: 'IPsAllocated', status: 'True', reason: 'SuccessfulAllocation' }),
+  ]);
   const endpoint = await fixtures.endpoint(namespace, `${name}.tenant`);
   expect(endpoint?.status?.ownerControllerType).toBe('IPAMClaim');
 

@@ -3,20 +3,31 @@
 // operator (as its service account, enableSpiderSubnet and enableAutoPoolForApplication on) carves
 // each application's pool from its SpiderSubnet, and the compiled plugin (as its service account)
 // makes the pods' ADDs, which take their addresses from the application's auto-pool.
-import { AppsV1Api, CustomObjectsApi, type V1Pod } from '@kubernetes/client-node';
+import {
+  AppsV1Api,
+  BatchV1Api,
+  CustomObjectsApi,
+  RbacAuthorizationV1Api,
+  type V1CronJob,
+  type V1Pod,
+} from '@kubernetes/client-node';
 import { group, kinds, labels, type SpiderIPPool, type SpiderSubnet, version } from '../../../api/index.js';
+import { installDefaults } from '../../../api/install/names.js';
 import { decodeControlled } from '../../../ipam/autopool/carve.js';
 import { parseRanges } from '../../../ipam/ranges/spiderpool-ranges.js';
 import { uniqueName } from '../../harness/clients.js';
 import { cniEnv, netConf, pluginBinary, runProcess } from '../../harness/cni-plugin.js';
+import { createCrd } from '../../harness/crds.js';
 import { eventually } from '../../harness/wait.js';
 import { bare, startOperator, startWorld, type World } from './fixtures/ipam-world.js';
+import { grant } from './fixtures/rbac-grant.js';
 import type { OperatorProcess } from './operator-process.js';
 
 let world: World;
 let op: OperatorProcess;
 let ns: string;
 let apps: AppsV1Api;
+let batch: BatchV1Api;
 let custom: CustomObjectsApi;
 let subnetName: string;
 const switches = { enableSpiderSubnet: true, enableAutoPoolForApplication: true };
@@ -24,6 +35,7 @@ const switches = { enableSpiderSubnet: true, enableAutoPoolForApplication: true 
 beforeAll(async () => {
   world = await startWorld({ workloads: true });
   apps = world.cluster.kc.makeApiClient(AppsV1Api);
+  batch = world.cluster.kc.makeApiClient(BatchV1Api);
   custom = world.cluster.kc.makeApiClient(CustomObjectsApi);
   ns = await world.fixtures.namespace('auto');
   subnetName = await world.fixtures.subnet({
@@ -94,6 +106,19 @@ async function poolOfSize(name: string, size: number): Promise<SpiderIPPool> {
       return entry && JSON.stringify(entry.ips) === JSON.stringify(pool.spec.ips) ? pool : undefined;
     },
     { timeoutMs: 60_000, intervalMs: 250 },
+  );
+}
+
+/** Waits until application `name`'s auto-pool is deleted and has left the subnet's books. */
+async function poolGone(name: string, pool: SpiderIPPool, timeoutMs: number): Promise<void> {
+  await eventually(
+    `the auto-pool ${pool.metadata.name} of ${name} deleted and its addresses back in the subnet`,
+    async () => {
+      if (await autoPool(name)) return false;
+      const books = decodeControlled(subnetName, (await subnet()).status?.controlledIPPools);
+      return !Object.keys(books).includes(pool.metadata.name ?? '');
+    },
+    { timeoutMs, intervalMs: 250 },
   );
 }
 
@@ -174,15 +199,7 @@ test('a Deployment scaled 2 -> 5 -> 1 -> deleted: its auto-pool grows, shrinks a
   expect(addressesOf(shrunk)).toContain(kept);
 
   await apps.deleteNamespacedDeployment({ name, namespace: ns });
-  await eventually(
-    'the auto-pool deleted and its addresses back in the subnet',
-    async () => {
-      if (await autoPool(name)) return false;
-      const books = decodeControlled(subnetName, (await subnet()).status?.controlledIPPools);
-      return !Object.keys(books).includes(shrunk.metadata.name ?? '');
-    },
-    { timeoutMs: 60_000, intervalMs: 250 },
-  );
+  await poolGone(name, shrunk, 60_000);
 }, 300_000);
 
 test('reclaim false keeps the pool when its Deployment goes; a new Deployment of that name takes it over', async () => {
@@ -244,6 +261,214 @@ test('a StatefulSet pod recreated under the same name gets the same address from
     return p && p.metadata?.uid !== oldUid && !p.metadata?.deletionTimestamp ? p : undefined;
   });
   expect(await add(successor)).toBe(before.get(victim));
+}, 300_000);
+
+/**
+ * A Job of the CronJob as its cronjob controller makes it (controlled by the CronJob, the job
+ * template's spec), and the Job's pods as its job controller would make them (controlled by the Job,
+ * the template's labels and annotations). No Job or CronJob controller runs here.
+ */
+async function jobOfCronJob(cron: V1CronJob, suffix: string, pods: number): Promise<V1Pod[]> {
+  const name = `${cron.metadata?.name}-${suffix}`;
+  const jobSpec = cron.spec?.jobTemplate.spec;
+  const job = await batch.createNamespacedJob({
+    namespace: ns,
+    body: {
+      metadata: {
+        name,
+        ownerReferences: [
+          {
+            apiVersion: 'batch/v1',
+            kind: 'CronJob',
+            name: cron.metadata?.name ?? '',
+            uid: cron.metadata?.uid ?? '',
+            controller: true,
+            blockOwnerDeletion: true,
+          },
+        ],
+      },
+      // Suspended: its spec as the template has it, with no job controller to act on it anyway.
+      spec: { ...jobSpec, template: jobSpec?.template ?? {}, suspend: true },
+    },
+  });
+  const meta = jobSpec?.template.metadata;
+  return Promise.all(
+    Array.from({ length: pods }, (_, i) =>
+      world.fixtures.pod({
+        namespace: ns,
+        name: `${name}-${i}`,
+        nodeName: 'node-1',
+        ...(meta?.annotations ? { annotations: meta.annotations } : {}),
+        ...(meta?.labels ? { labels: meta.labels } : {}),
+        ownerReferences: [
+          {
+            apiVersion: 'batch/v1',
+            kind: 'Job',
+            name,
+            uid: job.metadata?.uid ?? '',
+            controller: true,
+            blockOwnerDeletion: true,
+          },
+        ],
+      }),
+    ),
+  );
+}
+
+test("a CronJob's auto-pool: sized from its job template, its Jobs' pods take its addresses, it outlives each Job and goes with the CronJob", async () => {
+  const name = uniqueName('cron');
+  const cron = await batch.createNamespacedCronJob({
+    namespace: ns,
+    body: {
+      metadata: { name },
+      spec: {
+        schedule: '0 0 1 1 *',
+        suspend: true,
+        jobTemplate: {
+          spec: {
+            parallelism: 2,
+            template: { ...template(name), spec: { ...template(name).spec, restartPolicy: 'Never' } },
+          },
+        },
+      },
+    },
+  });
+  // parallelism 2, "+1": 3 addresses, the pool the CronJob's (not a Job's).
+  const pool = await poolOfSize(name, 3);
+  expect(pool.metadata.name).toMatch(new RegExp(`^auto4-${name}-eth0-[0-9a-f]{5}$`));
+  expect(pool.metadata.labels).toMatchObject({
+    [labels.ownerApplicationKind]: 'CronJob',
+    [labels.ownerApplicationGV]: 'batch_v1',
+    [labels.ownerApplicationUID]: cron.metadata?.uid,
+  });
+
+  const firstRun = await jobOfCronJob(cron, 'a', 2);
+  const first = await Promise.all(firstRun.map(add));
+  expect(new Set(first).size).toBe(2);
+  for (const ip of first) expect(addressesOf(pool)).toContain(ip);
+  // The operator makes no pool of the Job's own.
+  expect(op.find((l) => l.msg === 'auto-pool created' && String(l.pool).includes(`${name}-a`))).toEqual([]);
+
+  // The first Job goes (as the CronJob's history limit has it), its pods with it: the pool stays.
+  await batch.deleteNamespacedJob({ name: `${name}-a`, namespace: ns, propagationPolicy: 'Background' });
+  for (const pod of firstRun) {
+    await world.fixtures.deletePod(ns, pod.metadata?.name ?? '');
+    await world.plugin.del(pod, 'no-default-pool', { switches, node: 'node-1' });
+  }
+  const secondRun = await jobOfCronJob(cron, 'b', 2);
+  const second = await Promise.all(secondRun.map(add));
+  const still = await autoPool(name);
+  expect(still?.metadata.uid).toBe(pool.metadata.uid);
+  for (const ip of second) expect(addressesOf(still as SpiderIPPool)).toContain(ip);
+
+  // The CronJob goes (its Job and the Job's pods by the garbage collector): so does its pool.
+  await batch.deleteNamespacedCronJob({ name, namespace: ns, propagationPolicy: 'Background' });
+  for (const pod of secondRun) await world.fixtures.deletePod(ns, pod.metadata?.name ?? '');
+  await poolGone(name, pool, 60_000);
+}, 300_000);
+
+/** A third-party workload kind (as an OpenKruise CloneSet would be): a CRD this test installs. */
+const runners = { group: 'workloads.example.test', version: 'v1', plural: 'runners', kind: 'Runner' };
+
+async function createRunner(name: string) {
+  return (await custom.createNamespacedCustomObject({
+    group: runners.group,
+    version: runners.version,
+    plural: runners.plural,
+    namespace: ns,
+    body: { apiVersion: `${runners.group}/${runners.version}`, kind: runners.kind, metadata: { name } },
+  })) as { metadata: { name: string; uid: string } };
+}
+
+/** A pod of a Runner, as its (absent) controller would make it. */
+function runnerPod(
+  runner: { metadata: { name: string; uid: string } },
+  i: number,
+  extra: Record<string, string>,
+) {
+  return world.fixtures.pod({
+    namespace: ns,
+    name: `${runner.metadata.name}-${i}`,
+    nodeName: 'node-1',
+    labels: { app: runner.metadata.name },
+    annotations: { 'ipam.spidernet.io/subnet': JSON.stringify({ ipv4: [subnetName] }), ...extra },
+    ownerReferences: [
+      {
+        apiVersion: `${runners.group}/${runners.version}`,
+        kind: runners.kind,
+        name: runner.metadata.name,
+        uid: runner.metadata.uid,
+        controller: true,
+        blockOwnerDeletion: true,
+      },
+    ],
+  });
+}
+
+test("a third-party controller's pods: a pool of their ippool-ip-number, their addresses from it, gone with the controller; without the annotation, a refusal naming it", async () => {
+  await createCrd(world.cluster.kc, {
+    metadata: { name: `${runners.plural}.${runners.group}` },
+    spec: {
+      group: runners.group,
+      scope: 'Namespaced',
+      names: { kind: runners.kind, plural: runners.plural, singular: 'runner', listKind: 'RunnerList' },
+      versions: [
+        {
+          name: runners.version,
+          served: true,
+          storage: true,
+          schema: { openAPIV3Schema: { type: 'object', x_kubernetes_preserve_unknown_fields: true } },
+        },
+      ],
+    },
+  });
+  // The operator reads the controller to know when it is gone: an administrator grants that per kind.
+  await grant(
+    world.cluster.kc.makeApiClient(RbacAuthorizationV1Api),
+    installDefaults.operatorServiceAccount,
+    [{ apiGroup: runners.group, resources: [runners.plural], verbs: ['get'] }],
+  );
+
+  const runner = await createRunner(uniqueName('runner'));
+  const name = runner.metadata.name;
+  const pods = await Promise.all(
+    [0, 1].map((i) => runnerPod(runner, i, { 'ipam.spidernet.io/ippool-ip-number': '3' })),
+  );
+  const pool = await poolOfSize(name, 3);
+  expect(pool.metadata.labels).toMatchObject({
+    [labels.ownerApplicationKind]: runners.kind,
+    [labels.ownerApplicationGV]: `${runners.group}_${runners.version}`,
+    [labels.ownerApplicationUID]: runner.metadata.uid,
+  });
+  const got = await Promise.all(pods.map(add));
+  expect(new Set(got).size).toBe(2);
+  for (const ip of got) expect(addressesOf(pool)).toContain(ip);
+
+  // No ippool-ip-number: Spiderpool cannot size a third-party controller's pool, nor can this.
+  const other = await createRunner(uniqueName('runner'));
+  const unsized = await runnerPod(other, 0, {});
+  expect(await rawAdd(unsized, switches)).toEqual({
+    exit: 1,
+    code: 7,
+    msg: `ipam.spidernet.io/ippool-ip-number: missing: ${runners.kind} ${ns}/${other.metadata.name} is a third-party controller, whose auto-pool size must be given on the pod (N addresses)`,
+  });
+  await op.waitForLog(
+    'the operator warning about the pod',
+    (l) => l.reason === 'AutoPoolInvalid' && l.object === `${ns}/${unsized.metadata?.name}`,
+    60_000,
+  );
+  expect(await autoPool(other.metadata.name)).toBeUndefined();
+
+  // The controller goes, and its pods (no kubelet here finishes their graceful deletion): so does its pool.
+  await custom.deleteNamespacedCustomObject({
+    group: runners.group,
+    version: runners.version,
+    plural: runners.plural,
+    namespace: ns,
+    name,
+  });
+  for (const pod of pods) await world.fixtures.deletePod(ns, pod.metadata?.name ?? '');
+  await poolGone(name, pool, 90_000);
 }, 300_000);
 
 /** A raw ADD through the compiled plugin: its exit code and CNI error, for the refusals. */

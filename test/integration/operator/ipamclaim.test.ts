@@ -13,7 +13,7 @@ import {
   kubevirtApiVersion,
 } from '../../../api/index.js';
 import { installDefaults, objectNames } from '../../../api/install/names.js';
-import { ipamClaimCniRules, ipamClaimOperatorRules, type Rule } from '../../../cdk8s/charts/rbac.js';
+import { ipamClaimCniRules, ipamClaimOperatorRules } from '../../../cdk8s/charts/rbac.js';
 import { isNotFound } from '../../../kube/errors.js';
 import { uniqueName } from '../../harness/clients.js';
 import { applyCrds } from '../../harness/crds.js';
@@ -28,6 +28,7 @@ import {
   type KubeVirtObject,
   kubevirtResource,
 } from './fixtures/kubevirt-objects.js';
+import { grant } from './fixtures/rbac-grant.js';
 import type { OperatorProcess } from './operator-process.js';
 
 let world: World;
@@ -39,24 +40,6 @@ let pool: string;
 /** The network configuration's name the compiled-plugin fixture uses: the claims' spec.network. */
 const network = 'spiderpool-test';
 const claimsOn = { enableIPAMClaim: true } as PluginSwitches;
-
-/** Grants a service account the rules, as the synthesized ClusterRole would with the feature on. */
-async function grant(rbac: RbacAuthorizationV1Api, account: string, rules: Rule[]): Promise<void> {
-  const name = uniqueName(`ipamclaim-${account}`);
-  await rbac.createClusterRole({
-    body: {
-      metadata: { name },
-      rules: rules.map((r) => ({ apiGroups: [r.apiGroup], resources: r.resources, verbs: r.verbs })),
-    },
-  });
-  await rbac.createClusterRoleBinding({
-    body: {
-      metadata: { name },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
-      subjects: [{ kind: 'ServiceAccount', name: account, namespace: installDefaults.namespace }],
-    },
-  });
-}
 
 beforeAll(async () => {
   world = await startWorld({ kubevirt: true });
@@ -87,14 +70,14 @@ const claimResource = () => ({
 });
 
 /** An IPAMClaim as kubevirt-ipam-controller creates it: `<vm>.<network>`, no spec.interface. */
-async function createClaim(name: string): Promise<IPAMClaim> {
+async function createClaim(name: string, ipRequests?: string[]): Promise<IPAMClaim> {
   return (await objects.createNamespacedCustomObject({
     ...claimResource(),
     body: {
       apiVersion: `${ipamClaimGroup}/${ipamClaimVersion}`,
       kind: ipamClaimKind.kind,
       metadata: { name },
-      spec: { network, interface: '' },
+      spec: { network, interface: '', ...(ipRequests ? { ipRequests } : {}) },
     },
   })) as IPAMClaim;
 }
@@ -191,12 +174,12 @@ const uidOf = (pod: V1Pod) => pod.metadata?.uid as string;
 const nameOf = (pod: V1Pod) => pod.metadata?.name as string;
 
 /** A VM with its VMI and a claim for its secondary network. */
-async function vmWithClaim() {
+async function vmWithClaim(ipRequests?: string[]) {
   const name = uniqueName('vm');
   const vm = await createVMIn(objects, ns, name);
   const vmi = await createVMIIn(objects, ns, name, vm);
   const claim = `${name}.tenant`;
-  await createClaim(claim);
+  await createClaim(claim, ipRequests);
   return { name, vm, vmi, claim };
 }
 
@@ -210,7 +193,7 @@ test('launcher pods referencing one claim keep its address across pod recreation
   expect(endpoint?.status).toMatchObject({ ownerControllerType: 'IPAMClaim', ownerControllerName: claim });
   expect(await world.fixtures.endpoint(ns, vmi.metadata.name)).toBeUndefined();
   // The claim's status says so, as upstream's CRD has it (CIDR strings, the pod's name).
-  expect((await readClaim(claim))?.status).toEqual({ ips: [`${ip}/24`], ownerPod: nameOf(first) });
+  expect((await readClaim(claim))?.status).toMatchObject({ ips: [`${ip}/24`], ownerPod: nameOf(first) });
 
   // The pod goes (KubeVirt deletes it), the runtime's DEL follows: the claim keeps the address.
   await world.fixtures.deletePod(ns, nameOf(first));
@@ -229,7 +212,7 @@ test('launcher pods referencing one claim keep its address across pod recreation
   const second = await launcher(vmi, claim);
   expect(await add(second)).toBe(ip);
   expect((await holders()).get(ip)?.podUid).toBe(uidOf(second));
-  expect((await readClaim(claim))?.status).toEqual({ ips: [`${ip}/24`], ownerPod: nameOf(second) });
+  expect((await readClaim(claim))?.status).toMatchObject({ ips: [`${ip}/24`], ownerPod: nameOf(second) });
 
   // A live-migration target is given the address while the source runs, and takes nothing over.
   const vmim = (await objects.createNamespacedCustomObject({
@@ -293,6 +276,90 @@ test('launcher pods referencing one claim keep its address across pod recreation
   await world.plugin.del(second, pool, { nic: 'net1', switches: claimsOn });
   expect(op.find((l) => l.msg === 'addresses released' && l.object === `${ns}/${claim}`)).toHaveLength(1);
 }, 120_000);
+
+const allocated = async (claim: string) =>
+  (await readClaim(claim))?.status?.conditions?.find((c) => c.type === 'IPsAllocated');
+
+test("the claim's IPsAllocated condition: True once allocated, False with the reason while its pool is full, True again once it has room", async () => {
+  const small = await world.fixtures.pool({ subnet: '198.18.31.0/24', ips: ['198.18.31.10'] });
+  // A plain pod takes the pool's only address.
+  const other = await world.fixtures.pod({ namespace: ns, nodeName: 'node-a' });
+  await world.plugin.add(other, small);
+  const { vmi, claim } = await vmWithClaim();
+  const pod = await launcher(vmi, claim);
+  const full = await world.plugin.add(pod, small, { nic: 'net1', switches: claimsOn }).catch((e: Error) => e);
+  expect(String(full)).toMatch(/"code":\s*102/);
+  const failed = await allocated(claim);
+  expect(failed).toMatchObject({ status: 'False', reason: 'PoolExhausted', observedGeneration: 1 });
+  expect(failed?.message).toContain(`pod ${ns}/${nameOf(pod)}, net1: IPv4 for net1: every pool is exhausted`);
+  expect((await readClaim(claim))?.status).toMatchObject({ ips: [], ownerPod: '' });
+
+  // The pool gets room (the plain pod goes): the runtime's retry succeeds and the condition turns True.
+  await world.fixtures.deletePod(ns, nameOf(other));
+  await world.plugin.del(other, small);
+  const ip = bare(await world.plugin.add(pod, small, { nic: 'net1', switches: claimsOn }));
+  expect(ip).toBe('198.18.31.10');
+  const ok = await allocated(claim);
+  expect(ok).toMatchObject({ status: 'True', reason: 'SuccessfulAllocation', message: `allocated ${ip}/24` });
+  expect(Date.parse(ok?.lastTransitionTime ?? '')).toBeGreaterThanOrEqual(
+    Date.parse(failed?.lastTransitionTime ?? ''),
+  );
+  expect((await readClaim(claim))?.status).toMatchObject({ ips: [`${ip}/24`], ownerPod: nameOf(pod) });
+
+  // The next launcher pod: the holder changes, the condition stays True since its transition.
+  await world.fixtures.deletePod(ns, nameOf(pod));
+  const next = await launcher(vmi, claim);
+  expect(bare(await world.plugin.add(next, small, { nic: 'net1', switches: claimsOn }))).toBe(ip);
+  expect((await readClaim(claim))?.status?.ownerPod).toBe(nameOf(next));
+  expect(await allocated(claim)).toEqual(ok);
+}, 60_000);
+
+test('spec.ipRequests: a claim gets the address it asks for; one another claim holds is refused (104) with IPAddressConflict, one outside the pool (7) naming the field', async () => {
+  const first = await vmWithClaim(['198.18.30.200/24']);
+  const pod = await launcher(first.vmi, first.claim);
+  expect(await add(pod)).toBe('198.18.30.200');
+  expect((await holders()).get('198.18.30.200')).toEqual({ pod: `${ns}/${first.claim}`, podUid: uidOf(pod) });
+  expect((await readClaim(first.claim))?.status).toMatchObject({ ips: ['198.18.30.200/24'] });
+
+  const second = await vmWithClaim(['198.18.30.200/24']);
+  const rival = await launcher(second.vmi, second.claim);
+  const refused = await add(rival).catch((e: Error) => e);
+  expect(String(refused)).toMatch(/"code":\s*104/);
+  expect(String(refused)).toContain(
+    `IPAMClaim ${ns}/${second.claim}: spec.ipRequests: 198.18.30.200 is held by ${ns}/${first.claim} in pool ${pool}`,
+  );
+  expect(await allocated(second.claim)).toMatchObject({ status: 'False', reason: 'IPAddressConflict' });
+
+  const third = await vmWithClaim(['198.18.99.5/24']);
+  const outside = await add(await launcher(third.vmi, third.claim)).catch((e: Error) => e);
+  expect(String(outside)).toMatch(/"code":\s*7/);
+  expect(String(outside)).toContain(
+    `spec.ipRequests: \\"198.18.99.5/24\\" is not an address the attachment's pools (${pool}) hand out`,
+  );
+  expect(await allocated(third.claim)).toMatchObject({ status: 'False', reason: 'InvalidConfiguration' });
+  // Neither refusal left a record behind.
+  expect([...(await holders()).keys()].filter((ip) => ip === '198.18.99.5')).toEqual([]);
+  expect((await holders()).get('198.18.30.200')?.podUid).toBe(uidOf(pod));
+}, 60_000);
+
+test('a claim a live pod holds is not taken by another pod (108); once the holder goes, the next pod gets the address', async () => {
+  const { vmi, claim } = await vmWithClaim();
+  const first = await launcher(vmi, claim);
+  const ip = await add(first);
+  const rival = await launcher(vmi, claim);
+  const refused = await add(rival).catch((e: Error) => e);
+  expect(String(refused)).toMatch(/"code":\s*108/);
+  expect(String(refused)).toContain(
+    `IPAMClaim ${ns}/${claim} is held by pod ${ns}/${nameOf(first)}, which is alive; pod ${ns}/${nameOf(rival)} gets its addresses once that pod is gone`,
+  );
+  expect((await holders()).get(ip)?.podUid).toBe(uidOf(first));
+  // The claim's addresses are still allocated, to its holder: the condition stays True.
+  expect(await allocated(claim)).toMatchObject({ status: 'True', reason: 'SuccessfulAllocation' });
+
+  await world.fixtures.deletePod(ns, nameOf(first));
+  expect(await add(rival)).toBe(ip);
+  expect((await readClaim(claim))?.status?.ownerPod).toBe(nameOf(rival));
+}, 60_000);
 
 test('a claim deleted while no pod holds its address frees it within seconds', async () => {
   const { vmi, claim } = await vmWithClaim();

@@ -176,6 +176,7 @@ const reviewed: Record<'cni' | 'operator', Grant[]> = {
     ...read('apps', 'replicasets'),
     ...read('apps', 'daemonsets'),
     ...read('batch', 'jobs'),
+    ...read('batch', 'cronjobs'),
     ...['mutatingwebhookconfigurations', 'validatingwebhookconfigurations'].flatMap((r) =>
       ['get', 'list', 'watch', 'update', 'patch'].map((v) =>
         atom(v, 'admissionregistration.k8s.io', r, objectNames.webhookConfiguration),

@@ -177,6 +177,7 @@ describe('RBAC', () => {
         'apps/replicasets list',
         'apps/daemonsets get',
         'batch/jobs watch',
+        'batch/cronjobs watch',
       ]),
     );
     // No writes to pods, nothing on Secrets cluster-wide.

@@ -3,7 +3,7 @@
 // them, a claim being deleted or not for this network serves nothing, and a DEL never frees them.
 import type { V1Pod } from '@kubernetes/client-node';
 import type { IPAMClaim, SpiderEndpoint } from '../../../api/index.js';
-import { type AddInput, planAdd } from '../../../cni/allocation/add-plan.js';
+import { type AddInput, planAdd, wantsOf } from '../../../cni/allocation/add-plan.js';
 import { planRelease } from '../../../cni/allocation/release-plan.js';
 import type { ReleaseRequest } from '../../../cni/allocation/requests.js';
 import { ErrorCode } from '../../../cni/protocol/errors.js';
@@ -115,6 +115,55 @@ test('a claim being deleted serves no pod; one for another network is a configur
   const wrong = cniFailure(() => planAdd(input('u4', { claim: other })));
   expect(wrong.code).toBe(ErrorCode.invalidNetworkConfig);
   expect(wrong.message).toMatch(/spec\.network is "blue"/);
+});
+
+test('spec.ipRequests: the want asks its pool for that address; outside the pools or held by another it is refused naming the field', () => {
+  const asking = { ...claim(), spec: { network: 'net', interface: '', ipRequests: ['198.18.2.15/24'] } };
+  const plan = planAdd(input('u5', { claim: asking }));
+  expect(plan.kind === 'allocate' && plan.nics).toEqual([
+    { nic: 'net1', cleanGateway: false, families: [{ family: 4, pools: ['v4b'], ip: '198.18.2.15' }] },
+  ]);
+  expect(plan.kind === 'allocate' && wantsOf(0, plan)).toEqual([
+    expect.objectContaining({ nic: 'net1', pools: ['v4b'], ip: '198.18.2.15', owner: 'ns/vm1.tenant' }),
+  ]);
+  // The address of another pool (eth0's) is not the attachment's.
+  const elsewhere = { ...asking, spec: { ...asking.spec, ipRequests: ['198.18.1.15/24'] } };
+  const invalid = cniFailure(() => planAdd(input('u5', { claim: elsewhere })));
+  expect(invalid.code).toBe(ErrorCode.invalidNetworkConfig);
+  expect(invalid.message).toContain(
+    'IPAMClaim ns/vm1.tenant: spec.ipRequests: "198.18.1.15/24" is not an address the attachment\'s pools (v4b) hand out',
+  );
+  const taken = pool('v4b', v4b.spec, {
+    allocatedIPs: JSON.stringify({ '198.18.2.15': { pod: 'ns/web', podUid: 'w', nic: 'eth0' } }),
+  });
+  const held = cniFailure(() => planAdd(input('u5', { claim: asking, pools: [v4a, taken] })));
+  expect(held.code).toBe(ErrorCode.addressConflict);
+  expect(held.message).toContain('spec.ipRequests: 198.18.2.15 is held by ns/web in pool v4b');
+});
+
+test('a claim another live pod holds is refused (108) unless this pod is a migration target; a holder that is going is no obstacle', () => {
+  const holder = launcher('old-pod');
+  const inUse = cniFailure(() =>
+    planAdd(
+      input('u6', { endpoint: claimEndpoint, claimHolder: { ...holder, status: { phase: 'Running' } } }),
+    ),
+  );
+  expect(inUse.code).toBe(ErrorCode.claimInUse);
+  expect(inUse.message).toBe(
+    'IPAMClaim ns/vm1.tenant is held by pod ns/virt-launcher-vm1-old-pod, which is alive; pod ns/virt-launcher-vm1-u6 gets its addresses once that pod is gone',
+  );
+  const going = { ...holder, metadata: { ...holder.metadata, deletionTimestamp: new Date() } };
+  expect(planAdd(input('u6', { endpoint: claimEndpoint, claimHolder: going }))).toMatchObject({
+    kind: 'allocate',
+    source: 'endpoint',
+  });
+  const target = planAdd(
+    input('u6', { endpoint: claimEndpoint, claimHolder: holder, activeMigration: true }),
+  );
+  expect(target.kind).toBe('migration-source');
+  // ownerPod names a pod the endpoint no longer records as the holder: not in use by it.
+  const stale = launcher('other');
+  expect(planAdd(input('u6', { endpoint: claimEndpoint, claimHolder: stale })).kind).toBe('allocate');
 });
 
 test("a DEL keeps a claim's addresses; an address conflict still gives them back", () => {

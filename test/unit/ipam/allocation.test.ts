@@ -115,6 +115,33 @@ describe('allocate', () => {
     expect(stateless.outcomes[0]).toMatchObject({ kind: 'allocated', ip: '198.18.40.4' });
   });
 
+  it('hands out a requested address only, free and in the pool, and never twice in one batch', () => {
+    const batch = allocate(base(), [
+      { owner: 'ns/a', podUid: 'ua', nic: 'eth0' },
+      { owner: 'ns/claim', podUid: 'uc', nic: 'net1', ip: '198.18.40.5' },
+      { owner: 'ns/b', podUid: 'ub', nic: 'eth0' },
+      { owner: 'ns/other', podUid: 'uo', nic: 'net1', ip: '198.18.40.5' },
+      { owner: 'ns/far', podUid: 'uf', nic: 'net1', ip: '198.18.40.3' },
+    ]);
+    expect(batch.outcomes.map(ipOf)).toEqual([
+      '198.18.40.2',
+      '198.18.40.5',
+      '198.18.40.4',
+      '<exhausted>',
+      '<exhausted>',
+    ]);
+    expect(batch.outcomes[3]).toMatchObject({
+      reason: 'requested address 198.18.40.5 is held by ns/claim in pool vlan40-v4',
+    });
+    // Excluded: not an address the pool hands out.
+    expect(batch.outcomes[4]).toMatchObject({
+      reason: 'requested address 198.18.40.3 is not one pool vlan40-v4 hands out',
+    });
+    // The walker goes on past the requested address.
+    const next = allocate(withStatus(base(), batch.status), [{ owner: 'ns/c', podUid: 'uc2', nic: 'eth0' }]);
+    expect(next.outcomes.map(ipOf)).toEqual(['198.18.40.6']);
+  });
+
   it('reports exhaustion naming the pool, for the one request too many', () => {
     const requests = Array.from({ length: 9 }, (_, i) => ({
       owner: `ns/p${i}`,

@@ -6,6 +6,7 @@ import {
   autoPoolAffinity,
   autoPoolLabels,
   autoPoolName,
+  isThirdPartyController,
 } from '../../../ipam/autopool/application.js';
 import {
   carve,
@@ -15,9 +16,18 @@ import {
   rangesOf,
 } from '../../../ipam/autopool/carve.js';
 import { planSlot, withoutPool } from '../../../ipam/autopool/plan.js';
-import { desiredPoolSize, parseAutoPoolRequest, parsePoolSize } from '../../../ipam/autopool/request.js';
+import {
+  desiredPoolSize,
+  fixedPoolSize,
+  parseAutoPoolRequest,
+  parsePoolSize,
+} from '../../../ipam/autopool/request.js';
 import { autoPoolCandidates, podApplication } from '../../../ipam/autopool/select.js';
-import { applicationReplicas, isDeploymentReplicaSet } from '../../../ipam/autopool/workload.js';
+import {
+  applicationReplicas,
+  isIntermediateController,
+  templateAnnotations,
+} from '../../../ipam/autopool/workload.js';
 import { formatRanges } from '../../../ipam/ranges/spiderpool-ranges.js';
 import { explainNoAddress } from '../../../ipam/selection/explain.js';
 
@@ -218,6 +228,34 @@ describe('autoPoolCandidates', () => {
     ).toEqual({ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', namespace: 'ns', name: 'vm1' });
     expect(podApplication('ns', { apiVersion: 'v1', kind: 'Pod', name: 'p' })).toBeUndefined();
   });
+  it('takes a third-party controller as it is and needs its size on the pod (N, or +N counted as N)', () => {
+    const clone = { apiVersion: 'apps.kruise.io/v1alpha1', kind: 'CloneSet', name: 'web', uid: 'k1' };
+    expect(podApplication('ns', clone)).toEqual({ ...clone, namespace: 'ns' });
+    expect(isThirdPartyController(clone)).toBe(true);
+    expect(isThirdPartyController({ apiVersion: 'apps/v1', kind: 'Deployment' })).toBe(false);
+    expect(isThirdPartyController({ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachineInstance' })).toBe(
+      false,
+    );
+    expect(fixedPoolSize({ 'ipam.spidernet.io/ippool-ip-number': '3' }, 'CloneSet ns/web')).toEqual({
+      flexible: false,
+      n: 3,
+    });
+    expect(fixedPoolSize({ 'ipam.spidernet.io/ippool-ip-number': '+2' }, 'CloneSet ns/web')).toEqual({
+      flexible: false,
+      n: 2,
+    });
+    expect(() => fixedPoolSize({}, 'CloneSet ns/web')).toThrow(
+      'ipam.spidernet.io/ippool-ip-number: missing: CloneSet ns/web is a third-party controller',
+    );
+    expect(() =>
+      autoPoolCandidates({ ...base, app: podApplication('ns', clone), pod: annotated, pools: [] }),
+    ).toThrow(/ippool-ip-number: missing: CloneSet ns\/web is a third-party controller/);
+  });
+  it("takes a CronJob's pod's CronJob (Pod → Job → CronJob)", () => {
+    expect(
+      podApplication('ns', { apiVersion: 'batch/v1', kind: 'CronJob', name: 'nightly', uid: 'c1' }),
+    ).toEqual({ apiVersion: 'batch/v1', kind: 'CronJob', namespace: 'ns', name: 'nightly', uid: 'c1' });
+  });
 });
 
 describe('planSlot', () => {
@@ -283,20 +321,30 @@ describe('applicationReplicas', () => {
     ['Job', { spec: { parallelism: 2 } }, 2],
     ['Job', { spec: { parallelism: 2, completions: 5 } }, 5],
     ['Job', { spec: {} }, 1],
+    ['CronJob', { spec: { jobTemplate: { spec: { parallelism: 3 } } } }, 3],
+    ['CronJob', { spec: { jobTemplate: { spec: { parallelism: 2, completions: 0 } } } }, 1],
+    ['CronJob', { spec: { jobTemplate: { spec: {} } } }, 1],
     ['VirtualMachine', { spec: {} }, 1],
   ])('%s %j runs %d pods', (kind, object, n) => {
     expect(applicationReplicas({ kind }, object)).toBe(n);
   });
-  it("leaves a Deployment's ReplicaSet to the Deployment", () => {
-    const owned = {
-      metadata: {
-        ownerReferences: [
-          { apiVersion: 'apps/v1', kind: 'Deployment', name: 'd', uid: 'u', controller: true },
-        ],
-      },
-    };
-    expect(isDeploymentReplicaSet('ReplicaSet', owned)).toBe(true);
-    expect(isDeploymentReplicaSet('ReplicaSet', {})).toBe(false);
+  it("leaves a Deployment's ReplicaSet to the Deployment and a CronJob's Job to the CronJob", () => {
+    const ownedBy = (apiVersion: string, kind: string) => ({
+      metadata: { ownerReferences: [{ apiVersion, kind, name: 'd', uid: 'u', controller: true }] },
+    });
+    expect(isIntermediateController('ReplicaSet', ownedBy('apps/v1', 'Deployment'))).toBe(true);
+    expect(isIntermediateController('ReplicaSet', {})).toBe(false);
+    expect(isIntermediateController('Job', ownedBy('batch/v1', 'CronJob'))).toBe(true);
+    expect(isIntermediateController('Job', ownedBy('example.io/v1', 'Runner'))).toBe(false);
+    expect(isIntermediateController('Job', {})).toBe(false);
+    expect(isIntermediateController('StatefulSet', ownedBy('apps/v1', 'Deployment'))).toBe(false);
+  });
+  it("reads a CronJob's pod template from its job template", () => {
+    const annotations = { 'ipam.spidernet.io/subnet': '{"ipv4":["sub"]}' };
+    expect(
+      templateAnnotations({ spec: { jobTemplate: { spec: { template: { metadata: { annotations } } } } } }),
+    ).toEqual(annotations);
+    expect(templateAnnotations({ spec: { template: { metadata: { annotations } } } })).toEqual(annotations);
   });
 });
 
