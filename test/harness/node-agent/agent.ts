@@ -52,10 +52,10 @@ import {
   delAttachment,
   type NetworkStatus,
   networkStatus,
-  parseNadConfig,
   planAttachments,
+  readNetwork,
   type SandboxRef,
-} from './multus.js';
+} from '../multus/delegation.js';
 import { finishedStatus, isRunningAsWanted, runningStatus } from './pod-status.js';
 import {
   type MigrationWebhook,
@@ -588,16 +588,7 @@ export class NodeAgent {
     try {
       await exec('ip', ['-n', netns, 'link', 'set', 'lo', 'up']);
       for (const plan of plans) {
-        const nadName = `${plan.selection.namespace}/${plan.selection.name}`;
-        const nad = await this.rest
-          .get<{ spec?: { config?: string } }>(
-            `/apis/k8s.cni.cncf.io/v1/namespaces/${plan.selection.namespace}/network-attachment-definitions/${plan.selection.name}`,
-          )
-          .catch((err: unknown) => {
-            if (isNotFound(err)) throw new Error(`NetworkAttachmentDefinition ${nadName} not found`);
-            throw err;
-          });
-        const network = parseNadConfig(nad.spec?.config ?? '', nadName);
+        const network = await readNetwork(this.rest, plan);
         sb.attachments.push(await addAttachment(env, ref, plan, network));
       }
     } catch (err) {
