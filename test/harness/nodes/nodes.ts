@@ -15,7 +15,7 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { buildOciArchive } from '../../../build/image.js';
@@ -27,6 +27,8 @@ import {
   kubeletConfig,
   kubeProxyConfig,
   machineScript,
+  multusConflist,
+  multusKubeconfigPath,
   type NodeFiles,
   type NodeNetwork,
   nodeAddress,
@@ -124,6 +126,35 @@ export async function importImage(node: NodeRecord, archive: string, repository:
   await ctr(node, 'images', 'import', '--base-name', repository, archive);
 }
 
+/**
+ * Sends `signal` to the running containers of pod `podUid` on `node` (not its sandbox), through the
+ * node's containerd, as their processes ending on their own would look to kubelet. Returns how many
+ * it signalled.
+ */
+export async function signalPodContainers(
+  node: NodeRecord,
+  podUid: string,
+  signal = 'SIGTERM',
+): Promise<number> {
+  const { stdout } = await ctr(
+    node,
+    'containers',
+    'ls',
+    '--quiet',
+    `labels."io.kubernetes.pod.uid"==${podUid},labels."io.cri-containerd.kind"==container`,
+  );
+  let signalled = 0;
+  for (const id of stdout.split('\n').filter(Boolean)) {
+    // A container whose task already ended has nothing to signal.
+    const sent = await ctr(node, 'tasks', 'kill', '--signal', signal, id).then(
+      () => true,
+      () => false,
+    );
+    if (sent) signalled++;
+  }
+  return signalled;
+}
+
 export interface StartNodesOptions {
   /** The control plane's folder; each node gets `<dir>/nodes/<name>`. */
   dir: string;
@@ -133,6 +164,12 @@ export interface StartNodesOptions {
   kubeconfig: string;
   /** Folder of kubelet and kube-proxy. */
   k8sBin: string;
+  /**
+   * Multus in front of the pod network (the KubeVirt set-up): the stand-in's executable, linked into
+   * the node's CNI bin folder as `multus`, and the cluster network it gives pods without a
+   * default-network annotation.
+   */
+  multus?: { binary: string; type: string; clusterNetwork: string };
   /** Called with each node once its record exists, so a failed start can still be cleaned up. */
   onRecord: (node: NodeRecord) => void;
   log: (line: string) => void;
@@ -199,6 +236,17 @@ async function startNode(node: NodeRecord, opts: StartNodesOptions, busyboxArchi
     if (!existsSync(link)) symlinkSync(join(debianCniDir, plugin), link);
   }
   writeFileSync(join(machine('/etc/cni/net.d'), '10-spiderpool-ts-testbed.conflist'), podNetworkConflist());
+  if (opts.multus) {
+    // As Multus's installer does: its executable, a kubeconfig of the node's credentials, and a
+    // configuration that sorts first.
+    symlinkSync(opts.multus.binary, join(machine('/opt/cni/bin'), opts.multus.type));
+    mkdirSync(dirname(machine(multusKubeconfigPath)), { recursive: true });
+    writeFileSync(machine(multusKubeconfigPath), readFileSync(opts.kubeconfig), { mode: 0o600 });
+    writeFileSync(
+      join(machine('/etc/cni/net.d'), '00-multus.conflist'),
+      multusConflist(opts.multus.type, opts.multus.clusterNetwork),
+    );
+  }
 
   const write = (file: string, text: string) => {
     writeFileSync(join(node.dir, file), text);
