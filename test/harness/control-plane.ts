@@ -396,7 +396,7 @@ export class ControlPlane {
     }
     const withNodes = cp.nodes.length > 0 ? `, nodes ${cp.nodes.map((n) => n.name).join(', ')}` : '';
     const withKubeVirt = kubevirt
-      ? `, virt-controller ${moduleVersion('kubevirt')} with nodes ${cp.kubevirtNodes.join(', ')}`
+      ? `, virt-controller ${moduleVersion('kubevirt')}${opts.nodes ? '' : ` with nodes ${cp.kubevirtNodes.join(', ')}`}`
       : '';
     log(
       `control plane ready at ${server}: kube-apiserver ${moduleVersion('k8s')}, etcd ${moduleVersion('etcd')}${withKubeVirt}${withNodes} (state in ${dir})`,

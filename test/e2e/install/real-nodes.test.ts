@@ -9,9 +9,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { nodePaths, objectNames, pluginFiles } from '../../../api/install/names.js';
 import { imageRepository } from '../../../build/image.js';
+import { Installation, installNamespace as namespace } from '../../harness/installation.js';
 import { busyboxImage } from '../../harness/nodes/nodes.js';
 import { eventually } from '../../harness/wait.js';
-import { Installation, installNamespace as namespace } from './installation.js';
 
 const tag = 'e2e-real-nodes';
 const pool = 'node-pods';

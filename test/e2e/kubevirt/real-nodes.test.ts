@@ -6,9 +6,9 @@
 // as IPAM), and the node agent plays only virt-handler. No pod status is written by hand.
 import { join } from 'node:path';
 import { objectNames } from '../../../api/install/names.js';
+import { Installation, installNamespace } from '../../harness/installation.js';
 import { NodeAgent } from '../../harness/node-agent/index.js';
 import { eventually } from '../../harness/wait.js';
-import { Installation, installNamespace } from '../install/installation.js';
 import { vmManifest } from './fixtures.js';
 
 const namespace = 'vms';

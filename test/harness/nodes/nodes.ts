@@ -126,6 +126,37 @@ export async function importImage(node: NodeRecord, archive: string, repository:
   await ctr(node, 'images', 'import', '--base-name', repository, archive);
 }
 
+/** The ids of pod `podUid`'s containers (`container`) or sandbox (`sandbox`) in the node's containerd. */
+async function podContainers(
+  node: NodeRecord,
+  podUid: string,
+  kind: 'container' | 'sandbox',
+): Promise<string[]> {
+  const { stdout } = await ctr(
+    node,
+    'containers',
+    'ls',
+    '--quiet',
+    `labels."io.kubernetes.pod.uid"==${podUid},labels."io.cri-containerd.kind"==${kind}`,
+  );
+  return stdout.split('\n').filter(Boolean);
+}
+
+/**
+ * The pid of pod `podUid`'s sandbox on `node` (its pause process), whose network namespace is the
+ * pod's: `nsenter --target <pid> --net` looks inside.
+ */
+export async function podSandboxPid(node: NodeRecord, podUid: string): Promise<number> {
+  const [sandbox] = await podContainers(node, podUid, 'sandbox');
+  if (!sandbox) throw new Error(`pod ${podUid} has no sandbox on ${node.name}`);
+  const { stdout } = await ctr(node, 'tasks', 'ls');
+  const row = stdout.split('\n').find((line) => line.split(/\s+/)[0] === sandbox);
+  const pid = Number(row?.split(/\s+/)[1]);
+  if (!Number.isInteger(pid) || pid <= 0)
+    throw new Error(`sandbox ${sandbox} of pod ${podUid} is not running on ${node.name}`);
+  return pid;
+}
+
 /**
  * Sends `signal` to the running containers of pod `podUid` on `node` (not its sandbox), through the
  * node's containerd, as their processes ending on their own would look to kubelet. Returns how many
@@ -136,15 +167,8 @@ export async function signalPodContainers(
   podUid: string,
   signal = 'SIGTERM',
 ): Promise<number> {
-  const { stdout } = await ctr(
-    node,
-    'containers',
-    'ls',
-    '--quiet',
-    `labels."io.kubernetes.pod.uid"==${podUid},labels."io.cri-containerd.kind"==container`,
-  );
   let signalled = 0;
-  for (const id of stdout.split('\n').filter(Boolean)) {
+  for (const id of await podContainers(node, podUid, 'container')) {
     // A container whose task already ended has nothing to signal.
     const sent = await ctr(node, 'tasks', 'kill', '--signal', signal, id).then(
       () => true,

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseMetaConf } from '../../harness/multus/meta-conf.js';
 import { multusConflist } from '../../harness/nodes/config.js';
-import { stayUpScript } from '../../harness/nodes/launcher-image.js';
+import { containerDiskScript, stayUpScript } from '../../harness/nodes/launcher-image.js';
 
 describe('the Multus stand-in configuration', () => {
   it('reads what the node configuration gives it', () => {
@@ -54,6 +54,24 @@ describe('the stand-in virt-launcher', () => {
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
       expect(Date.now() - signalled).toBeLessThan(2500);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("runs a containerDisk's pre-pull (--no-op) to its end, and otherwise stays up", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'spiderpool-ts-disk-'));
+    try {
+      const script = join(dir, 'container-disk');
+      writeFileSync(script, containerDiskScript, { mode: 0o755 });
+      const noOp = spawn(script, ['--no-op'], { stdio: 'ignore' });
+      expect(await new Promise((resolve) => noOp.on('exit', resolve))).toBe(0);
+      const copy = spawn(script, ['--copy-path', '/tmp/x'], { stdio: 'ignore' });
+      const exited = new Promise((resolve) => copy.on('exit', resolve));
+      await sleep(1500);
+      expect(copy.exitCode).toBeNull();
+      copy.kill('SIGTERM');
+      expect(await exited).toBe(0);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

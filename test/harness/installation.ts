@@ -1,4 +1,4 @@
-// The user's installation on the test bed's real nodes, shared by the e2e tests that run it: the
+// The user's installation on the test bed's real nodes, shared by the e2e tests that run it and `npm run demo`: the
 // image from `npm run image`'s code imported into each node's containerd (no registry), the
 // manifests of `npm run synth -- --set image.repository=…,image.tag=…` applied unchanged with
 // kubectl, and the DaemonSet and the operator's Deployment rolled out.
@@ -7,14 +7,15 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { objectNames } from '../../../api/install/names.js';
-import { buildImage, imageRepository } from '../../../build/image.js';
-import { kubectlBinary } from '../../harness/binaries.js';
-import { pluginBinary } from '../../harness/cni-plugin.js';
-import { ControlPlane, type ControlPlaneOptions } from '../../harness/control-plane.js';
-import { operatorBinary } from '../../harness/operator-executable.js';
-import { registerRun, unregisterRun } from '../../harness/runs.js';
-import { kubectl } from '../../integration/install/kubectl.js';
+import { objectNames } from '../../api/install/names.js';
+import { repoRoot } from '../../build/executables.js';
+import { buildImage, imageRepository } from '../../build/image.js';
+import { kubectl } from '../integration/install/kubectl.js';
+import { kubectlBinary } from './binaries.js';
+import { pluginBinary } from './cni-plugin.js';
+import { ControlPlane, type ControlPlaneOptions } from './control-plane.js';
+import { operatorBinary } from './operator-executable.js';
+import { registerRun, unregisterRun } from './runs.js';
 
 const run = promisify(execFile);
 /** Where the manifests put the node DaemonSet and the operator. */
@@ -50,16 +51,20 @@ export class Installation {
     const cp = await ControlPlane.start({ dir: join(work, 'cp'), ...options });
     const install = new Installation(work, cp, tag, (Date.now() - started) / 1000);
     await cp.importImage(image.archive, imageRepository);
-    await run('npx', [
-      'tsx',
-      'cdk8s/main.ts',
-      '--output',
-      join(work, 'manifests'),
-      '--crds-dir',
-      join(work, 'crds'),
-      '--set',
-      `image.repository=${imageRepository},image.tag=${tag}`,
-    ]);
+    await run(
+      'npx',
+      [
+        'tsx',
+        'cdk8s/main.ts',
+        '--output',
+        join(work, 'manifests'),
+        '--crds-dir',
+        join(work, 'crds'),
+        '--set',
+        `image.repository=${imageRepository},image.tag=${tag}`,
+      ],
+      { cwd: repoRoot },
+    );
     return install;
   }
 
