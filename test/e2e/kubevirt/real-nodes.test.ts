@@ -4,18 +4,29 @@
 // stand-in virt-launcher image), containerd's CNI chain makes their networks (the Multus stand-in
 // first in the node's CNI configuration, delegating to Debian's bridge with the installed spiderpool
 // as IPAM), and the node agent plays only virt-handler. No pod status is written by hand.
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { objectNames } from '../../../api/install/names.js';
 import { Installation, installNamespace } from '../../harness/installation.js';
 import { NodeAgent } from '../../harness/node-agent/index.js';
 import { eventually } from '../../harness/wait.js';
-import { vmManifest } from './fixtures.js';
+import { nadManifest, vmManifest } from './fixtures.js';
 
 const namespace = 'vms';
 const pool = 'vm-pool';
 const vm = 'vm1';
-const poolAnnotation = { 'ipam.spidernet.io/ippool': JSON.stringify({ ipv4: [pool] }) };
+const bluePool = 'vm-blue-pool';
+/** KubeVirt names a secondary interface `pod` + the first 11 hex digits of SHA-256 of its network's name. */
+const blueNic = `pod${createHash('sha256').update('blue').digest('hex').slice(0, 11)}`;
+/** The VM's fixed-IP annotation: a pool per NIC. */
+const poolsAnnotation = {
+  'ipam.spidernet.io/ippools': JSON.stringify([
+    { interface: 'eth0', ipv4: [pool] },
+    { interface: blueNic, ipv4: [bluePool] },
+  ]),
+};
 const inRange = /^198\.18\.78\.(1\d|20)$/;
+const inBlue = /^198\.18\.79\.(1\d|20)$/;
 
 let inst: Installation;
 let agent: NodeAgent | undefined;
@@ -71,6 +82,40 @@ async function runningLauncher(what: string, not?: string): Promise<Pod> {
 /** The IPv4 address on the launcher's eth0, as `ip` inside its compute container shows it. */
 const eth0Inside = (pod: string) => inst.eth0Address(namespace, pod, 'compute');
 
+/** The secondary NIC's address, from the network-status the Multus stand-in wrote on the pod. */
+function blueAddress(pod: Pod): string | undefined {
+  const status = JSON.parse(
+    pod.metadata.annotations?.['k8s.v1.cni.cncf.io/network-status'] ?? '[]',
+  ) as Array<{
+    interface: string;
+    ips: string[];
+  }>;
+  return status.find((s) => s.interface === blueNic)?.ips[0];
+}
+
+/** A VM on the bridge network (eth0, masquerade) and a second bridge network (`blue`, bridge binding). */
+const vmWithTwoNics = () => {
+  const manifest = vmManifest(namespace, vm, {
+    defaultNetwork: `${namespace}/vm-bridge`,
+    annotations: poolsAnnotation,
+  }) as { spec: { template: { spec: Record<string, { interfaces?: unknown[] } | unknown[]> } } };
+  const spec = manifest.spec.template.spec as {
+    domain: { devices: { interfaces: unknown[] } };
+    networks: unknown[];
+  };
+  spec.domain.devices.interfaces.push({ name: 'blue', bridge: {} });
+  spec.networks.push({ name: 'blue', multus: { networkName: `${namespace}/vm-blue` } });
+  return manifest;
+};
+
+/** A bridge NetworkAttachmentDefinition whose IPAM is the plugin; its bridge is made in the node. */
+const bridgeNad = (name: string, bridge: string) =>
+  nadManifest(namespace, name, {
+    cniVersion: '1.0.0',
+    name,
+    plugins: [{ type: 'bridge', bridge, ipam: { type: 'spiderpool' } }],
+  });
+
 beforeAll(async () => {
   inst = await Installation.start('e2e-real-kubevirt', { nodes: 2, kubevirt: true });
   console.log(`two-node test bed with KubeVirt up in ${inst.startSeconds.toFixed(1)} s`);
@@ -114,36 +159,29 @@ test('the kubelet-registered nodes are KubeVirt-schedulable, and the installatio
   expect(ds.status.numberReady).toBe(2);
 }, 300_000);
 
-test('a VM gets its address through kubelet, the Multus stand-in and the plugin; the endpoint names the VM', async () => {
-  await eventually(
-    'the pool to be admitted',
-    async () => {
-      await inst.applyObject({
-        apiVersion: 'spiderpool.spidernet.io/v2beta1',
-        kind: 'SpiderIPPool',
-        metadata: { name: pool },
-        spec: { subnet: '198.18.78.0/24', ips: ['198.18.78.10-198.18.78.20'], gateway: '198.18.78.1' },
-      });
-      return true;
-    },
-    { timeoutMs: 60_000, intervalMs: 1000 },
-  );
+test('a VM with two NICs gets its addresses through kubelet, the Multus stand-in and the plugin; the endpoint names the VM', async () => {
+  for (const [name, net] of [
+    [pool, '198.18.78'],
+    [bluePool, '198.18.79'],
+  ] as const) {
+    await eventually(
+      `pool ${name} to be admitted`,
+      async () => {
+        await inst.applyObject({
+          apiVersion: 'spiderpool.spidernet.io/v2beta1',
+          kind: 'SpiderIPPool',
+          metadata: { name },
+          spec: { subnet: `${net}.0/24`, ips: [`${net}.10-${net}.20`], gateway: `${net}.1` },
+        });
+        return true;
+      },
+      { timeoutMs: 60_000, intervalMs: 1000 },
+    );
+  }
   await k('create', 'namespace', namespace);
-  await inst.applyObject({
-    apiVersion: 'k8s.cni.cncf.io/v1',
-    kind: 'NetworkAttachmentDefinition',
-    metadata: { name: 'vm-bridge', namespace },
-    spec: {
-      config: JSON.stringify({
-        cniVersion: '1.0.0',
-        name: 'vm-bridge',
-        plugins: [{ type: 'bridge', bridge: 'br-vm', isGateway: true, ipam: { type: 'spiderpool' } }],
-      }),
-    },
-  });
-  await inst.applyObject(
-    vmManifest(namespace, vm, { defaultNetwork: `${namespace}/vm-bridge`, annotations: poolAnnotation }),
-  );
+  await inst.applyObject(bridgeNad('vm-bridge', 'br-vm'));
+  await inst.applyObject(bridgeNad('vm-blue', 'br-blue'));
+  await inst.applyObject(vmWithTwoNics());
 
   const launcher = await runningLauncher('the VM running with a launcher pod kubelet started');
   console.log(
@@ -162,19 +200,25 @@ test('a VM gets its address through kubelet, the Multus stand-in and the plugin;
       ips: [launcher.status.podIP],
       default: true,
     }),
+    expect.objectContaining({ name: `${namespace}/vm-blue`, interface: blueNic }),
   ]);
+  expect(blueAddress(launcher)).toMatch(inBlue);
   const ep = await endpoint();
   expect(ep.status).toMatchObject({ ownerControllerType: 'VirtualMachineInstance', ownerControllerName: vm });
   expect(ep.status.current).toMatchObject({ uid: launcher.metadata.uid, node: launcher.spec.nodeName });
-  expect(ep.status.current.ips[0]).toMatchObject({ ipv4: `${launcher.status.podIP}/24`, ipv4Pool: pool });
+  expect(ep.status.current.ips).toEqual([
+    expect.objectContaining({ ipv4: `${launcher.status.podIP}/24`, ipv4Pool: pool }),
+    expect.objectContaining({ ipv4: `${blueAddress(launcher)}/24`, ipv4Pool: bluePool }),
+  ]);
 }, 360_000);
 
-test('the launcher pod deleted: the next launcher kubelet starts has the same address', async () => {
+test('the launcher pod deleted: the next launcher kubelet starts has the same addresses', async () => {
   const [before] = (await launchers()).filter((p) => p.status.phase === 'Running');
   expect(before?.status.podIP).toMatch(inRange);
   await k('delete', 'pod', '-n', namespace, before?.metadata.name ?? '', '--wait=false');
   const after = await runningLauncher('a new launcher pod running', before?.metadata.uid);
   expect(after.status.podIP).toBe(before?.status.podIP);
+  expect(blueAddress(after)).toBe(blueAddress(before as Pod));
   expect(await eth0Inside(after.metadata.name)).toBe(`${before?.status.podIP}/24`);
   await eventually('the endpoint to follow the new launcher', async () => {
     const ep = await endpoint();
@@ -182,7 +226,7 @@ test('the launcher pod deleted: the next launcher kubelet starts has the same ad
   });
 }, 300_000);
 
-test('a live migration across the two nodes: the target launcher gets the same address while the source runs', async () => {
+test('a live migration across the two nodes: the target launcher gets the same addresses while the source runs', async () => {
   const source = await runningLauncher('the VM running');
   const address = source.status.podIP;
   await inst.applyObject({
@@ -204,6 +248,7 @@ test('a live migration across the two nodes: the target launcher gets the same a
     { timeoutMs: 240_000, intervalMs: 500 },
   );
   expect(target.status.podIP).toBe(address);
+  expect(blueAddress(target)).toBe(blueAddress(source));
   expect(await eth0Inside(target.metadata.name)).toBe(`${address}/24`);
   // Both run at once: the migration is held until now.
   const sourceNow = (await launchers()).find((p) => p.metadata.uid === source.metadata.uid);

@@ -1,3 +1,5 @@
+// The real nodes' stand-ins: the Multus meta plugin's configuration, and the virt-launcher image's
+// scripts run as the image's containers run them (SIGTERM ends them with exit 0).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
