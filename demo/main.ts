@@ -1,9 +1,12 @@
-// `npm run demo`: a VM keeps its addresses through everything KubeVirt does to it, shown on a real
-// control plane with KubeVirt's own virt-controller, the compiled plugin behind Multus's delegation
-// (the node agent) and the compiled operator, which renders the networks, SpiderMultusConfig objects
-// as Spiderpool users write them, into NetworkAttachmentDefinitions with the coordinator chained.
-// The seed's story, step by step, with the VM's launcher pods printed the way `kubectl get pod -o
-// wide` prints them. Needs root (network namespaces).
+// `npm run demo`: a VM keeps its addresses through everything KubeVirt does to it, shown on the test
+// bed's two real nodes with the user's installation (the image imported, the synthesized manifests
+// applied with kubectl): KubeVirt's own virt-controller, launcher pods started by kubelet, their
+// networks made by the CNI chain containerd calls (the Multus stand-in delegating to Debian's plugins
+// and the installed spiderpool), the node agent as virt-handler only, and the operator Deployment,
+// which renders the networks, SpiderMultusConfig objects as Spiderpool users write them, into
+// NetworkAttachmentDefinitions with the coordinator chained. The seed's story, step by step, with the
+// VM's launcher pods printed the way `kubectl get pod -o wide` prints them. Needs root (nodes are
+// network and mount namespaces) and the Debian packages .ci/run installs.
 
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -28,16 +31,17 @@ import {
   type MultusConfigSpec,
 } from '../api/index.js';
 import { repoRoot } from '../build/executables.js';
-import { isNotFound } from '../kube/errors.js';
+import { isAlreadyExists, isNotFound } from '../kube/errors.js';
 import { RestClient } from '../kube/rest.js';
 import { SpiderpoolApi } from '../kube/spiderpool.js';
 import { nadGroup, nadPlural, nadVersion } from '../multus/ownership.js';
+import { podSandboxPid } from '../test/harness/nodes/nodes.js';
 import { eventually } from '../test/harness/wait.js';
-import { Stage } from './stage.js';
+import { NodesStage } from './nodes-stage.js';
 
 if (typeof process.getuid === 'function' && process.getuid() !== 0) {
   console.error(
-    'npm run demo needs root: it creates network namespaces and veth links (try: sudo npm run demo)',
+    'npm run demo needs root: its nodes are network and mount namespaces running containerd and kubelet (try: sudo npm run demo)',
   );
   process.exit(1);
 }
@@ -45,7 +49,7 @@ if (typeof process.getuid === 'function' && process.getuid() !== 0) {
 const exec = promisify(execFile);
 const started = Date.now();
 const ns = 'default';
-const stage = Stage.create();
+const stage = new NodesStage();
 const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)}s`.padStart(7);
 const say = (line: string) => console.log(`${elapsed()}  ${line}`);
 let stepNo = 0;
@@ -73,6 +77,16 @@ async function create(manifest: KubernetesObject): Promise<void> {
     ...manifest,
     metadata: { namespace: ns, ...manifest.metadata },
   });
+}
+
+/** A VM whose containerDisk volumes are pulled only when the node does not have the image. */
+function pullIfNotPresent(vm: KubernetesObject): KubernetesObject {
+  const spec = (vm as { spec?: { template?: { spec?: { volumes?: Array<Record<string, unknown>> } } } }).spec;
+  for (const volume of spec?.template?.spec?.volumes ?? []) {
+    const disk = volume.containerDisk as Record<string, unknown> | undefined;
+    if (disk) disk.imagePullPolicy = 'IfNotPresent';
+  }
+  return vm;
 }
 
 function manifestsOf(file: string): KubernetesObject[] {
@@ -127,36 +141,42 @@ const bridgeNetwork = (name: string, bridge: string, ipv4Pool?: string): MultusC
   }),
 });
 
+/** Runs this machine's `ip` in a launcher pod's network namespace (through its sandbox's pid); stdout. */
+async function ipInPod(pod: V1Pod, ...args: string[]): Promise<string> {
+  const node = stage.controlPlane.nodes.find((n) => n.name === pod.spec?.nodeName);
+  if (!node) throw new Error(`pod ${pod.metadata?.name} is on no node of the test bed`);
+  const pid = await podSandboxPid(node, pod.metadata?.uid ?? '');
+  return (await exec('nsenter', [`--target=${pid}`, '--net', '--', 'ip', ...args])).stdout;
+}
+
 /** The launcher pod's policy rules and their tables, and the node's route to the pod's address. */
 async function routing(pod: V1Pod): Promise<string[]> {
-  const netns = stage.agent?.netnsOf(ns, pod.metadata?.name ?? '');
-  if (!netns) return [];
-  const ip = async (...args: string[]) => (await exec('ip', args)).stdout;
   const lines: string[] = [];
   for (const family of ['-4', '-6']) {
-    const rules = JSON.parse(await ip('-n', netns, family, '-j', 'rule', 'show')) as Array<{
-      src?: string;
-      table?: string;
-    }>;
-    for (const r of rules.filter((r) => r.src && r.src !== 'all')) {
-      lines.push(`ip rule: from ${r.src} lookup ${r.table}`);
-      const table = await ip('-n', netns, family, 'route', 'show', 'table', String(r.table));
+    const rules = (
+      JSON.parse(await ipInPod(pod, family, '-j', 'rule', 'show')) as Array<{ src?: string; table?: string }>
+    )
+      .filter((r) => r.src && r.src !== 'all')
+      .map((r) => [r.src, r.table] as const);
+    for (const [src, table] of rules) {
+      lines.push(`ip rule: from ${src} lookup ${table}`);
+      const routes = await ipInPod(pod, family, 'route', 'show', 'table', String(table));
       lines.push(
-        ...table
+        ...routes
           .split('\n')
           .filter(Boolean)
-          .map((l) => `  table ${r.table}: ${l.trim()}`),
+          .map((l) => `  table ${table}: ${l.trim()}`),
       );
     }
   }
   const address = pod.status?.podIP;
-  const node = pod.spec?.nodeName ?? '';
-  if (address && stage.agent) {
+  const node = stage.controlPlane.nodes.find((n) => n.name === pod.spec?.nodeName);
+  if (address && node) {
     const [route] = JSON.parse(
-      await ip('-n', stage.agent.nodeNetns(node), '-j', 'route', 'get', address),
+      (await exec('ip', ['-n', node.netns, '-j', 'route', 'get', address])).stdout,
     ) as Array<{ dev?: string }>;
     lines.push(
-      `${node} (its network namespace, ${stage.agent.nodeAddress(node)}) reaches ${address} through ${route?.dev} (the node's end of the pod's veth0 pair)`,
+      `${node.name} (${node.address}) reaches ${address} through ${route?.dev} (the node's end of the pod's veth0 pair)`,
     );
   }
   return lines;
@@ -184,8 +204,15 @@ function age(pod: V1Pod): string {
 async function show(vm: string): Promise<void> {
   const rows = [['NAME', 'READY', 'STATUS', 'RESTARTS', 'AGE', 'IP', 'NODE']];
   for (const p of await launcherPods(vm)) {
-    const statuses = p.status?.containerStatuses ?? [];
-    const ready = `${statuses.filter((c) => c.ready).length}/${p.spec?.containers.length ?? 0}`;
+    // As kubectl counts: the containers and the sidecars (init containers that keep running).
+    const sidecars = new Set(
+      (p.spec?.initContainers ?? []).filter((c) => c.restartPolicy === 'Always').map((c) => c.name),
+    );
+    const statuses = [
+      ...(p.status?.containerStatuses ?? []),
+      ...(p.status?.initContainerStatuses ?? []).filter((c) => sidecars.has(c.name)),
+    ];
+    const ready = `${statuses.filter((c) => c.ready).length}/${(p.spec?.containers.length ?? 0) + sidecars.size}`;
     const status = p.metadata?.deletionTimestamp
       ? 'Terminating'
       : p.status?.phase === 'Succeeded'
@@ -269,26 +296,32 @@ async function patchVm(vm: string, body: object): Promise<void> {
 
 async function main(): Promise<void> {
   step('the stage');
-  await stage.start({
-    say,
-    // Pods without a default-network annotation get eth0 from Multus's cluster default network.
-    agent: { clusterNetwork: 'kube-system/macvlan-ens192' },
-  });
-  // The plugins run in each node's network namespace: macvlan's master is a link the node agent
-  // makes in every one of them (one L2 segment); a bridge is made by the bridge plugin there.
-  const agent = stage.agent;
-  if (!agent) throw new Error('the stage has no node agent');
-  const master = await agent.uplink();
-  const secondary = stage.lab.linkName('spbr');
+  // Pods without a default-network annotation get eth0 from Multus's cluster default network.
+  await stage.start({ say, clusterNetwork: 'kube-system/macvlan-ens192' });
+  // macvlan's master is each node's NIC (its veth to the nodes' bridge, one L2 segment); a bridge
+  // network's bridge is made by the bridge plugin in the node's network namespace.
+  const master = 'eth0';
+  const secondary = 'br-blue';
 
   step(
     "the seed's pool and network: SpiderIPPool test-ippool (on 198.18.168.0/24: the demo never uses addresses outside 198.18.0.0/15) and SpiderMultusConfig macvlan-ens192",
   );
   const pools = new SpiderpoolApi(new RestClient(stage.admin));
-  await pools.createPool({
-    metadata: { name: 'test-ippool' },
-    spec: { subnet: '198.18.168.0/24', ips: ['198.18.168.101-198.18.168.110'] },
-  });
+  // The first write waits for the operator's webhooks to answer through their Service.
+  await eventually(
+    'the operator webhooks to admit the pool',
+    () =>
+      pools
+        .createPool({
+          metadata: { name: 'test-ippool' },
+          spec: { subnet: '198.18.168.0/24', ips: ['198.18.168.101-198.18.168.110'] },
+        })
+        .then(
+          () => true,
+          (e: unknown) => isAlreadyExists(e) || Promise.reject(e),
+        ),
+    { timeoutMs: 60_000, intervalMs: 1000 },
+  );
   const ens192 = await network('macvlan-ens192', {
     cniType: 'macvlan',
     enableCoordinator: true,
@@ -296,11 +329,22 @@ async function main(): Promise<void> {
   });
   say('SpiderIPPool test-ippool 198.18.168.101-110');
   say(
-    `SpiderMultusConfig kube-system/macvlan-ens192 (macvlan on ${master}, the demo's stand-in for ens192): the operator rendered NetworkAttachmentDefinition kube-system/macvlan-ens192 with plugins ${ens192.join(' -> ')}`,
+    `SpiderMultusConfig kube-system/macvlan-ens192 (macvlan on each node's ${master}, the demo's stand-in for ens192): the operator rendered NetworkAttachmentDefinition kube-system/macvlan-ens192 with plugins ${ens192.join(' -> ')}`,
   );
 
-  step("the seed's vm-cirros (passt + macvlan through v1.multus-cni.io/default-network), applied unchanged");
-  for (const m of manifestsOf('test/integration/install/fixtures/seed-vm.yaml')) await create(m);
+  step(
+    "the seed's vm-cirros (passt + macvlan through v1.multus-cni.io/default-network), its containerDisk pulled only if not present",
+  );
+  const disks = [
+    'quay.io/kubevirt/cirros-container-disk-demo:latest',
+    'quay.io/containerdisks/centos-stream:9',
+  ];
+  await stage.importContainerDisks(disks);
+  say(
+    `the nodes have no registry: busybox stand-ins for the seed's disk images imported as ${disks.join(' and ')}; the cirros disk's tag is latest, which Kubernetes pulls Always, so the VM's containerDisk asks for IfNotPresent`,
+  );
+  for (const m of manifestsOf('test/integration/install/fixtures/seed-vm.yaml'))
+    await create(pullIfNotPresent(m));
   let pod = await running('vm-cirros');
   const ip = pod.status?.podIP;
   await show('vm-cirros');
@@ -388,6 +432,14 @@ async function main(): Promise<void> {
     { timeoutMs: 180_000, intervalMs: 250 },
   );
   const target = await running('vm-migrate', [source]);
+  // The source launcher exits once the domain has left (the agent ends it as virt-handler would).
+  await eventually(
+    'the source launcher to complete',
+    async () =>
+      (await launcherPods('vm-migrate')).find((p) => p.metadata?.uid === source.metadata?.uid)?.status
+        ?.phase === 'Succeeded',
+    { timeoutMs: 60_000, intervalMs: 250 },
+  );
   await show('vm-migrate');
   say(
     `migrated from ${source.spec?.nodeName} to ${target.spec?.nodeName}; SpiderEndpoint: ${await endpointIps('vm-migrate')}`,
@@ -412,7 +464,7 @@ async function main(): Promise<void> {
       metadata: { name: `${name}-v6` },
       spec: { subnet: `${v6}/64`, ips: [`${v6}10-${v6}19`] },
     });
-    const plugins = await network(`ovs-${name}`, bridgeNetwork(`ovs-${name}`, stage.lab.linkName('spbr')));
+    const plugins = await network(`ovs-${name}`, bridgeNetwork(`ovs-${name}`, `br-${name}`));
     say(`SpiderMultusConfig kube-system/ovs-${name}: plugins ${plugins.join(' -> ')}`);
   }
   for (const m of manifestsOf('test/integration/install/fixtures/vm-centos.yaml')) await create(m);

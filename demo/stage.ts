@@ -1,4 +1,5 @@
-// The stage `npm run demo` and bench/vm-release.ts play on: a control plane with KubeVirt's
+// The stage the benchmarks (bench/vm-release.ts, vm-lifecycle.ts, operator-scale.ts) play on; `npm
+// run demo` runs on real nodes instead (nodes-stage.ts). A control plane with KubeVirt's
 // virt-controller and kube-scheduler (the test bed's, in a temporary folder), the synthesized CRDs and
 // RBAC from dist/manifests, the compiled operator as its service account, the node agent as kubelet,
 // Multus and virt-handler of two nodes, and the links the VMs' networks use. Everything it starts is

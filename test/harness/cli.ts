@@ -3,7 +3,8 @@
 // names another folder; the admin kubeconfig is <folder>/admin.kubeconfig. With --kubevirt it also
 // runs KubeVirt's virt-controller and registers schedulable KubeVirt nodes (no kubelet: the node
 // agent plays it). With --nodes N it runs N real nodes (containerd, kubelet, kube-proxy; needs root);
-// --image <archive> imports an OCI archive from `npm run image` into each of them.
+// both together make those nodes KubeVirt's (launcher pods run by kubelet, the Multus stand-in in
+// front of their CNI chain; virt-handler is a NodeAgent with `kubelet: false`); --image <archive> imports an OCI archive from `npm run image` into each of them.
 import { existsSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { imageRepository } from '../../build/image.js';

@@ -1,14 +1,17 @@
 // The compiled plugin for integration and e2e tests: dist/bin/spiderpool, rebuilt when it is missing
 // or older than any source it is built from, and a way to call it directly as a runtime would.
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { buildExecutable, linkCoordinator, pluginExecutable, repoRoot } from '../../build/executables.js';
+import { type ProcessOutcome, runProcess } from './cni-call.js';
+
+export { callKillMs, type ProcessOutcome, runProcess } from './cni-call.js';
 
 const sourceDirs = ['cni', 'kube', 'api', 'ipam', 'coordinator'];
 const sourceFiles = ['package-lock.json'];
 
-function newestSource(): number {
+/** The newest modification time of the .ts files under `dirs` and of `files` (paths from the repository). */
+export function newestSource(dirs = sourceDirs, files = sourceFiles): number {
   let newest = 0;
   const walk = (dir: string) => {
     if (!existsSync(dir)) return;
@@ -18,8 +21,8 @@ function newestSource(): number {
       else if (entry.name.endsWith('.ts')) newest = Math.max(newest, statSync(path).mtimeMs);
     }
   };
-  for (const dir of sourceDirs) walk(join(repoRoot, dir));
-  for (const file of sourceFiles) newest = Math.max(newest, statSync(join(repoRoot, file)).mtimeMs);
+  for (const dir of dirs) walk(join(repoRoot, dir));
+  for (const file of files) newest = Math.max(newest, statSync(join(repoRoot, file)).mtimeMs);
   return newest;
 }
 
@@ -34,57 +37,6 @@ export function pluginDir(): string {
   const binary = pluginBinary();
   linkCoordinator();
   return dirname(binary);
-}
-
-export interface ProcessOutcome {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-  /** stdout parsed as JSON, when it is JSON. */
-  json?: Record<string, unknown>;
-}
-
-/**
- * A plugin call is killed after this long, as kubelet gives up on a runtime request after its default
- * `--runtime-request-timeout` of 2 minutes. It must stay above the plugin's own 60 s coordination
- * deadline (cni/coordination/coordinate.ts), so under load a slow call ends with the plugin's own
- * answer (code 11, try again), not a kill the test would read as a failure.
- */
-export const callKillMs = 120_000;
-
-/** Runs `file` with `env` and `stdin`, collecting everything it prints. */
-export function runProcess(
-  file: string,
-  args: string[],
-  env: Record<string, string | undefined>,
-  stdin = '',
-  timeoutMs = callKillMs,
-): Promise<ProcessOutcome> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { env: env as NodeJS.ProcessEnv, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      let json: Record<string, unknown> | undefined;
-      try {
-        json = JSON.parse(stdout) as Record<string, unknown>;
-      } catch {
-        json = undefined;
-      }
-      resolve({ code, signal, stdout, stderr, ...(json ? { json } : {}) });
-    });
-    child.stdin.end(stdin);
-  });
 }
 
 /** Calls the plugin itself (no main plugin), e.g. for VERSION, STATUS and GC. */

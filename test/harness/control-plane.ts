@@ -1,7 +1,8 @@
 // A real Kubernetes control plane on 127.0.0.1: etcd, kube-apiserver, kube-controller-manager and,
 // optionally, kube-scheduler and KubeVirt's virt-controller, built from their Go modules (see
 // binaries.ts). With KubeVirt, its CRDs, namespace, KubeVirt CR and schedulable Nodes are set up too
-// (kubevirt.ts); the nodes' kubelet and virt-handler are the node agent's (node-agent/).
+// (kubevirt.ts); the nodes' kubelet and virt-handler are the node agent's (node-agent/), or, with
+// real nodes (nodes/), kubelet is real and the agent plays virt-handler only.
 //
 // Everything about a running control plane lives in `<dir>/state.json`, so any process can attach
 // to it, restart a component (tests of API server and etcd outages) or stop it. Each control plane
@@ -19,10 +20,14 @@ import {
   defaultKubeVirtNodes,
   ensureKubeVirtCr,
   ensureKubeVirtCrds,
+  makeNodesKubeVirtSchedulable,
   registerKubeVirtNodes,
   virtControllerLeads,
 } from './kubevirt.js';
-import { gatewayAddress, serviceClusterIpRange } from './nodes/config.js';
+import { clusterNetwork, ensureClusterNetwork } from './multus/cluster-network.js';
+import { multusBinary, multusType } from './multus/executable.js';
+import { gatewayAddress, podNetworkConflist, serviceClusterIpRange } from './nodes/config.js';
+import { buildLauncherImage, launcherImage } from './nodes/launcher-image.js';
 import {
   createNodeNetwork,
   importImage,
@@ -47,6 +52,12 @@ export interface KubeVirtOptions {
   nodes?: string[];
   /** The KubeVirt CR's spec.configuration (default empty). */
   configuration?: Record<string, unknown>;
+  /**
+   * With real nodes: Multus's cluster network, `namespace/name` of the NetworkAttachmentDefinition
+   * pods without a default-network annotation get as eth0, for the caller to create (default: the
+   * test bed's `kube-system/testbed-pod-network`, created at start).
+   */
+  clusterNetwork?: string;
 }
 
 export interface ControlPlaneOptions {
@@ -57,7 +68,10 @@ export interface ControlPlaneOptions {
   controllerManager?: boolean;
   /**
    * KubeVirt: its CRDs, namespace and CR, schedulable Nodes and virt-controller (default: off). Needs
-   * the scheduler, which binds launcher pods to the nodes.
+   * the scheduler, which binds launcher pods to the nodes. With `nodes` the real nodes are KubeVirt's
+   * instead of Node objects: made schedulable as virt-handler leaves them, the Multus stand-in in
+   * front of their CNI chain, the stand-in virt-launcher image imported (docs/testbed.md, "KubeVirt
+   * on real nodes").
    */
   kubevirt?: boolean | KubeVirtOptions;
   /**
@@ -107,6 +121,9 @@ interface NodeObject {
   spec?: { taints?: Array<{ key: string }> };
   status?: { conditions?: Array<{ type: string; status: string }> };
 }
+
+/** The real nodes' names: node-1, node-2, ... */
+const nodeNames = (count: number) => Array.from({ length: count }, (_, i) => `node-${i + 1}`);
 
 const startOrder: Component[] = [
   'etcd',
@@ -290,6 +307,13 @@ export class ControlPlane {
                 // control planes that run no kube-proxy; the nodes' addresses are on the bridge.
                 '--enable-aggregator-routing=true',
                 '--kubelet-preferred-address-types=InternalIP',
+                // virt-controller v1.6.0 (k8s.io/api v0.32) patches a launcher pod's conditions with
+                // a JSON-patch `test` of the conditions as it decodes them; kubelet v1.34 adds
+                // `observedGeneration` to each (PodObservedGenerationTracking, beta and on by default
+                // in 1.34), a field v0.32 drops, so every such test fails. With the gate off the API
+                // server drops the field, as in 1.33, where the gate was alpha and off
+                // (pkg/features/kube_features.go, pkg/api/pod/util.go dropDisabledPodStatusFields).
+                ...(kubevirt ? ['--feature-gates=PodObservedGenerationTracking=false'] : []),
               ]
             : // No service-account controller runs, so no namespace has a `default` ServiceAccount.
               ['--disable-admission-plugins=ServiceAccount']),
@@ -343,20 +367,36 @@ export class ControlPlane {
           const admin = cp.adminConfig();
           await ensureKubeVirtCrds(admin);
           await ensureKubeVirtCr(admin, kubevirt.configuration);
-          const nodes = kubevirt.nodes ?? defaultKubeVirtNodes;
-          await registerKubeVirtNodes(admin, nodes);
-          state.kubevirt = { nodes };
+          if (opts.nodes) {
+            // Real nodes register themselves; their pods' networks go through Multus.
+            await ensureClusterNetwork(admin, kubevirt.clusterNetwork ? undefined : podNetworkConflist());
+            state.kubevirt = { nodes: nodeNames(opts.nodes) };
+          } else {
+            const nodes = kubevirt.nodes ?? defaultKubeVirtNodes;
+            await registerKubeVirtNodes(admin, nodes);
+            state.kubevirt = { nodes };
+          }
           cp.save();
         }
       }
-      if (opts.nodes) await cp.startNodes(opts.nodes, k8sBin, log);
+      if (opts.nodes) {
+        const multusNetwork = kubevirt
+          ? (kubevirt.clusterNetwork ?? `${clusterNetwork.namespace}/${clusterNetwork.name}`)
+          : undefined;
+        await cp.startNodes(opts.nodes, k8sBin, log, multusNetwork);
+        if (kubevirt) {
+          await makeNodesKubeVirtSchedulable(cp.adminConfig(), cp.kubevirtNodes);
+          const launcher = buildLauncherImage(join(dir, 'nodes', 'launcher'));
+          await cp.importImage(launcher.archive, launcherImage.repository);
+        }
+      }
     } catch (err) {
       await cp.stop();
       throw err;
     }
     const withNodes = cp.nodes.length > 0 ? `, nodes ${cp.nodes.map((n) => n.name).join(', ')}` : '';
     const withKubeVirt = kubevirt
-      ? `, virt-controller ${moduleVersion('kubevirt')} with nodes ${cp.kubevirtNodes.join(', ')}`
+      ? `, virt-controller ${moduleVersion('kubevirt')}${opts.nodes ? '' : ` with nodes ${cp.kubevirtNodes.join(', ')}`}`
       : '';
     log(
       `control plane ready at ${server}: kube-apiserver ${moduleVersion('k8s')}, etcd ${moduleVersion('etcd')}${withKubeVirt}${withNodes} (state in ${dir})`,
@@ -365,11 +405,20 @@ export class ControlPlane {
   }
 
   /** Starts containerd, kubelet and kube-proxy per node; returns once every node is Ready and untainted. */
-  private async startNodes(count: number, k8sBin: string, log: (line: string) => void): Promise<void> {
+  private async startNodes(
+    count: number,
+    k8sBin: string,
+    log: (line: string) => void,
+    /** Multus in front of the pod network, with this cluster network (the KubeVirt set-up). */
+    multusNetwork: string | undefined,
+  ): Promise<void> {
     const nodes = this.state.nodes;
     if (!nodes) throw new Error('nodes: the control plane was started without their network');
-    const names = Array.from({ length: count }, (_, i) => `node-${i + 1}`);
+    const names = nodeNames(count);
     await startNodes({
+      ...(multusNetwork
+        ? { multus: { binary: multusBinary(), type: multusType, clusterNetwork: multusNetwork } }
+        : {}),
       dir: this.state.dir,
       names,
       network: nodes,

@@ -21,6 +21,13 @@ export const virtControllerLease = 'virt-controller';
 /** Nodes the test bed registers when none are named. */
 export const defaultKubeVirtNodes = ['kv-node-1', 'kv-node-2'];
 
+/** The device-plugin resources virt-handler advertises on a node (launcher pods request them). */
+export const kubevirtDeviceResources: Record<string, string> = {
+  'devices.kubevirt.io/kvm': '1k',
+  'devices.kubevirt.io/tun': '1k',
+  'devices.kubevirt.io/vhost-net': '1k',
+};
+
 /**
  * What a node offers the scheduler: launcher pods request cpu, memory and ephemeral storage and the
  * KubeVirt device-plugin resources kvm, tun and vhost-net (virt-handler's device plugins advertise
@@ -31,9 +38,7 @@ export const nodeResources: Record<string, string> = {
   memory: '64Gi',
   pods: '110',
   'ephemeral-storage': '100Gi',
-  'devices.kubevirt.io/kvm': '1k',
-  'devices.kubevirt.io/tun': '1k',
-  'devices.kubevirt.io/vhost-net': '1k',
+  ...kubevirtDeviceResources,
 };
 
 export const schedulableLabel = 'kubevirt.io/schedulable';
@@ -162,6 +167,50 @@ export async function heartbeatNode(rest: RestClient, name: string): Promise<voi
       metadata: { labels: { [schedulableLabel]: 'true' } },
     },
   });
+}
+
+/**
+ * Makes kubelet-registered nodes KubeVirt-schedulable as virt-handler leaves them: the schedulable
+ * label, and its device-plugin resources in the node's capacity. They are advertised the documented
+ * way for extended resources, a PATCH of `status.capacity` ("Advertise Extended Resources for a
+ * Node", kubernetes.io); kubelet keeps capacity it does not manage and copies it into allocatable
+ * (v1.34.2 pkg/kubelet/nodestatus/setters.go MachineInfo). Returns once allocatable shows them.
+ */
+export async function makeNodesKubeVirtSchedulable(
+  admin: KubeConfig,
+  names: readonly string[],
+): Promise<void> {
+  const rest = new RestClient(admin);
+  try {
+    for (const name of names) {
+      await rest.request('PATCH', `/api/v1/nodes/${name}/status`, {
+        contentType: contentTypes.mergePatch,
+        body: { status: { capacity: kubevirtDeviceResources } },
+      });
+      await rest.request('PATCH', `/api/v1/nodes/${name}`, {
+        contentType: contentTypes.mergePatch,
+        body: { metadata: { labels: { [schedulableLabel]: 'true' } } },
+      });
+    }
+    const deadline = Date.now() + 60_000;
+    for (const name of names) {
+      for (;;) {
+        const node = await rest.get<{ status?: { allocatable?: Record<string, string> } }>(
+          `/api/v1/nodes/${name}`,
+        );
+        const allocatable = node.status?.allocatable ?? {};
+        if (Object.keys(kubevirtDeviceResources).every((r) => allocatable[r] === kubevirtDeviceResources[r]))
+          break;
+        if (Date.now() > deadline)
+          throw new Error(
+            `node ${name}: kubelet did not copy the KubeVirt devices into allocatable: ${JSON.stringify(allocatable)}`,
+          );
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    }
+  } finally {
+    rest.close();
+  }
 }
 
 interface StoredLease {

@@ -5,7 +5,10 @@
 // parallel test files never collide, and link names stay within Linux's 15 characters.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { type ProcessOutcome, pluginDir, runProcess } from './cni-plugin.js';
+import { cniArgs, type ProcessOutcome, runProcess } from './cni-call.js';
+import { pluginDir } from './cni-plugin.js';
+
+export { cniArgs } from './cni-call.js';
 
 const exec = promisify(execFile);
 
@@ -149,11 +152,6 @@ export class NetworkLab {
     }
     if (errors.length > 0) throw new Error(`network cleanup failed:\n${errors.join('\n')}`);
   }
-}
-
-/** CNI_ARGS as a runtime sends them. */
-export function cniArgs(args: Record<string, string> = {}): string {
-  return ['IgnoreUnknown=1', ...Object.entries(args).map(([k, v]) => `${k}=${v}`)].join(';');
 }
 
 /** Runs one CNI plugin as a container runtime would, with the compiled spiderpool on CNI_PATH. */

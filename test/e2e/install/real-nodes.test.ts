@@ -5,33 +5,21 @@
 // leader election, the API server reaches its webhooks through their Service, and a pod gets its
 // address through the kubelet's own CNI call (containerd -> bridge -> spiderpool) and gives it back
 // when deleted.
-import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { nodePaths, objectNames, pluginFiles } from '../../../api/install/names.js';
-import { buildImage, imageRepository } from '../../../build/image.js';
-import { kubectlBinary } from '../../harness/binaries.js';
-import { pluginBinary } from '../../harness/cni-plugin.js';
-import { ControlPlane } from '../../harness/control-plane.js';
+import { imageRepository } from '../../../build/image.js';
+import { Installation, installNamespace as namespace } from '../../harness/installation.js';
 import { busyboxImage } from '../../harness/nodes/nodes.js';
-import { operatorBinary } from '../../harness/operator-executable.js';
-import { registerRun, unregisterRun } from '../../harness/runs.js';
 import { eventually } from '../../harness/wait.js';
-import { kubectl } from '../../integration/install/kubectl.js';
 
-const run = promisify(execFile);
 const tag = 'e2e-real-nodes';
-const namespace = 'kube-system';
 const pool = 'node-pods';
 
-let work: string;
-let cp: ControlPlane;
-let appliedAt = 0;
-const k = (...args: string[]) => kubectl(cp.adminKubeconfig, args).then((r) => r.stdout);
-const getJson = async <T>(...args: string[]): Promise<T> =>
-  JSON.parse(await k('get', ...args, '-o', 'json')) as T;
+let inst: Installation;
+const k = (...args: string[]) => inst.k(...args);
+const getJson = <T>(...args: string[]): Promise<T> => inst.getJson<T>(...args);
+const applyObject = (object: unknown) => inst.applyObject(object);
 
 interface Pod {
   metadata: { name: string; uid: string };
@@ -60,31 +48,6 @@ const testPod = (name: string) => ({
   },
 });
 
-/** kubectl apply of one object from stdin, as `kubectl apply -f -`. */
-async function applyObject(object: unknown): Promise<void> {
-  const child = execFile(kubectlBinary(), ['--kubeconfig', cp.adminKubeconfig, 'apply', '-f', '-']);
-  const done = new Promise<void>((resolve, reject) => {
-    let stderr = '';
-    child.stderr?.on('data', (d) => {
-      stderr += d;
-    });
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`kubectl apply: ${stderr}`))));
-  });
-  child.stdin?.end(JSON.stringify(object));
-  await done;
-}
-
-/** `kubectl rollout status` of the operator Deployment: every replica updated and available. */
-const operatorRolledOut = (seconds: number) =>
-  k(
-    'rollout',
-    'status',
-    '-n',
-    namespace,
-    `deployment/${objectNames.operatorDeployment}`,
-    `--timeout=${seconds}s`,
-  );
-
 async function runningPod(name: string): Promise<Pod> {
   return eventually(
     `pod ${name} Running with an address`,
@@ -97,45 +60,16 @@ async function runningPod(name: string): Promise<Pod> {
 }
 
 beforeAll(async () => {
-  work = mkdtempSync(join(tmpdir(), 'spiderpool-ts-real-nodes-'));
-  // Up-to-date executables, then the image a user would push, built from them.
-  pluginBinary();
-  operatorBinary();
-  const image = buildImage({ tag, out: join(work, 'image.oci.tar') });
-  const started = Date.now();
-  // Registered before it starts: should this worker die, the next test run stops the nodes and
-  // every container they run (runs.ts).
-  registerRun(join(work, 'cp'));
-  cp = await ControlPlane.start({ dir: join(work, 'cp'), nodes: 2 });
-  console.log(`two-node test bed up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  await cp.importImage(image.archive, imageRepository);
-  await run('npx', [
-    'tsx',
-    'cdk8s/main.ts',
-    '--output',
-    join(work, 'manifests'),
-    '--crds-dir',
-    join(work, 'crds'),
-    '--set',
-    `image.repository=${imageRepository},image.tag=${tag}`,
-  ]);
+  inst = await Installation.start(tag, { nodes: 2 });
+  console.log(`two-node test bed up in ${inst.startSeconds.toFixed(1)} s`);
 }, 600_000);
 
 afterAll(async () => {
-  await cp?.stop();
-  if (work) {
-    unregisterRun(join(work, 'cp'));
-    rmSync(work, { recursive: true, force: true });
-  }
+  await inst?.stop();
 });
 
 test('kubectl apply of everything synth wrote, unchanged: the DaemonSet and the Deployment become ready', async () => {
-  appliedAt = Date.now();
-  const manifests = join(work, 'manifests');
-  expect(readdirSync(manifests).length).toBeGreaterThan(0);
-  await k('apply', '-f', manifests);
-  await k('rollout', 'status', '-n', namespace, `daemonset/${objectNames.nodeDaemonSet}`, '--timeout=180s');
-  await operatorRolledOut(180);
+  await inst.applyManifests();
   const ds = await getJson<{ status: { numberReady: number } }>(
     'daemonset',
     '-n',
@@ -150,7 +84,7 @@ test('kubectl apply of everything synth wrote, unchanged: the DaemonSet and the 
   for (const p of pods.items) expect(p.spec.containers[0]?.image).toBe(`${imageRepository}:${tag}`);
 
   // The DaemonSet's hostPath volumes land in each node's own folders, not the host's.
-  for (const node of cp.nodes) {
+  for (const node of inst.cp.nodes) {
     const machine = (path: string) => join(node.dir, 'machine', path);
     expect(existsSync(machine(`/opt/cni/bin/${pluginFiles.binary}`))).toBe(true);
     const kubeconfig = readFileSync(machine(`${nodePaths.hostPluginKubeconfig}`), 'utf8');
@@ -185,26 +119,12 @@ test("a pod gets its address through the kubelet's CNI call and gives it back wh
   await applyObject(testPod('web'));
   const pod = await runningPod('web');
   console.log(
-    `kubectl apply to the first pod with an address: ${((Date.now() - appliedAt) / 1000).toFixed(1)} s`,
+    `kubectl apply to the first pod with an address: ${((Date.now() - inst.appliedAt) / 1000).toFixed(1)} s`,
   );
   expect(pod.status.podIP).toMatch(/^198\.18\.77\.(1\d|20)$/);
 
   // The address is on the pod's eth0, as the bridge plugin set it up with the plugin's result.
-  const inside = await k(
-    'exec',
-    '-n',
-    'default',
-    'web',
-    '--',
-    '/bin/busybox',
-    'ip',
-    '-4',
-    '-o',
-    'addr',
-    'show',
-    'eth0',
-  );
-  expect(inside).toContain(`inet ${pod.status.podIP}/24`);
+  expect(await inst.eth0Address('default', 'web')).toBe(`${pod.status.podIP}/24`);
 
   const endpoint = await getJson<{
     status: { current: { uid: string; node: string; ips: Array<{ ipv4?: string; ipv4Pool?: string }> } };
@@ -256,7 +176,7 @@ test('the operator survives its leader pod being deleted: the Deployment replace
     { timeoutMs: 120_000, intervalMs: 500 },
   );
   expect(newLeader).not.toBe(leader);
-  await operatorRolledOut(120);
+  await inst.operatorRolledOut(120);
   const pods = await operatorPods();
   expect(pods.map((p) => p.metadata.name)).not.toContain(leader);
 

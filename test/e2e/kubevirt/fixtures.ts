@@ -140,21 +140,27 @@ export async function macvlanNad(
   master: string,
   pool: string,
 ): Promise<string> {
-  await create(admin, {
+  await create(
+    admin,
+    nadManifest(namespace, name, {
+      cniVersion: '1.0.0',
+      type: 'macvlan',
+      master,
+      mode: 'bridge',
+      ipam: { type: 'spiderpool', default_ipv4_ippool: [pool] },
+    }),
+  );
+  return `${namespace}/${name}`;
+}
+
+/** A NetworkAttachmentDefinition whose `spec.config` is `config` (a plugin configuration or a conflist). */
+export function nadManifest(namespace: string, name: string, config: object): KubernetesObject {
+  return {
     apiVersion: 'k8s.cni.cncf.io/v1',
     kind: 'NetworkAttachmentDefinition',
     metadata: { name, namespace },
-    spec: {
-      config: JSON.stringify({
-        cniVersion: '1.0.0',
-        type: 'macvlan',
-        master,
-        mode: 'bridge',
-        ipam: { type: 'spiderpool', default_ipv4_ippool: [pool] },
-      }),
-    },
-  } as KubernetesObject);
-  return `${namespace}/${name}`;
+    spec: { config: JSON.stringify(config) },
+  } as KubernetesObject;
 }
 
 /**

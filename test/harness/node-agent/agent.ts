@@ -16,6 +16,9 @@
 // the target and source handlers do (or failed, or held for a test to decide; an abort request is
 // honoured); a VMI being deleted goes Succeeded. Migrations KubeVirt cannot run are refused at
 // admission (webhook.ts), as virt-api does.
+// With `kubelet: false` (the test bed's real nodes) kubelet and the Multus stand-in are real: the
+// agent is virt-handler only, and ends a launcher through the node's containerd where it would write
+// the pod's final phase.
 //
 // Level-triggered: watches only wake the reconcile pass, which lists what it needs; a periodic
 // resync covers missed events. Work on one pod or VMI never runs twice at once.
@@ -40,11 +43,6 @@ import { pluginDir } from '../cni-plugin.js';
 import type { ControlPlane } from '../control-plane.js';
 import { applyCrds } from '../crds.js';
 import { heartbeatNode, kubevirtCrName, kubevirtNamespace } from '../kubevirt.js';
-import { debianCniDir } from '../netns.js';
-import { type ApiBridge, bridgeApiServer } from '../netns-api-bridge.js';
-import { ensureServingCert } from '../pki.js';
-import type { TestUserName } from '../users.js';
-import { type BindingPlugins, type Condition, liveMigratableCondition } from './migratable.js';
 import {
   type Attachment,
   addAttachment,
@@ -52,10 +50,16 @@ import {
   delAttachment,
   type NetworkStatus,
   networkStatus,
-  parseNadConfig,
   planAttachments,
+  readNetwork,
   type SandboxRef,
-} from './multus.js';
+} from '../multus/delegation.js';
+import { debianCniDir } from '../netns.js';
+import { type ApiBridge, bridgeApiServer } from '../netns-api-bridge.js';
+import { signalPodContainers } from '../nodes/nodes.js';
+import { ensureServingCert } from '../pki.js';
+import type { TestUserName } from '../users.js';
+import { type BindingPlugins, type Condition, liveMigratableCondition } from './migratable.js';
 import { finishedStatus, isRunningAsWanted, runningStatus } from './pod-status.js';
 import {
   type MigrationWebhook,
@@ -87,6 +91,13 @@ export interface NodeAgentOptions {
   migrations?: (vmi: VirtualMachineInstance) => MigrationOutcome;
   /** Serve virt-api's migration admission (default true; one agent per control plane is enough). */
   webhook?: boolean;
+  /**
+   * Play kubelet too (default true): for Node objects without one. false on the test bed's real
+   * nodes, where kubelet runs the launcher pods and containerd's CNI chain makes their networks:
+   * the agent is virt-handler only, and a launcher that no longer runs a domain is ended through
+   * the node's containerd.
+   */
+  kubelet?: boolean;
   /** Periodic full reconcile, in ms (default 2000). */
   resyncMs?: number;
 }
@@ -324,18 +335,26 @@ export class NodeAgent {
     this.fabric = undefined;
   }
 
+  /** Whether the agent plays kubelet (and Multus) too, or only virt-handler (real nodes). */
+  get playsKubelet(): boolean {
+    return this.opts.kubelet !== false;
+  }
+
   private async begin(): Promise<void> {
-    this.log(`starting for nodes ${this.nodes.join(', ')}`);
-    await this.makeNodeNamespaces();
-    await this.heartbeat();
-    // Multus's installation brings the NetworkAttachmentDefinition CRD; so does the agent playing it.
-    await applyCrds(this.kc, [networkAttachmentDefinitionCrd]);
+    this.log(`starting for nodes ${this.nodes.join(', ')}${this.playsKubelet ? '' : ' (virt-handler only)'}`);
+    if (this.playsKubelet) {
+      await this.makeNodeNamespaces();
+      await this.heartbeat();
+      // Multus's installation brings the NetworkAttachmentDefinition CRD; so does the agent playing it.
+      await applyCrds(this.kc, [networkAttachmentDefinitionCrd]);
+    }
     await this.readBindings();
     if (this.opts.webhook !== false) await this.startWebhook();
     for (const node of this.nodes) this.watch('/api/v1/pods', { fieldSelector: `spec.nodeName=${node}` });
     this.watch(`/apis/${kubevirtGroup}/${kubevirtVersion}/${kubevirtKinds.vmi.plural}`, {});
     this.timers.push(setInterval(() => this.kick(), this.opts.resyncMs ?? 2000));
-    this.timers.push(setInterval(() => void this.heartbeat().catch(() => undefined), 20_000));
+    if (this.playsKubelet)
+      this.timers.push(setInterval(() => void this.heartbeat().catch(() => undefined), 20_000));
     this.kick();
   }
 
@@ -479,7 +498,7 @@ export class NodeAgent {
       pods.push(...list.items);
     }
     const seen = new Set<string>();
-    for (const pod of pods) {
+    for (const pod of this.playsKubelet ? pods : []) {
       const uid = pod.metadata?.uid ?? '';
       seen.add(uid);
       this.task(`pod ${pod.metadata?.namespace}/${pod.metadata?.name}`, () => this.syncPod(pod));
@@ -588,16 +607,7 @@ export class NodeAgent {
     try {
       await exec('ip', ['-n', netns, 'link', 'set', 'lo', 'up']);
       for (const plan of plans) {
-        const nadName = `${plan.selection.namespace}/${plan.selection.name}`;
-        const nad = await this.rest
-          .get<{ spec?: { config?: string } }>(
-            `/apis/k8s.cni.cncf.io/v1/namespaces/${plan.selection.namespace}/network-attachment-definitions/${plan.selection.name}`,
-          )
-          .catch((err: unknown) => {
-            if (isNotFound(err)) throw new Error(`NetworkAttachmentDefinition ${nadName} not found`);
-            throw err;
-          });
-        const network = parseNadConfig(nad.spec?.config ?? '', nadName);
+        const network = await readNetwork(this.rest, plan);
         sb.attachments.push(await addAttachment(env, ref, plan, network));
       }
     } catch (err) {
@@ -748,6 +758,13 @@ export class NodeAgent {
         });
         this.log(`vmi ${key}: Succeeded (deleting)`);
       }
+      if (!this.playsKubelet) {
+        for (const pod of pods) {
+          const node = pod.spec?.nodeName;
+          const ofVmi = pod.metadata?.labels?.['kubevirt.io/created-by'] === vmi.metadata.uid;
+          if (ofVmi && this.mine(node) && pod.status?.phase === 'Running') await this.endLauncher(pod);
+        }
+      }
       return;
     }
     if (this.mine(status.nodeName) && (phase === 'Scheduled' || phase === 'Running')) {
@@ -812,8 +829,8 @@ export class NodeAgent {
       }
       if (!this.mine(ms.targetNode)) return;
       const target = this.podOf(pods, vmi, ms.targetPod);
-      if (!target || !this.sandboxes.has(target.metadata?.uid ?? '') || target.status?.phase !== 'Running')
-        return;
+      const started = !this.playsKubelet || this.sandboxes.has(target?.metadata?.uid ?? '');
+      if (!target || !started || target.status?.phase !== 'Running') return;
       if (!ms.targetNodeAddress) {
         const t = now();
         await this.patchVmi(vmi, {
@@ -861,6 +878,10 @@ export class NodeAgent {
     if (!this.mine(loser.node)) return;
     const pod = this.podOf(pods, vmi, loser.pod);
     if (pod?.status?.phase !== 'Running' || pod.metadata?.deletionTimestamp) return;
+    if (!this.playsKubelet) {
+      await this.endLauncher(pod);
+      return;
+    }
     const sb = this.sandboxes.get(pod.metadata?.uid ?? '');
     await this.rest.request(
       'PATCH',
@@ -876,6 +897,25 @@ export class NodeAgent {
     this.log(
       `pod ${pod.metadata?.namespace}/${pod.metadata?.name}: ${ms.failed ? 'Failed' : 'Succeeded'} (migration over)`,
     );
+  }
+
+  /**
+   * On a real node: the launcher's containers get SIGTERM through the node's containerd and exit 0,
+   * as a virt-launcher whose domain is gone exits; kubelet then reports the pod Succeeded
+   * (restartPolicy Never). Repeated until kubelet reports it.
+   */
+  private async endLauncher(pod: V1Pod): Promise<void> {
+    const nodeName = pod.spec?.nodeName;
+    const node = this.opts.controlPlane.nodes.find((n) => n.name === nodeName);
+    if (!node)
+      throw new Error(
+        `pod ${pod.metadata?.namespace}/${pod.metadata?.name}: node ${nodeName} is not a real node`,
+      );
+    const signalled = await signalPodContainers(node, pod.metadata?.uid ?? '');
+    if (signalled > 0)
+      this.log(
+        `pod ${pod.metadata?.namespace}/${pod.metadata?.name}: launcher ended on ${nodeName} (${signalled} containers)`,
+      );
   }
 
   /** Stops watching and serving; by default every sandbox gets its CNI DEL and namespace removal. */

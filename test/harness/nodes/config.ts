@@ -164,6 +164,35 @@ export function podNetworkConflist(): string {
   )}\n`;
 }
 
+/** Where a node's Multus stand-in finds its kubeconfig, as Multus's installer writes it. */
+export const multusKubeconfigPath = '/etc/cni/net.d/multus.d/multus.kubeconfig';
+
+/**
+ * The node's CNI configuration with Multus in front (lexically first, so containerd uses it): the
+ * Multus stand-in (../multus/meta-plugin.ts) with the options of Multus's own configuration file.
+ * Pods without a default-network annotation get `clusterNetwork`, a NetworkAttachmentDefinition.
+ */
+export function multusConflist(type: string, clusterNetwork: string): string {
+  return `${JSON.stringify(
+    {
+      cniVersion: '1.0.0',
+      name: 'multus-cni-network',
+      plugins: [
+        {
+          type,
+          kubeconfig: multusKubeconfigPath,
+          clusterNetwork,
+          multusNamespace: 'kube-system',
+          binDir: '/opt/cni/bin',
+          cniDir: '/var/lib/cni/multus',
+        },
+      ],
+    },
+    null,
+    2,
+  )}\n`;
+}
+
 /** The shell script that makes a node's mount namespace its own and then runs containerd. */
 export function machineScript(node: NodeFiles, containerd: string, configFile: string): string {
   const binds = machinePaths.map((path) => {

@@ -15,7 +15,7 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { buildOciArchive } from '../../../build/image.js';
@@ -27,6 +27,8 @@ import {
   kubeletConfig,
   kubeProxyConfig,
   machineScript,
+  multusConflist,
+  multusKubeconfigPath,
   type NodeFiles,
   type NodeNetwork,
   nodeAddress,
@@ -124,6 +126,59 @@ export async function importImage(node: NodeRecord, archive: string, repository:
   await ctr(node, 'images', 'import', '--base-name', repository, archive);
 }
 
+/** The ids of pod `podUid`'s containers (`container`) or sandbox (`sandbox`) in the node's containerd. */
+async function podContainers(
+  node: NodeRecord,
+  podUid: string,
+  kind: 'container' | 'sandbox',
+): Promise<string[]> {
+  const { stdout } = await ctr(
+    node,
+    'containers',
+    'ls',
+    '--quiet',
+    `labels."io.kubernetes.pod.uid"==${podUid},labels."io.cri-containerd.kind"==${kind}`,
+  );
+  return stdout.split('\n').filter(Boolean);
+}
+
+/**
+ * The pid of pod `podUid`'s sandbox on `node` (its pause process), whose network namespace is the
+ * pod's: `nsenter --target <pid> --net` looks inside.
+ */
+export async function podSandboxPid(node: NodeRecord, podUid: string): Promise<number> {
+  const [sandbox] = await podContainers(node, podUid, 'sandbox');
+  if (!sandbox) throw new Error(`pod ${podUid} has no sandbox on ${node.name}`);
+  const { stdout } = await ctr(node, 'tasks', 'ls');
+  const row = stdout.split('\n').find((line) => line.split(/\s+/)[0] === sandbox);
+  const pid = Number(row?.split(/\s+/)[1]);
+  if (!Number.isInteger(pid) || pid <= 0)
+    throw new Error(`sandbox ${sandbox} of pod ${podUid} is not running on ${node.name}`);
+  return pid;
+}
+
+/**
+ * Sends `signal` to the running containers of pod `podUid` on `node` (not its sandbox), through the
+ * node's containerd, as their processes ending on their own would look to kubelet. Returns how many
+ * it signalled.
+ */
+export async function signalPodContainers(
+  node: NodeRecord,
+  podUid: string,
+  signal = 'SIGTERM',
+): Promise<number> {
+  let signalled = 0;
+  for (const id of await podContainers(node, podUid, 'container')) {
+    // A container whose task already ended has nothing to signal.
+    const sent = await ctr(node, 'tasks', 'kill', '--signal', signal, id).then(
+      () => true,
+      () => false,
+    );
+    if (sent) signalled++;
+  }
+  return signalled;
+}
+
 export interface StartNodesOptions {
   /** The control plane's folder; each node gets `<dir>/nodes/<name>`. */
   dir: string;
@@ -133,6 +188,12 @@ export interface StartNodesOptions {
   kubeconfig: string;
   /** Folder of kubelet and kube-proxy. */
   k8sBin: string;
+  /**
+   * Multus in front of the pod network (the KubeVirt set-up): the stand-in's executable, linked into
+   * the node's CNI bin folder as `multus`, and the cluster network it gives pods without a
+   * default-network annotation.
+   */
+  multus?: { binary: string; type: string; clusterNetwork: string };
   /** Called with each node once its record exists, so a failed start can still be cleaned up. */
   onRecord: (node: NodeRecord) => void;
   log: (line: string) => void;
@@ -199,6 +260,17 @@ async function startNode(node: NodeRecord, opts: StartNodesOptions, busyboxArchi
     if (!existsSync(link)) symlinkSync(join(debianCniDir, plugin), link);
   }
   writeFileSync(join(machine('/etc/cni/net.d'), '10-spiderpool-ts-testbed.conflist'), podNetworkConflist());
+  if (opts.multus) {
+    // As Multus's installer does: its executable, a kubeconfig of the node's credentials, and a
+    // configuration that sorts first.
+    symlinkSync(opts.multus.binary, join(machine('/opt/cni/bin'), opts.multus.type));
+    mkdirSync(dirname(machine(multusKubeconfigPath)), { recursive: true });
+    writeFileSync(machine(multusKubeconfigPath), readFileSync(opts.kubeconfig), { mode: 0o600 });
+    writeFileSync(
+      join(machine('/etc/cni/net.d'), '00-multus.conflist'),
+      multusConflist(opts.multus.type, opts.multus.clusterNetwork),
+    );
+  }
 
   const write = (file: string, text: string) => {
     writeFileSync(join(node.dir, file), text);

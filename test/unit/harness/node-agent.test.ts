@@ -1,7 +1,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import type { VirtualMachineInstance } from '../../../api/index.js';
+import { networkStatus, parseNadConfig, planAttachments } from '../../harness/multus/delegation.js';
 import { liveMigratableCondition } from '../../harness/node-agent/migratable.js';
-import { networkStatus, parseNadConfig, planAttachments } from '../../harness/node-agent/multus.js';
 import { imageId, isRunningAsWanted, runningStatus } from '../../harness/node-agent/pod-status.js';
 import { mutateMigration } from '../../harness/node-agent/webhook.js';
 

@@ -1,5 +1,6 @@
-// Multus's part of a pod's network set-up, played by the node agent (Multus itself cannot be built
-// here). What it follows is Multus's documented behaviour, written down with sources in
+// Multus's part of a pod's network set-up (Multus itself cannot be built here), shared by the node
+// agent, which plays it for simulated nodes, and the Multus stand-in meta plugin of real nodes
+// (meta-plugin.ts). What it follows is Multus's documented behaviour, written down with sources in
 // docs/testbed.md:
 // - eth0 is the pod's `v1.multus-cni.io/default-network` (a name without a namespace is in Multus's
 //   namespace), else the cluster default network (Multus's `clusterNetwork`);
@@ -20,8 +21,9 @@ import {
   podNetworks,
   secondaryInterfaceName,
 } from '../../../ipam/multus/networks.js';
-import { type ProcessOutcome, runProcess } from '../cni-plugin.js';
-import { cniArgs } from '../netns.js';
+import { isNotFound } from '../../../kube/errors.js';
+import type { RestClient } from '../../../kube/rest.js';
+import { cniArgs, type ProcessOutcome, runProcess } from '../cni-call.js';
 
 /** One network a pod is attached to: which NAD, as which interface, with what the element asked. */
 export interface AttachmentPlan {
@@ -82,6 +84,20 @@ export function parseNadConfig(text: string, nad: string): NetworkConfig {
       throw new Error(`NetworkAttachmentDefinition ${nad}: spec.config plugin ${i} has no type`);
   });
   return { name, cniVersion, plugins: plugins as PluginConf[] };
+}
+
+/** Reads and parses the NetworkAttachmentDefinition an attachment names. */
+export async function readNetwork(rest: RestClient, plan: AttachmentPlan): Promise<NetworkConfig> {
+  const { namespace, name } = plan.selection;
+  const nad = await rest
+    .get<{ spec?: { config?: string } }>(
+      `/apis/k8s.cni.cncf.io/v1/namespaces/${namespace}/network-attachment-definitions/${name}`,
+    )
+    .catch((err: unknown) => {
+      if (isNotFound(err)) throw new Error(`NetworkAttachmentDefinition ${namespace}/${name} not found`);
+      throw err;
+    });
+  return parseNadConfig(nad.spec?.config ?? '', `${namespace}/${name}`);
 }
 
 /** The identity of one sandbox, as the runtime passes it to CNI. */
