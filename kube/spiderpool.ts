@@ -109,8 +109,13 @@ export class SpiderpoolApi {
     });
   }
 
-  listReservedIPs(): Promise<List<SpiderReservedIP>> {
-    return this.rest.get(resourcePath(reservedIPs));
+  /**
+   * `fromCache`: `resourceVersion=0`, the API server answers from its watch cache at once. Without it
+   * the list is consistent, and the API server first waits for its cache to catch up with etcd, which
+   * for a resource nobody writes takes up to its progress-notification period (100 ms).
+   */
+  listReservedIPs({ fromCache = false } = {}): Promise<List<SpiderReservedIP>> {
+    return this.rest.get(resourcePath(reservedIPs), fromCache ? { query: { resourceVersion: '0' } } : {});
   }
 
   listSubnets(): Promise<List<SpiderSubnet>> {

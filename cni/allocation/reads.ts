@@ -87,7 +87,8 @@ async function orUndefined<T>(what: string, work: () => Promise<T>): Promise<T |
  * store in unit tests. Errors are CniErrors naming the call, except a 409 of a guarded write
  * (replacePoolStatus, writeEndpoint), which is left as the API's for readModifyWrite.
  */
-export type PluginStore = Omit<PluginApi, 'server' | ClaimCalls> & Partial<Pick<PluginApi, ClaimCalls>>;
+export type PluginStore = Omit<PluginApi, 'server' | 'warm' | ClaimCalls> &
+  Partial<Pick<PluginApi, ClaimCalls>>;
 
 /** A store may lack IPAMClaims (an in-memory one that serves none); the API server's has them. */
 type ClaimCalls = 'ipamClaim' | 'replaceClaimStatus';
@@ -102,6 +103,11 @@ export class PluginApi {
     this.server = rest.server;
     this.spiderpool = new SpiderpoolApi(rest);
     this.kubevirt = new KubeVirtApi(rest);
+  }
+
+  /** Opens the connection (TLS) ahead of the first batch with the cheapest request there is. */
+  async warm(): Promise<void> {
+    await withDeadline(this.rest.get('/version'), callTimeoutMs, 'reading /version');
   }
 
   private read<T>(what: string, ref: ResourceRef, name: string): Promise<T | undefined> {
@@ -186,8 +192,15 @@ export class PluginApi {
     }
   }
 
+  /**
+   * From the API server's watch cache, as Spiderpool's agent reads them from its informer: a
+   * consistent list waited up to 100 ms on every ADD at one call at a time (docs/cni.md, "Where an
+   * ADD's time goes"), and a reservation is an administrator's, not raced by allocations.
+   */
   async reservedIPs(): Promise<SpiderReservedIP[]> {
-    const list = await call('listing spiderreservedips', () => this.spiderpool.listReservedIPs());
+    const list = await call('listing spiderreservedips', () =>
+      this.spiderpool.listReservedIPs({ fromCache: true }),
+    );
     return list.items;
   }
 
@@ -279,11 +292,24 @@ export class PluginApi {
 /** How many pools a scan reads at a time. */
 export const scanConcurrency = 4;
 
-/** The reads of one batch, each made once however many requests need it. */
+/**
+ * The reads of one batch, each made once however many requests need it. Pools named in `carried`
+ * (as the leader's previous batch left them) are taken from there instead of read; the batch's
+ * guarded writes check them (cni/allocation/batch.ts, writePool).
+ */
 export class BatchReads {
   private readonly memo = new Map<string, Promise<unknown>>();
+  private readonly fromCarried = new Map<string, SpiderIPPool>();
 
-  constructor(readonly api: PluginStore) {}
+  constructor(
+    readonly api: PluginStore,
+    private readonly carried?: ReadonlyMap<string, SpiderIPPool>,
+  ) {}
+
+  /** The carried object this batch took for pool `name` instead of reading it, if it did. */
+  carriedPool(name: string): SpiderIPPool | undefined {
+    return this.fromCarried.get(name);
+  }
 
   private once<T>(key: string, read: () => Promise<T>): Promise<T> {
     let promise = this.memo.get(key) as Promise<T> | undefined;
@@ -321,7 +347,7 @@ export class BatchReads {
   /** Each pool object read in this batch, the first one read of each name (so every request sees one). */
   private readonly poolsRead = new Map<string, SpiderIPPool>();
   /** What this batch read of the pools, for its log line. */
-  readonly poolStats = { gets: 0, nameLists: 0, defaultLists: 0, scanned: 0 };
+  readonly poolStats = { gets: 0, carried: 0, nameLists: 0, defaultLists: 0, scanned: 0 };
 
   private adopt(pool: SpiderIPPool): SpiderIPPool {
     const name = pool.metadata.name ?? '';
@@ -334,6 +360,13 @@ export class BatchReads {
   /** One pool by name; undefined when it does not exist. */
   pool(name: string): Promise<SpiderIPPool | undefined> {
     return this.once(`pool/${name}`, async () => {
+      const kept = this.carried?.get(name);
+      if (kept) {
+        this.poolStats.carried++;
+        const pool = this.adopt(kept);
+        if (pool === kept) this.fromCarried.set(name, kept);
+        return pool;
+      }
       this.poolStats.gets++;
       const pool = await this.api.pool(name);
       return pool ? this.adopt(pool) : undefined;
