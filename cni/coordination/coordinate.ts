@@ -47,6 +47,11 @@ export interface CoordinateOptions<Q, R> {
   deadlineMs?: number;
   /** Observes the protocol (logs, tests). */
   onEvent?: (event: CoordinationEvent) => void;
+  /**
+   * Called once when `maxLeadMs` has passed; the leader goes on serving until the promise settles
+   * (say, until a successor is ready to take the name), then hands over.
+   */
+  beforeMaxLeadHandover?: () => Promise<void>;
 }
 
 export interface Coordinated<R> {
@@ -102,6 +107,8 @@ class Leadership<Q, R> {
   private readonly waiting = new Set<Socket>();
   private wake: (() => void) | undefined;
   private closing = false;
+  /** Set when beforeMaxLeadHandover settled: hand over at the next turn of the loop. */
+  private successorReady = false;
   private batches = 0;
   private served = 0;
 
@@ -156,13 +163,17 @@ class Leadership<Q, R> {
 
   enqueue(pending: Pending<Q>): void {
     this.queue.push(pending);
+    this.wakeUp();
+  }
+
+  private wakeUp(): void {
     const wake = this.wake;
     this.wake = undefined;
     wake?.();
   }
 
   private waitForWork(ms: number): Promise<boolean> {
-    if (this.queue.length > 0) return Promise.resolve(true);
+    if (this.queue.length > 0 || this.successorReady) return Promise.resolve(this.queue.length > 0);
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.wake = undefined;
@@ -201,11 +212,30 @@ class Leadership<Q, R> {
   async run(): Promise<void> {
     const started = performance.now();
     let reason: 'idle' | 'max-lead' = 'idle';
+    let preparing = false;
     for (;;) {
-      if (!(await this.waitForWork(this.opts.idleMs))) break;
-      if (this.batches > 0 && performance.now() - started > this.opts.maxLeadMs) {
+      const work = await this.waitForWork(this.opts.idleMs);
+      if (this.successorReady) {
         reason = 'max-lead';
         break;
+      }
+      if (!work) break;
+      if (this.batches > 0 && performance.now() - started > this.opts.maxLeadMs) {
+        const prepare = this.opts.beforeMaxLeadHandover;
+        if (!prepare) {
+          reason = 'max-lead';
+          break;
+        }
+        if (!preparing) {
+          preparing = true;
+          // Keep serving while the successor gets ready; wake the loop when it is.
+          prepare()
+            .catch(() => undefined)
+            .then(() => {
+              this.successorReady = true;
+              this.wakeUp();
+            });
+        }
       }
       await this.commit();
     }
@@ -318,3 +348,47 @@ export async function coordinate<Q, R>(
     await sleep(Math.random() * 3);
   }
 }
+
+/**
+ * Leads `options.name` without a request of its own: a process that keeps the node's leader warm
+ * for the calls that come next (cni/linger/). It takes the name once it is free, trying every few
+ * milliseconds for up to `waitMs` (a leader may be finishing its batches), serves until `idleMs`
+ * without requests or `maxLeadMs` of leading, and resolves with the hand-over's reason; undefined
+ * when the name stayed taken. `bound` runs as soon as the name is this process's.
+ */
+export async function lead<Q, R>(
+  options: CoordinateOptions<Q, R>,
+  waitMs: number,
+  bound?: () => void,
+): Promise<'idle' | 'max-lead' | undefined> {
+  const opts = { ...coordinationDefaults, ...options };
+  const emit = (event: CoordinationEvent) => {
+    try {
+      opts.onEvent?.(event);
+    } catch {
+      // an observer must not break the protocol
+    }
+  };
+  const giveUp = Date.now() + waitMs;
+  let server = await listen(opts.name);
+  while (!server && Date.now() < giveUp) {
+    await sleep(bindRetryMs);
+    server = await listen(opts.name);
+  }
+  if (!server) return undefined;
+  bound?.();
+  emit({ type: 'leading', attempt: 1 });
+  let reason: 'idle' | 'max-lead' | undefined;
+  const leadership = new Leadership<Q, R>(server, opts, (event) => {
+    if (event.type === 'handover') reason = event.reason;
+    emit(event);
+  });
+  const running = leadership.run();
+  const tracked: Promise<void> = running.catch(() => undefined).finally(() => leaderships.delete(tracked));
+  leaderships.add(tracked);
+  await running;
+  return reason;
+}
+
+/** How often a waiting successor tries the name again. */
+const bindRetryMs = 5;
