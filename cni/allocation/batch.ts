@@ -187,12 +187,12 @@ interface PoolWork {
 
 class PoolGone extends Error {}
 
-/** A carried pool whose spec changed: the requests were planned on the old one. */
+/** A pool whose spec changed since it was carried or listed: the requests were planned on the old one. */
 class PoolSpecChanged extends CniError {
   constructor(name: string) {
     super(
       ErrorCode.tryAgainLater,
-      `pool ${name} was changed (its spec) since this node's leader last read it; the retry decides on the new one`,
+      `pool ${name} was changed (its spec) since this node's leader read it; the retry decides on the new one`,
     );
   }
 }
@@ -563,12 +563,13 @@ class Batch {
         ...(this.opts.maxAllocatedIPs ? { maxAllocatedIPs: this.opts.maxAllocatedIPs } : {}),
       });
     };
-    // A carried pool is only as good as the write that checks it: a decision on it that writes
-    // nothing (an address already held, the pool full) is taken again on the pool read afresh.
-    const carried = useSnapshot ? this.reads.carriedPool(name) : undefined;
-    if (carried && this.snapshots.get(name) === carried) {
+    // A pool taken without a consistent read (carried, or listed from the cache) is only as good
+    // as the write that checks it: a decision on it that writes nothing (an address already held,
+    // the pool full) is taken again on the pool read afresh.
+    const unverified = useSnapshot ? this.reads.unverifiedPool(name) : undefined;
+    if (unverified && this.snapshots.get(name) === unverified) {
       try {
-        if (!decide(carried).changed) useSnapshot = false;
+        if (!decide(unverified).changed) useSnapshot = false;
       } catch {
         useSnapshot = false;
       }
@@ -584,9 +585,9 @@ class Batch {
           const fresh = await this.api.pool(name);
           if (!fresh) throw new PoolGone(`pool ${name} not found`);
           this.snapshots.set(name, fresh);
-          // The requests chose this pool by the carried spec (selection, filters): a new spec
-          // sends them back to choose again.
-          if (carried && fresh.metadata.generation !== carried.metadata.generation)
+          // The requests chose this pool by the spec they were given (selection, filters): a new
+          // spec sends them back to choose again.
+          if (unverified && fresh.metadata.generation !== unverified.metadata.generation)
             throw new PoolSpecChanged(name);
           return fresh;
         },

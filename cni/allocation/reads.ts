@@ -148,17 +148,22 @@ export class PluginApi {
     return this.read(what, { ...apps, plural: 'statefulsets', namespace }, name);
   }
 
-  /** Every pool's name, from a metadata-only list (no spec, no status). */
-  async poolNames(): Promise<string[]> {
-    const list = await call('listing the names of spiderippools', () => this.spiderpool.listPoolMetadata());
+  /** Every pool's name, from a metadata-only list (no spec, no status); `fromCache`: see ListOptions. */
+  async poolNames({ fromCache = false } = {}): Promise<string[]> {
+    const list = await call('listing the names of spiderippools', () =>
+      this.spiderpool.listPoolMetadata({ fromCache }),
+    );
     return list.items.flatMap((item) => (item.metadata.name ? [item.metadata.name] : []));
   }
 
-  /** The pools with spec.default, selected by the API server (the CRD's selectable field). */
+  /**
+   * The pools with spec.default, selected by the API server (the CRD's selectable field), from its
+   * watch cache: a batch checks such pools before it trusts them (batch.ts, writePool).
+   */
   async defaultPools(): Promise<SpiderIPPool[]> {
     const what = `listing spiderippools with fieldSelector ${defaultPoolSelector}`;
     const list = await call(what, () =>
-      this.spiderpool.listPools(undefined, defaultPoolSelector).catch((err: unknown) => {
+      this.spiderpool.listPools(undefined, defaultPoolSelector, { fromCache: true }).catch((err: unknown) => {
         // A 400 here means the CRD does not declare the selectable field; say so.
         if (apiStatus(err) === 400) throw new CniError(ErrorCode.apiFailure, unselectable(what, err));
         throw err;
@@ -294,21 +299,31 @@ export const scanConcurrency = 4;
 
 /**
  * The reads of one batch, each made once however many requests need it. Pools named in `carried`
- * (as the leader's previous batch left them) are taken from there instead of read; the batch's
- * guarded writes check them (cni/allocation/batch.ts, writePool).
+ * (as the leader's previous batch left them) are taken from there instead of read, and Spiderpool's
+ * rule 5 lists its pools from the API server's cache; the batch checks both before it trusts them
+ * (cni/allocation/batch.ts, writePool).
  */
 export class BatchReads {
   private readonly memo = new Map<string, Promise<unknown>>();
-  private readonly fromCarried = new Map<string, SpiderIPPool>();
+  private readonly unverified = new Map<string, SpiderIPPool>();
 
   constructor(
     readonly api: PluginStore,
     private readonly carried?: ReadonlyMap<string, SpiderIPPool>,
   ) {}
 
-  /** The carried object this batch took for pool `name` instead of reading it, if it did. */
-  carriedPool(name: string): SpiderIPPool | undefined {
-    return this.fromCarried.get(name);
+  /**
+   * The object this batch took for pool `name` without a consistent read (carried from the
+   * previous batch, or listed from the API server's cache), if it did.
+   */
+  unverifiedPool(name: string): SpiderIPPool | undefined {
+    return this.unverified.get(name);
+  }
+
+  private adoptUnverified(pool: SpiderIPPool): SpiderIPPool {
+    const adopted = this.adopt(pool);
+    if (adopted === pool) this.unverified.set(pool.metadata.name ?? '', pool);
+    return adopted;
   }
 
   private once<T>(key: string, read: () => Promise<T>): Promise<T> {
@@ -363,9 +378,7 @@ export class BatchReads {
       const kept = this.carried?.get(name);
       if (kept) {
         this.poolStats.carried++;
-        const pool = this.adopt(kept);
-        if (pool === kept) this.fromCarried.set(name, kept);
-        return pool;
+        return this.adoptUnverified(kept);
       }
       this.poolStats.gets++;
       const pool = await this.api.pool(name);
@@ -373,17 +386,21 @@ export class BatchReads {
     });
   }
 
-  poolNames(): Promise<string[]> {
-    return this.once('pool-names', () => {
+  /**
+   * Every pool's name. For a wildcard from the API server's cache (a pool created a moment ago may be
+   * missing, as from an informer); a scan for a release's records lists consistently.
+   */
+  poolNames({ fromCache = false } = {}): Promise<string[]> {
+    return this.once(fromCache ? 'pool-names-cached' : 'pool-names', () => {
       this.poolStats.nameLists++;
-      return this.api.poolNames();
+      return this.api.poolNames({ fromCache });
     });
   }
 
   defaultPools(): Promise<SpiderIPPool[]> {
     return this.once('default-pools', async () => {
       this.poolStats.defaultLists++;
-      return (await this.api.defaultPools()).map((p) => this.adopt(p));
+      return (await this.api.defaultPools()).map((p) => this.adoptUnverified(p));
     });
   }
 
@@ -398,7 +415,9 @@ export class BatchReads {
     const matched = async () =>
       needs.patterns.length === 0
         ? []
-        : Promise.all(poolsMatching(needs.patterns, await this.poolNames()).map((n) => this.pool(n)));
+        : Promise.all(
+            poolsMatching(needs.patterns, await this.poolNames({ fromCache: true })).map((n) => this.pool(n)),
+          );
     const [named, wild, defaults, labelled] = await Promise.all([
       Promise.all(needs.names.map((n) => this.pool(n))),
       matched(),

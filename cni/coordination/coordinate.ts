@@ -43,6 +43,12 @@ export interface CoordinateOptions<Q, R> {
   maxLeadMs?: number;
   /** Requests per batch at most; the rest wait for the next. */
   maxBatch?: number;
+  /**
+   * A request that comes less than this long after the previous batch was answered waits this long
+   * for others before its batch starts: in a burst, batches of a few requests each would each pay
+   * the per-batch write of a whole pool, while a request after a pause is served at once.
+   */
+  gatherMs?: number;
   /** A follower gives up after this long. */
   deadlineMs?: number;
   /** Observes the protocol (logs, tests). */
@@ -81,7 +87,13 @@ export class CoordinationTimeout extends Error {
   }
 }
 
-export const coordinationDefaults = { idleMs: 5, maxLeadMs: 2_000, maxBatch: 256, deadlineMs: 60_000 };
+export const coordinationDefaults = {
+  idleMs: 5,
+  maxLeadMs: 2_000,
+  maxBatch: 256,
+  gatherMs: 0,
+  deadlineMs: 60_000,
+};
 
 const leaderships = new Set<Promise<void>>();
 
@@ -111,6 +123,8 @@ class Leadership<Q, R> {
   private successorReady = false;
   private batches = 0;
   private served = 0;
+  /** When the last batch was answered. */
+  private lastAnswered = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly server: Server,
@@ -206,6 +220,7 @@ class Leadership<Q, R> {
       pending.deliver(answers[i] as Answer<R>);
     });
     this.served += batch.length;
+    this.lastAnswered = performance.now();
     this.emit({ type: 'answered', number, size: batch.length });
   }
 
@@ -237,6 +252,9 @@ class Leadership<Q, R> {
             });
         }
       }
+      const { gatherMs, maxBatch } = this.opts;
+      if (gatherMs > 0 && this.queue.length < maxBatch && performance.now() - this.lastAnswered < gatherMs)
+        await sleep(gatherMs);
       await this.commit();
     }
     // Stop accepting; the name is free at once, so a new leader may start while this one finishes.

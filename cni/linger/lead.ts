@@ -7,7 +7,7 @@
 // cannot start, exits quietly and the next call leads itself.
 import { writeSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { leaderOptions, leaderScope } from '../allocation/leader-options.js';
+import { batchGatherMs, leaderOptions, leaderScope } from '../allocation/leader-options.js';
 import { lead } from '../coordination/coordinate.js';
 import { fileLogger, type Logger } from '../log/logger.js';
 import { type NodeConfig, readNodeConfig } from '../node-config.js';
@@ -65,6 +65,7 @@ export async function runLead(argv: string[]): Promise<number> {
       name,
       handleBatch: batches.handleBatch,
       idleMs: lingerMs,
+      gatherMs: batchGatherMs,
       maxLeadMs: node.pluginLeaderMaxLifeMs,
       beforeMaxLeadHandover: () => spawnSuccessor({ ...spec, handover: true }, true),
       onEvent: (event) => {

@@ -2,7 +2,7 @@
 // node and the kubeconfig), which may be this very process. The leader module, and with it
 // @kubernetes/client-node, is loaded only when this process leads.
 import type { MultusSettings } from '../../ipam/multus/networks.js';
-import { leaderOptions, leaderScope, multusSettings } from '../allocation/leader-options.js';
+import { batchGatherMs, leaderOptions, leaderScope, multusSettings } from '../allocation/leader-options.js';
 import type { PluginAnswer, PluginRequest, PodArgs, Switches } from '../allocation/requests.js';
 import {
   type BatchHandler,
@@ -44,6 +44,7 @@ export async function ask<A extends PluginAnswer>(ctx: VerbContext, request: Plu
     const answer = await coordinate<PluginRequest, PluginAnswer>(request, {
       name,
       handleBatch: leaderFor(ctx),
+      gatherMs: batchGatherMs,
       onEvent: (event) => {
         if (event.type === 'retry' || event.type === 'answer-lost') ctx.log.debug('coordination', event);
       },

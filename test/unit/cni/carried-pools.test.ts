@@ -177,3 +177,43 @@ test('a batch with a release reads its pools afresh', async () => {
   expect(store.poolGets).toBeGreaterThan(gets);
   expect(records(store).map((r) => r.split(' ')[1])).toEqual(['u2']);
 });
+
+test('a default pool listed from the cache a moment behind: looking full, it is read again; its spec changed, the ADD is sent back', async () => {
+  const store = world();
+  const pool = store.pools.get('pool-a') as SpiderIPPool;
+  pool.spec.default = true;
+  // A pod that names no pool: Spiderpool's rule 5, the pools with spec.default.
+  store.pods.set('ns/d1', {
+    metadata: { namespace: 'ns', name: 'd1', uid: 'd1' },
+    spec: { nodeName: 'node-1', containers: [] },
+  });
+  const addD1 = addRequest({ pod: { namespace: 'ns', name: 'd1', uid: 'd1' }, switches: v4only });
+  // The cache still shows every address taken; etcd has them free.
+  const stale = structuredClone(pool);
+  setRecords(stale, [
+    { ip: '198.18.0.10', pod: 'other/a', podUid: 'ua' },
+    { ip: '198.18.0.11', pod: 'other/b', podUid: 'ub' },
+    { ip: '198.18.0.12', pod: 'other/c', podUid: 'uc' },
+  ]);
+  // Since then the addresses were freed: etcd's pool is newer than the cache's.
+  elsewhere(store, () => undefined);
+  store.defaultPools = async () => [structuredClone(stale)];
+  const [answer] = await runBatch(store, options, [addD1]);
+  expect(addressOf(answer)).toMatch(/^198\.18\.0\.1[0-2]$/);
+  expect(records(store).map((r) => r.split(' ')[1])).toEqual(['d1']);
+
+  // The cache lags behind a spec change: the listed pool's generation is not the stored one's.
+  const listed = structuredClone(store.pools.get('pool-a') as SpiderIPPool);
+  elsewhere(store, (p) => {
+    p.metadata.generation = 2;
+  });
+  store.defaultPools = async () => [structuredClone(listed)];
+  store.pods.set('ns/d2', {
+    metadata: { namespace: 'ns', name: 'd2', uid: 'd2' },
+    spec: { nodeName: 'node-1', containers: [] },
+  });
+  const [sentBack] = await runBatch(store, options, [
+    addRequest({ pod: { namespace: 'ns', name: 'd2', uid: 'd2' }, switches: v4only }),
+  ]);
+  expect(sentBack).toMatchObject({ ok: false, error: { code: ErrorCode.tryAgainLater } });
+});

@@ -327,3 +327,22 @@ test('after maxLeadMs a leader serves on until beforeMaxLeadHandover settles, th
   expect(values.map((v) => v.value)).toEqual(Array.from({ length: 50 }, (_, i) => i));
   expect([...applied].sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i));
 });
+
+test('gatherMs: a request right after a batch waits for others; one after a pause is served at once', async () => {
+  const name = uniqueScope();
+  const r = recorder();
+  const opts = { name, handleBatch: r.handleBatch, idleMs: 2_000, gatherMs: 300 };
+  await coordinate(1, opts);
+  // Right after the first answer: 2 waits, and 3 (10 ms later) joins its batch.
+  const second = coordinate(2, opts);
+  await sleep(10);
+  const third = coordinate(3, opts);
+  await Promise.all([second, third]);
+  expect(r.batches).toEqual([[1], [2, 3]]);
+  // After a pause longer than gatherMs, a lone request is served without waiting for company.
+  await sleep(600);
+  const started = performance.now();
+  await coordinate(4, opts);
+  expect(performance.now() - started).toBeLessThan(250);
+  expect(r.batches.at(-1)).toEqual([4]);
+});
