@@ -97,6 +97,15 @@ async function main(): Promise<void> {
     console.log(
       `list spiderreservedips, median of 20: consistent ${med(consistent)} ms, from the cache ${med(cached)} ms`,
     );
+    // A call that does nothing but answer VERSION: Bun's start and the modules every call evaluates.
+    const versionCpu: number[] = [];
+    for (let i = 0; i < 2 * serial; i++) {
+      const r = await runProcess('/usr/bin/time', ['-f', '%U %S', binary], { CNI_COMMAND: 'VERSION' }, '{}');
+      const [user, sys] = (r.stderr.trim().split('\n').at(-1) ?? '').split(' ').map(Number);
+      versionCpu.push(((user ?? 0) + (sys ?? 0)) * 1000);
+    }
+    const versionMean = versionCpu.reduce((a, b) => a + b, 0) / versionCpu.length;
+    console.log(`VERSION: CPU per call mean ${versionMean.toFixed(1)} ms over ${versionCpu.length} calls`);
     const scenarios: {
       name: string;
       calls: number;
@@ -148,7 +157,10 @@ async function main(): Promise<void> {
       const batches = lines.filter((l) => l.msg === 'batch');
       console.log(`\n${s.name}: ${s.calls} ADDs${s.concurrent ? ' at once' : ' one after the other'}`);
       console.log(`  wall per call, unprofiled (ms) ${med(walls)}`);
-      console.log(`  CPU per call, unprofiled (ms)  ${med(cpu)} (user + system, 10 ms resolution)`);
+      const mean = cpu.reduce((a, b) => a + b, 0) / Math.max(1, cpu.length);
+      console.log(
+        `  CPU per call, unprofiled (ms)  median ${med(cpu)}, mean ${mean.toFixed(1)} (user + system, 10 ms ticks)`,
+      );
       console.log(`  startupMs (process start to work) ${med(done.map((l) => l.startupMs))}`);
       console.log(`  durationMs (work to answer)   ${med(done.map((l) => l.durationMs))}`);
       console.log(
