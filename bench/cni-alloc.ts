@@ -11,16 +11,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { KubeConfig } from '@kubernetes/client-node';
 import { buildExecutable, pluginExecutable } from '../build/executables.js';
-import {
-  ClusterFixtures,
-  cniPolicyRules,
-  ensureSpiderpoolCrds,
-  grantClusterRules,
-} from '../test/harness/spiderpool-api.js';
 import { addRun } from './cni-adds.js';
-import { benchControlPlane, coldStart, median, percentile, runBench } from './harness.js';
+import { coldStart, median, percentile, pluginBenchCluster, runBench } from './harness.js';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -37,15 +30,9 @@ async function main(): Promise<void> {
   const adds = Number(values.adds);
   const levels = values.concurrency.split(',').map(Number);
   buildExecutable();
-  const { cp, release } = await benchControlPlane();
+  const { cp, fixtures, close } = await pluginBenchCluster();
   const work = values.logs ?? mkdtempSync(join(tmpdir(), 'bench-cni-alloc-'));
-  const admin = new KubeConfig();
-  admin.loadFromFile(cp.kubeconfigPath('admin'));
-  const fixtures = new ClusterFixtures(admin);
-  let revoke: (() => Promise<void>) | undefined;
   try {
-    await ensureSpiderpoolCrds(admin);
-    revoke = await grantClusterRules(admin, 'cni', cniPolicyRules());
     const start = coldStart(Number(values.rounds));
     console.log(`cold start, median of ${values.rounds} interleaved rounds`);
     console.log(`  node -e 0            ${start.node.toFixed(1)} ms`);
@@ -104,10 +91,8 @@ async function main(): Promise<void> {
       }
     }
   } finally {
-    await fixtures.cleanup();
-    await revoke?.();
     if (!values.logs) rmSync(work, { recursive: true, force: true });
-    await release();
+    await close();
   }
 }
 

@@ -5,8 +5,15 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
 import { pluginExecutable } from '../build/executables.js';
 import { ControlPlane } from '../test/harness/control-plane.js';
+import {
+  ClusterFixtures,
+  cniPolicyRules,
+  ensureSpiderpoolCrds,
+  grantClusterRules,
+} from '../test/harness/spiderpool-api.js';
 
 export async function benchControlPlane(): Promise<{ cp: ControlPlane; release: () => Promise<void> }> {
   const dir = process.env.SPIDERPOOL_TS_CLUSTER_DIR;
@@ -20,6 +27,36 @@ export async function benchControlPlane(): Promise<{ cp: ControlPlane; release: 
       rmSync(own, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * What a benchmark of the compiled plugin runs on: a control plane (benchControlPlane) with
+ * Spiderpool's CRDs, the plugin's RBAC granted to the 'cni' user, and fixtures. close() removes what
+ * the fixtures made, the grant, and a private control plane.
+ */
+export async function pluginBenchCluster(): Promise<{
+  cp: ControlPlane;
+  fixtures: ClusterFixtures;
+  close: () => Promise<void>;
+}> {
+  const { cp, release } = await benchControlPlane();
+  const admin = new KubeConfig();
+  admin.loadFromFile(cp.kubeconfigPath('admin'));
+  const fixtures = new ClusterFixtures(admin);
+  let revoke: (() => Promise<void>) | undefined;
+  const close = async () => {
+    await fixtures.cleanup();
+    await revoke?.();
+    await release();
+  };
+  try {
+    await ensureSpiderpoolCrds(admin);
+    revoke = await grantClusterRules(admin, 'cni', cniPolicyRules());
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return { cp, fixtures, close };
 }
 
 export function median(values: number[]): number {

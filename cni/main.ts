@@ -1,10 +1,12 @@
 // The `spiderpool` executable: the CNI IPAM plugin, and two subcommands of the same binary:
-// `spiderpool install [--watch]` (the node installer) and `spiderpool probe ...` (conflict probes
-// run inside a pod's network namespace). Compiled by `npm run build:cni` with Bun's --bytecode, which
+// `spiderpool install [--watch]` (the node installer), `spiderpool probe ...` (conflict probes
+// run inside a pod's network namespace) and `spiderpool lead <spec>` (a lingering node-local leader,
+// started by the plugin itself). Compiled by `npm run build:cni` with Bun's --bytecode, which
 // forbids top-level await, so everything runs inside main(), and main() catches everything: a CNI
 // caller must get a JSON error object on stdout, never a stack trace.
 import { readFileSync, writeSync } from 'node:fs';
 import { settled } from './coordination/coordinate.js';
+import { leadSubcommand, startSuccessors } from './linger/successor.js';
 import { runPlugin } from './plugin.js';
 import { latestVersion } from './protocol/versions.js';
 import { verbs } from './verbs/index.js';
@@ -53,6 +55,12 @@ async function main(argv: string[]): Promise<number> {
     const { runProbeCommand } = await import('./probe/command.js');
     return runProbeCommand(argv.slice(1));
   }
+  if (subcommand === leadSubcommand) {
+    const { runLead } = await import('./linger/lead.js');
+    const code = await runLead(argv.slice(1));
+    await settled();
+    return code;
+  }
   if (subcommand !== undefined) {
     process.stderr.write(
       'usage: spiderpool (as a CNI plugin, driven by CNI_* variables and stdin)\n' +
@@ -69,8 +77,10 @@ async function main(argv: string[]): Promise<number> {
     return runCoordinator({ env: process.env, stdin, stdout: writeOut });
   }
   const code = await runPlugin({ env: process.env, stdin, stdout: writeOut }, verbs);
-  // A process that leads node-local coordination keeps serving the others until it is idle.
+  // A process that leads node-local coordination keeps serving the others until it is idle, then
+  // leaves a successor to lead the next calls (cni/linger/).
   await settled();
+  startSuccessors();
   return code;
 }
 

@@ -7,6 +7,7 @@ import { type Static, Type } from '@sinclair/typebox';
 import {
   ChartIpamSchema,
   type ipamClaimKey,
+  leaderTimingDefaults,
   pluginDefaults,
   pluginKeys,
   pluginSettings,
@@ -42,6 +43,7 @@ export type NodeConfig = Required<Omit<NodeConfigFile, 'clusterNetwork' | typeof
 /** conf.yml's defaults for the switches; Multus's namespace is the installation's by default. */
 export const nodeConfigDefaults: Omit<NodeConfig, 'nodeName'> = {
   ...pluginDefaults,
+  ...leaderTimingDefaults,
   multusNamespace: installDefaults.namespace,
 };
 

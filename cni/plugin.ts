@@ -92,6 +92,8 @@ export async function runPlugin(io: PluginIO, verbs: VerbTable): Promise<number>
     log.info('done', {
       outcome: 'ok',
       durationMs: Math.round(performance.now() - started),
+      // From the process's start to this call's first line of work: the runtime and module loading.
+      startupMs: Math.round(started),
       ...(result ? { result } : {}),
     });
     return 0;

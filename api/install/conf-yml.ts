@@ -42,8 +42,28 @@ export const ipamClaimKey = 'enableIPAMClaim';
  */
 export const autoPoolSwitches = ['enableSpiderSubnet', 'enableAutoPoolForApplication'] as const;
 
+/**
+ * The node-local leader's timings (this implementation, docs/cni.md "A leader that lingers"): after a
+ * plugin process has led its node's batches it starts a successor that keeps the API connection and
+ * the pools it wrote warm for the next calls, and hands over after this long without a request
+ * (0: no successor; every call that finds no leader leads, as before), and after this long of leading
+ * in all (so the node configuration and the kubeconfig are read again).
+ */
+export const leaderLingerKey = 'pluginLeaderLingerMs';
+export const leaderMaxLifeKey = 'pluginLeaderMaxLifeMs';
+
+/** Their defaults; absent keys, so a default conf.yml stays Spiderpool's. */
+export const leaderTimingDefaults = { [leaderLingerKey]: 3_000, [leaderMaxLifeKey]: 30_000 } as const;
+
 /** Every conf.yml key the plugin reads (the installer copies these into the node configuration). */
-export const pluginKeys = [...pluginSwitches, ...autoPoolSwitches, maxAllocatedIPsKey, ipamClaimKey] as const;
+export const pluginKeys = [
+  ...pluginSwitches,
+  ...autoPoolSwitches,
+  maxAllocatedIPsKey,
+  ipamClaimKey,
+  leaderLingerKey,
+  leaderMaxLifeKey,
+] as const;
 
 /** Garbage collection (this implementation): the switch and the period of the operator's full scan. */
 export const GcSchema = Type.Object(
@@ -71,6 +91,8 @@ export const ChartIpamSchema = Type.Object(
     [maxAllocatedIPsKey]: Type.Integer({ minimum: 1 }),
     gc: GcSchema,
     [ipamClaimKey]: Type.Optional(Bool),
+    [leaderLingerKey]: Type.Optional(Type.Integer({ minimum: 0, maximum: 600_000 })),
+    [leaderMaxLifeKey]: Type.Optional(Type.Integer({ minimum: 1_000, maximum: 3_600_000 })),
   },
   closed,
 );

@@ -104,31 +104,67 @@ export interface LeaderOptions {
 
 export const defaultWriteDeadlineMs = 20_000;
 
-/** The batch handler for coordinate(): loads the API client on the first batch this process leads. */
-export function batchHandler(opts: LeaderOptions): BatchHandler<PluginRequest, PluginAnswer> {
+/** A leader's batches: the handler for coordinate(), and a way to open its API connection ahead. */
+export interface Leader {
+  handleBatch: BatchHandler<PluginRequest, PluginAnswer>;
+  /** Loads the kubeconfig and opens the connection to the API server before the first batch. */
+  warm(): Promise<void>;
+}
+
+/**
+ * The batches of one leading process: the API client is made on the first batch (or warm()), and the
+ * pools each batch read or wrote are carried to the next one (see CarriedPools).
+ */
+export function leader(opts: LeaderOptions): Leader {
   let api: PluginApi | undefined;
-  return async (requests) => {
+  const carried: CarriedPools = new Map();
+  const connect = (): PluginApi => {
     if (!api) {
+      const started = performance.now();
+      api = new PluginApi(new RestClient(pluginKubeConfig(opts.kubeconfigPath), callTimeoutMs));
+      opts.log.debug('api client', { setupMs: Math.round(performance.now() - started) });
+    }
+    return api;
+  };
+  return {
+    handleBatch: async (requests) => {
+      let store: PluginApi;
       try {
-        api = new PluginApi(new RestClient(pluginKubeConfig(opts.kubeconfigPath), callTimeoutMs));
+        store = connect();
       } catch (err) {
         const error = new CniError(ErrorCode.tryAgainLater, (err as Error).message);
         return requests.map(() => ({ ok: false, error: { message: error.message, code: error.code } }));
       }
-    }
-    return runBatch(api, opts, requests);
+      return runBatch(store, opts, requests, carried);
+    },
+    warm: async () => connect().warm(),
   };
 }
 
+/** The batch handler for coordinate(): loads the API client on the first batch this process leads. */
+export function batchHandler(opts: LeaderOptions): BatchHandler<PluginRequest, PluginAnswer> {
+  return leader(opts).handleBatch;
+}
+
 export type BatchOptions = Omit<LeaderOptions, 'kubeconfigPath'>;
+
+/**
+ * Pools as the previous batches of this leader last saw them (read, or as their guarded write
+ * returned them), by name. A batch of ADDs takes a carried pool instead of reading it again; since
+ * the leader writes every pool it allocates from guarded by the resourceVersion it saw, a pool that
+ * someone else changed meanwhile answers that write with a 409 and is read again (see writePool).
+ * A batch with a release reads every pool afresh: which pools hold a pod's records is read from them.
+ */
+export type CarriedPools = Map<string, SpiderIPPool>;
 
 /** Serves one batch of requests against `store` (the API server's, or a test's in-memory one). */
 export function runBatch(
   store: PluginStore,
   opts: BatchOptions,
   requests: PluginRequest[],
+  carried?: CarriedPools,
 ): Promise<Answer<PluginAnswer>[]> {
-  return new Batch(store, opts, requests).run();
+  return new Batch(store, opts, requests, carried).run();
 }
 
 interface PreparedAdd {
@@ -153,6 +189,16 @@ interface PoolWork {
 
 class PoolGone extends Error {}
 
+/** A pool whose spec changed since it was carried or listed: the requests were planned on the old one. */
+class PoolSpecChanged extends CniError {
+  constructor(name: string) {
+    super(
+      ErrorCode.tryAgainLater,
+      `pool ${name} was changed (its spec) since this node's leader read it; the retry decides on the new one`,
+    );
+  }
+}
+
 class Batch {
   private readonly reads: BatchReads;
   private readonly answers: (Answer<PluginAnswer> | undefined)[];
@@ -163,13 +209,17 @@ class Batch {
   private reservedByFamily = new Map<Family, IntervalSet>();
   private tracker = new WantTracker([]);
   private readonly stats = { rounds: 0, poolWrites: 0, conflicts: 0, endpointWrites: 0 };
+  /** Pools whose last write or read failed: not carried to the next batch. */
+  private readonly uncarried = new Set<string>();
 
   constructor(
     private readonly api: PluginStore,
     private readonly opts: BatchOptions,
     private readonly requests: PluginRequest[],
+    private readonly carried?: CarriedPools,
   ) {
-    this.reads = new BatchReads(api);
+    const releases = requests.some((r) => r.verb !== 'ADD');
+    this.reads = new BatchReads(api, releases ? undefined : carried);
     this.answers = requests.map(() => undefined);
     this.prepared = requests.map(() => undefined);
     this.released = requests.map(() => []);
@@ -238,6 +288,7 @@ class Batch {
       });
     }
     await this.reportClaimFailures();
+    this.carryPools();
     this.opts.log.info('batch', {
       size: this.requests.length,
       failed: this.answers.filter((a) => a && !a.ok).length,
@@ -249,6 +300,14 @@ class Batch {
     return this.answers.map(
       (a) => a ?? { ok: false, error: { message: 'no answer', code: ErrorCode.internal } },
     );
+  }
+
+  /** Hands the pools as this batch last saw them to the next batch of this leader. */
+  private carryPools(): void {
+    if (!this.carried) return;
+    for (const [name, pool] of this.snapshots)
+      if (this.uncarried.has(name)) this.carried.delete(name);
+      else this.carried.set(name, pool);
   }
 
   // ---- 1 and 2: reads and decisions ----
@@ -503,6 +562,25 @@ class Batch {
   private async writePool(name: string, work: PoolWork): Promise<void> {
     let useSnapshot = this.snapshots.has(name);
     const allocations = this.tracker.requests(work.wants);
+    const releases = work.releases.map((x) => x.req);
+    const decide = (pool: SpiderIPPool) => {
+      const reserved = this.reservedFor(pool);
+      return decidePool(pool, releases, allocations, {
+        ...(reserved ? { reserved } : {}),
+        ...(this.opts.maxAllocatedIPs ? { maxAllocatedIPs: this.opts.maxAllocatedIPs } : {}),
+      });
+    };
+    // A pool taken without a consistent read (carried, or listed from the cache) is only as good
+    // as the write that checks it: a decision on it that writes nothing (an address already held,
+    // the pool full) is taken again on the pool read afresh.
+    const unverified = useSnapshot ? this.reads.unverifiedPool(name) : undefined;
+    if (unverified && this.snapshots.get(name) === unverified) {
+      try {
+        if (!decide(unverified).changed) useSnapshot = false;
+      } catch {
+        useSnapshot = false;
+      }
+    }
     let outcome: { released: PoolRecord[][]; outcomes: AllocationOutcome[] } = { released: [], outcomes: [] };
     try {
       await readModifyWrite(
@@ -514,15 +592,14 @@ class Batch {
           const fresh = await this.api.pool(name);
           if (!fresh) throw new PoolGone(`pool ${name} not found`);
           this.snapshots.set(name, fresh);
+          // The requests chose this pool by the spec they were given (selection, filters): a new
+          // spec sends them back to choose again.
+          if (unverified && fresh.metadata.generation !== unverified.metadata.generation)
+            throw new PoolSpecChanged(name);
           return fresh;
         },
         (pool: SpiderIPPool) => {
-          const releases = work.releases.map((x) => x.req);
-          const reserved = this.reservedFor(pool);
-          const decision = decidePool(pool, releases, allocations, {
-            ...(reserved ? { reserved } : {}),
-            ...(this.opts.maxAllocatedIPs ? { maxAllocatedIPs: this.opts.maxAllocatedIPs } : {}),
-          });
+          const decision = decide(pool);
           outcome = { released: decision.released, outcomes: decision.outcomes };
           return decision.changed ? { write: decision.pool, result: undefined } : { result: undefined };
         },
@@ -542,6 +619,7 @@ class Batch {
     } catch (err) {
       // A pool that is gone or unreadable is skipped like an exhausted one; an API failure fails the
       // requests that needed this pool.
+      this.uncarried.add(name);
       const message = err instanceof Error ? err.message : String(err);
       if (err instanceof PoolGone) {
         for (const i of work.wants) this.tracker.skipPool(i, message);

@@ -87,7 +87,8 @@ async function orUndefined<T>(what: string, work: () => Promise<T>): Promise<T |
  * store in unit tests. Errors are CniErrors naming the call, except a 409 of a guarded write
  * (replacePoolStatus, writeEndpoint), which is left as the API's for readModifyWrite.
  */
-export type PluginStore = Omit<PluginApi, 'server' | ClaimCalls> & Partial<Pick<PluginApi, ClaimCalls>>;
+export type PluginStore = Omit<PluginApi, 'server' | 'warm' | ClaimCalls> &
+  Partial<Pick<PluginApi, ClaimCalls>>;
 
 /** A store may lack IPAMClaims (an in-memory one that serves none); the API server's has them. */
 type ClaimCalls = 'ipamClaim' | 'replaceClaimStatus';
@@ -102,6 +103,11 @@ export class PluginApi {
     this.server = rest.server;
     this.spiderpool = new SpiderpoolApi(rest);
     this.kubevirt = new KubeVirtApi(rest);
+  }
+
+  /** Opens the connection (TLS) ahead of the first batch with the cheapest request there is. */
+  async warm(): Promise<void> {
+    await withDeadline(this.rest.get('/version'), callTimeoutMs, 'reading /version');
   }
 
   private read<T>(what: string, ref: ResourceRef, name: string): Promise<T | undefined> {
@@ -142,17 +148,22 @@ export class PluginApi {
     return this.read(what, { ...apps, plural: 'statefulsets', namespace }, name);
   }
 
-  /** Every pool's name, from a metadata-only list (no spec, no status). */
-  async poolNames(): Promise<string[]> {
-    const list = await call('listing the names of spiderippools', () => this.spiderpool.listPoolMetadata());
+  /** Every pool's name, from a metadata-only list (no spec, no status); `fromCache`: see ListOptions. */
+  async poolNames({ fromCache = false } = {}): Promise<string[]> {
+    const list = await call('listing the names of spiderippools', () =>
+      this.spiderpool.listPoolMetadata({ fromCache }),
+    );
     return list.items.flatMap((item) => (item.metadata.name ? [item.metadata.name] : []));
   }
 
-  /** The pools with spec.default, selected by the API server (the CRD's selectable field). */
+  /**
+   * The pools with spec.default, selected by the API server (the CRD's selectable field), from its
+   * watch cache: a batch checks such pools before it trusts them (batch.ts, writePool).
+   */
   async defaultPools(): Promise<SpiderIPPool[]> {
     const what = `listing spiderippools with fieldSelector ${defaultPoolSelector}`;
     const list = await call(what, () =>
-      this.spiderpool.listPools(undefined, defaultPoolSelector).catch((err: unknown) => {
+      this.spiderpool.listPools(undefined, defaultPoolSelector, { fromCache: true }).catch((err: unknown) => {
         // A 400 here means the CRD does not declare the selectable field; say so.
         if (apiStatus(err) === 400) throw new CniError(ErrorCode.apiFailure, unselectable(what, err));
         throw err;
@@ -186,8 +197,15 @@ export class PluginApi {
     }
   }
 
+  /**
+   * From the API server's watch cache, as Spiderpool's agent reads them from its informer: a
+   * consistent list waited up to 100 ms on every ADD at one call at a time (docs/cni.md, "Where an
+   * ADD's time goes"), and a reservation is an administrator's, not raced by allocations.
+   */
   async reservedIPs(): Promise<SpiderReservedIP[]> {
-    const list = await call('listing spiderreservedips', () => this.spiderpool.listReservedIPs());
+    const list = await call('listing spiderreservedips', () =>
+      this.spiderpool.listReservedIPs({ fromCache: true }),
+    );
     return list.items;
   }
 
@@ -279,11 +297,34 @@ export class PluginApi {
 /** How many pools a scan reads at a time. */
 export const scanConcurrency = 4;
 
-/** The reads of one batch, each made once however many requests need it. */
+/**
+ * The reads of one batch, each made once however many requests need it. Pools named in `carried`
+ * (as the leader's previous batch left them) are taken from there instead of read, and Spiderpool's
+ * rule 5 lists its pools from the API server's cache; the batch checks both before it trusts them
+ * (cni/allocation/batch.ts, writePool).
+ */
 export class BatchReads {
   private readonly memo = new Map<string, Promise<unknown>>();
+  private readonly unverified = new Map<string, SpiderIPPool>();
 
-  constructor(readonly api: PluginStore) {}
+  constructor(
+    readonly api: PluginStore,
+    private readonly carried?: ReadonlyMap<string, SpiderIPPool>,
+  ) {}
+
+  /**
+   * The object this batch took for pool `name` without a consistent read (carried from the
+   * previous batch, or listed from the API server's cache), if it did.
+   */
+  unverifiedPool(name: string): SpiderIPPool | undefined {
+    return this.unverified.get(name);
+  }
+
+  private adoptUnverified(pool: SpiderIPPool): SpiderIPPool {
+    const adopted = this.adopt(pool);
+    if (adopted === pool) this.unverified.set(pool.metadata.name ?? '', pool);
+    return adopted;
+  }
 
   private once<T>(key: string, read: () => Promise<T>): Promise<T> {
     let promise = this.memo.get(key) as Promise<T> | undefined;
@@ -321,7 +362,7 @@ export class BatchReads {
   /** Each pool object read in this batch, the first one read of each name (so every request sees one). */
   private readonly poolsRead = new Map<string, SpiderIPPool>();
   /** What this batch read of the pools, for its log line. */
-  readonly poolStats = { gets: 0, nameLists: 0, defaultLists: 0, scanned: 0 };
+  readonly poolStats = { gets: 0, carried: 0, nameLists: 0, defaultLists: 0, scanned: 0 };
 
   private adopt(pool: SpiderIPPool): SpiderIPPool {
     const name = pool.metadata.name ?? '';
@@ -334,23 +375,32 @@ export class BatchReads {
   /** One pool by name; undefined when it does not exist. */
   pool(name: string): Promise<SpiderIPPool | undefined> {
     return this.once(`pool/${name}`, async () => {
+      const kept = this.carried?.get(name);
+      if (kept) {
+        this.poolStats.carried++;
+        return this.adoptUnverified(kept);
+      }
       this.poolStats.gets++;
       const pool = await this.api.pool(name);
       return pool ? this.adopt(pool) : undefined;
     });
   }
 
-  poolNames(): Promise<string[]> {
-    return this.once('pool-names', () => {
+  /**
+   * Every pool's name. For a wildcard from the API server's cache (a pool created a moment ago may be
+   * missing, as from an informer); a scan for a release's records lists consistently.
+   */
+  poolNames({ fromCache = false } = {}): Promise<string[]> {
+    return this.once(fromCache ? 'pool-names-cached' : 'pool-names', () => {
       this.poolStats.nameLists++;
-      return this.api.poolNames();
+      return this.api.poolNames({ fromCache });
     });
   }
 
   defaultPools(): Promise<SpiderIPPool[]> {
     return this.once('default-pools', async () => {
       this.poolStats.defaultLists++;
-      return (await this.api.defaultPools()).map((p) => this.adopt(p));
+      return (await this.api.defaultPools()).map((p) => this.adoptUnverified(p));
     });
   }
 
@@ -365,7 +415,9 @@ export class BatchReads {
     const matched = async () =>
       needs.patterns.length === 0
         ? []
-        : Promise.all(poolsMatching(needs.patterns, await this.poolNames()).map((n) => this.pool(n)));
+        : Promise.all(
+            poolsMatching(needs.patterns, await this.poolNames({ fromCache: true })).map((n) => this.pool(n)),
+          );
     const [named, wild, defaults, labelled] = await Promise.all([
       Promise.all(needs.names.map((n) => this.pool(n))),
       matched(),

@@ -43,10 +43,21 @@ export interface CoordinateOptions<Q, R> {
   maxLeadMs?: number;
   /** Requests per batch at most; the rest wait for the next. */
   maxBatch?: number;
+  /**
+   * A request that comes less than this long after the previous batch was answered waits this long
+   * for others before its batch starts: in a burst, batches of a few requests each would each pay
+   * the per-batch write of a whole pool, while a request after a pause is served at once.
+   */
+  gatherMs?: number;
   /** A follower gives up after this long. */
   deadlineMs?: number;
   /** Observes the protocol (logs, tests). */
   onEvent?: (event: CoordinationEvent) => void;
+  /**
+   * Called once when `maxLeadMs` has passed; the leader goes on serving until the promise settles
+   * (say, until a successor is ready to take the name), then hands over.
+   */
+  beforeMaxLeadHandover?: () => Promise<void>;
 }
 
 export interface Coordinated<R> {
@@ -76,7 +87,13 @@ export class CoordinationTimeout extends Error {
   }
 }
 
-export const coordinationDefaults = { idleMs: 5, maxLeadMs: 2_000, maxBatch: 256, deadlineMs: 60_000 };
+export const coordinationDefaults = {
+  idleMs: 5,
+  maxLeadMs: 2_000,
+  maxBatch: 256,
+  gatherMs: 0,
+  deadlineMs: 60_000,
+};
 
 const leaderships = new Set<Promise<void>>();
 
@@ -102,8 +119,12 @@ class Leadership<Q, R> {
   private readonly waiting = new Set<Socket>();
   private wake: (() => void) | undefined;
   private closing = false;
+  /** Set when beforeMaxLeadHandover settled: hand over at the next turn of the loop. */
+  private successorReady = false;
   private batches = 0;
   private served = 0;
+  /** When the last batch was answered. */
+  private lastAnswered = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly server: Server,
@@ -156,13 +177,17 @@ class Leadership<Q, R> {
 
   enqueue(pending: Pending<Q>): void {
     this.queue.push(pending);
+    this.wakeUp();
+  }
+
+  private wakeUp(): void {
     const wake = this.wake;
     this.wake = undefined;
     wake?.();
   }
 
   private waitForWork(ms: number): Promise<boolean> {
-    if (this.queue.length > 0) return Promise.resolve(true);
+    if (this.queue.length > 0 || this.successorReady) return Promise.resolve(this.queue.length > 0);
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.wake = undefined;
@@ -195,18 +220,41 @@ class Leadership<Q, R> {
       pending.deliver(answers[i] as Answer<R>);
     });
     this.served += batch.length;
+    this.lastAnswered = performance.now();
     this.emit({ type: 'answered', number, size: batch.length });
   }
 
   async run(): Promise<void> {
     const started = performance.now();
     let reason: 'idle' | 'max-lead' = 'idle';
+    let preparing = false;
     for (;;) {
-      if (!(await this.waitForWork(this.opts.idleMs))) break;
-      if (this.batches > 0 && performance.now() - started > this.opts.maxLeadMs) {
+      const work = await this.waitForWork(this.opts.idleMs);
+      if (this.successorReady) {
         reason = 'max-lead';
         break;
       }
+      if (!work) break;
+      if (this.batches > 0 && performance.now() - started > this.opts.maxLeadMs) {
+        const prepare = this.opts.beforeMaxLeadHandover;
+        if (!prepare) {
+          reason = 'max-lead';
+          break;
+        }
+        if (!preparing) {
+          preparing = true;
+          // Keep serving while the successor gets ready; wake the loop when it is.
+          prepare()
+            .catch(() => undefined)
+            .then(() => {
+              this.successorReady = true;
+              this.wakeUp();
+            });
+        }
+      }
+      const { gatherMs, maxBatch } = this.opts;
+      if (gatherMs > 0 && this.queue.length < maxBatch && performance.now() - this.lastAnswered < gatherMs)
+        await sleep(gatherMs);
       await this.commit();
     }
     // Stop accepting; the name is free at once, so a new leader may start while this one finishes.
@@ -318,3 +366,47 @@ export async function coordinate<Q, R>(
     await sleep(Math.random() * 3);
   }
 }
+
+/**
+ * Leads `options.name` without a request of its own: a process that keeps the node's leader warm
+ * for the calls that come next (cni/linger/). It takes the name once it is free, trying every few
+ * milliseconds for up to `waitMs` (a leader may be finishing its batches), serves until `idleMs`
+ * without requests or `maxLeadMs` of leading, and resolves with the hand-over's reason; undefined
+ * when the name stayed taken. `bound` runs as soon as the name is this process's.
+ */
+export async function lead<Q, R>(
+  options: CoordinateOptions<Q, R>,
+  waitMs: number,
+  bound?: () => void,
+): Promise<'idle' | 'max-lead' | undefined> {
+  const opts = { ...coordinationDefaults, ...options };
+  const emit = (event: CoordinationEvent) => {
+    try {
+      opts.onEvent?.(event);
+    } catch {
+      // an observer must not break the protocol
+    }
+  };
+  const giveUp = Date.now() + waitMs;
+  let server = await listen(opts.name);
+  while (!server && Date.now() < giveUp) {
+    await sleep(bindRetryMs);
+    server = await listen(opts.name);
+  }
+  if (!server) return undefined;
+  bound?.();
+  emit({ type: 'leading', attempt: 1 });
+  let reason: 'idle' | 'max-lead' | undefined;
+  const leadership = new Leadership<Q, R>(server, opts, (event) => {
+    if (event.type === 'handover') reason = event.reason;
+    emit(event);
+  });
+  const running = leadership.run();
+  const tracked: Promise<void> = running.catch(() => undefined).finally(() => leaderships.delete(tracked));
+  leaderships.add(tracked);
+  await running;
+  return reason;
+}
+
+/** How often a waiting successor tries the name again. */
+const bindRetryMs = 5;

@@ -1,9 +1,8 @@
 // How a verb gets an allocation or a release done: through the node-local leader of its scope (the
 // node and the kubeconfig), which may be this very process. The leader module, and with it
 // @kubernetes/client-node, is loaded only when this process leads.
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { MultusSettings } from '../../ipam/multus/networks.js';
+import { batchGatherMs, leaderOptions, leaderScope, multusSettings } from '../allocation/leader-options.js';
 import type { PluginAnswer, PluginRequest, PodArgs, Switches } from '../allocation/requests.js';
 import {
   type BatchHandler,
@@ -11,28 +10,23 @@ import {
   CoordinationTimeout,
   coordinate,
 } from '../coordination/coordinate.js';
-import { scopeName } from '../coordination/scope.js';
+import { noteLed } from '../linger/successor.js';
 import type { VerbContext } from '../plugin.js';
 import { CniError, ErrorCode } from '../protocol/errors.js';
 
 const handlers = new Map<string, BatchHandler<PluginRequest, PluginAnswer>>();
 
 /** One handler per kubeconfig and node in a process, so the API client is made once. */
-function leaderFor(ctx: VerbContext, nodeName: string): BatchHandler<PluginRequest, PluginAnswer> {
-  const key = `${ctx.config.kubeconfigPath}\n${nodeName}`;
+function leaderFor(ctx: VerbContext): BatchHandler<PluginRequest, PluginAnswer> {
+  const path = ctx.config.kubeconfigPath;
+  const key = `${path}\n${ctx.nodeConfig().nodeName}`;
   let handler = handlers.get(key);
   if (!handler) {
     let loaded: BatchHandler<PluginRequest, PluginAnswer> | undefined;
     handler = async (requests) => {
       if (!loaded) {
         const { batchHandler } = await import('../allocation/batch.js');
-        loaded = batchHandler({
-          kubeconfigPath: ctx.config.kubeconfigPath,
-          nodeName,
-          multus: multusSettingsOf(ctx),
-          maxAllocatedIPs: ctx.nodeConfig().ippoolMaxAllocatedIPs,
-          log: ctx.log,
-        });
+        loaded = batchHandler(leaderOptions(ctx.nodeConfig(), path, ctx.log));
       }
       return loaded(requests);
     };
@@ -41,41 +35,24 @@ function leaderFor(ctx: VerbContext, nodeName: string): BatchHandler<PluginReque
   return handler;
 }
 
-/**
- * What separates leaders besides the node: the kubeconfig's content (its API server and credentials)
- * by digest, so naming the scope parses nothing and loads no library. Two files for one API server
- * only make two leaders, which is safe.
- */
-function kubeconfigDigest(path: string): string {
-  let content: Buffer;
-  try {
-    content = readFileSync(path);
-  } catch (err) {
-    // Before `spiderpool install` has run the file is missing: the kubelet's retry will find it.
-    const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
-    throw new CniError(
-      missing ? ErrorCode.tryAgainLater : ErrorCode.invalidNetworkConfig,
-      missing
-        ? `kubeconfig ${path} does not exist (is spiderpool installed on this node?)`
-        : `kubernetes.kubeconfig: ${path}: ${(err as Error).message}`,
-    );
-  }
-  return createHash('sha256').update(content).digest('hex');
-}
-
 /** Sends `request` to the node's leader and returns its answer, or throws its error as a CniError. */
 export async function ask<A extends PluginAnswer>(ctx: VerbContext, request: PluginRequest): Promise<A> {
-  const nodeName = ctx.nodeConfig().nodeName;
+  const node = ctx.nodeConfig();
   const path = ctx.config.kubeconfigPath;
+  const name = leaderScope(node.nodeName, path);
   try {
     const answer = await coordinate<PluginRequest, PluginAnswer>(request, {
-      name: scopeName(nodeName, kubeconfigDigest(path), path),
-      handleBatch: leaderFor(ctx, nodeName),
+      name,
+      handleBatch: leaderFor(ctx),
+      gatherMs: batchGatherMs,
       onEvent: (event) => {
         if (event.type === 'retry' || event.type === 'answer-lost') ctx.log.debug('coordination', event);
       },
     });
     ctx.log.debug('answered', { role: answer.role, attempts: answer.attempts });
+    // A process that led leaves a successor behind, so the next calls find a warm leader.
+    if (answer.role === 'leader' && node.pluginLeaderLingerMs > 0)
+      noteLed(name, { kubeconfigPath: path, nodeConfigPath: ctx.config.nodeConfigPath, log: ctx.config.log });
     return answer.value as A;
   } catch (err) {
     if (err instanceof BatchRequestFailed) throw new CniError(err.code ?? ErrorCode.internal, err.message);
@@ -86,8 +63,7 @@ export async function ask<A extends PluginAnswer>(ctx: VerbContext, request: Plu
 
 /** How NICs map to Multus networks on this node: Multus's namespace and the cluster default network. */
 export function multusSettingsOf(ctx: VerbContext): MultusSettings {
-  const { multusNamespace, clusterNetwork } = ctx.nodeConfig();
-  return { multusNamespace, ...(clusterNetwork ? { clusterDefaultNetwork: clusterNetwork } : {}) };
+  return multusSettings(ctx.nodeConfig());
 }
 
 /** The switches of the node configuration that travel with every request. */

@@ -154,6 +154,22 @@ export class ClusterFixtures {
     });
   }
 
+  /** `count` pods `<prefix>-<i>` on `nodeName`, each naming `pool` (ipam.spidernet.io/ippool, IPv4). */
+  async podsNamingPool(
+    namespace: string,
+    nodeName: string,
+    pool: string,
+    count: number,
+    prefix: string,
+  ): Promise<V1Pod[]> {
+    const annotations = { 'ipam.spidernet.io/ippool': JSON.stringify({ ipv4: [pool] }) };
+    return Promise.all(
+      Array.from({ length: count }, (_, i) =>
+        this.pod({ namespace, name: `${prefix}-${i}`, nodeName, annotations }),
+      ),
+    );
+  }
+
   /** Deletes a pod at once (no kubelet runs here to finish a graceful deletion). */
   async deletePod(namespace: string, name: string): Promise<void> {
     await this.core.deleteNamespacedPod({ namespace, name, gracePeriodSeconds: 0 }).catch((err: unknown) => {

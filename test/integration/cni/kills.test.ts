@@ -31,21 +31,17 @@ afterAll(() => testbed?.close());
 
 type Run = Call;
 
+/**
+ * No lingering leader (cni/leader/): the tests that stop a leader at a stage of its batch are about
+ * a plugin call that leads. test/integration/cni/linger.test.ts kills lingering leaders.
+ */
+const callsLead = { pluginLeaderLingerMs: 0 };
+
 const start = (command: 'ADD' | 'DEL', node: TestNode, pod: V1Pod, env: Record<string, string> = {}): Run =>
   startCall(binary, command, node, testbed.kubeconfig, pod, env);
 
-async function podsFor(pool: string, count: number, prefix: string, node: TestNode): Promise<V1Pod[]> {
-  return Promise.all(
-    Array.from({ length: count }, (_, i) =>
-      fixtures.pod({
-        namespace,
-        name: `${prefix}-${i}`,
-        nodeName: node.name,
-        annotations: { 'ipam.spidernet.io/ippool': JSON.stringify({ ipv4: [pool] }) },
-      }),
-    ),
-  );
-}
+const podsFor = (pool: string, count: number, prefix: string, node: TestNode): Promise<V1Pod[]> =>
+  fixtures.podsNamingPool(namespace, node.name, pool, count, prefix);
 
 /** What must hold after any burst, kills or not; returns the pods whose call did not finish. */
 async function checkAfterBurst(pool: string, runs: Run[]): Promise<V1Pod[]> {
@@ -98,7 +94,7 @@ async function retryThenRelease(
 test.each(['before-pool-write', 'after-pool-write', 'after-endpoint-write'])(
   'the leader killed %s: its followers are served by the next leader, and its retry converges',
   async (stage) => {
-    const node = testbed.node(`kill-${stage}`);
+    const node = testbed.node(`kill-${stage}`, callsLead);
     const pool = await fixtures.pool(
       { subnet: '198.18.30.0/24', ips: ['198.18.30.1-198.18.30.40'] },
       'kills',
@@ -127,7 +123,7 @@ test('random processes killed at random moments of a burst leave nothing that a 
 }, 120_000);
 
 test('a DEL after the leader was killed between its pool write and its endpoint write still finds and releases the record', async () => {
-  const node = testbed.node('kill-alone');
+  const node = testbed.node('kill-alone', callsLead);
   const pool = await fixtures.pool({ subnet: '198.18.32.0/24', ips: ['198.18.32.1-198.18.32.9'] }, 'kills');
   const [pod] = await podsFor(pool, 1, 'alone', node);
   const marker = join(dir, 'alone.killed');
@@ -151,7 +147,7 @@ test('a DEL after the leader was killed between its pool write and its endpoint 
 }, 60_000);
 
 test('a DEL whose endpoint the operator deletes between the leader’s read and its write succeeds', async () => {
-  const node = testbed.node('endpoint-gone');
+  const node = testbed.node('endpoint-gone', callsLead);
   const pool = await fixtures.pool({ subnet: '198.18.34.0/24', ips: ['198.18.34.1-198.18.34.9'] }, 'kills');
   const [pod] = (await podsFor(pool, 1, 'endpoint-gone', node)) as [V1Pod];
   const name = pod.metadata?.name ?? '';

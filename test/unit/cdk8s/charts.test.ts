@@ -226,6 +226,7 @@ describe('ConfigMap spiderpool-conf', () => {
       'ipam.enableSpiderSubnet=true',
       'ipam.enableKubevirtStaticIP=false',
       'ipam.ippoolMaxAllocatedIPs=12000',
+      'ipam.pluginLeaderLingerMs=0',
       'ipam.gc.intervalSeconds=30',
       'webhook.tlsSecretName=my-tls',
       'multus.clusterNetwork=kube-system/macvlan-ens192',
@@ -235,6 +236,8 @@ describe('ConfigMap spiderpool-conf', () => {
     expect(changed.enableSpiderSubnet).toBe(true);
     expect(changed.gc.intervalSeconds).toBe(30);
     expect(changed.ippoolMaxAllocatedIPs).toBe(12000);
+    // Set, the lingering leader's timing is written; unset, conf.yml stays Spiderpool's (above).
+    expect(changed.pluginLeaderLingerMs).toBe(0);
     expect(changed.webhook).toEqual({ tlsSecretName: 'my-tls' });
   });
 });

@@ -10,6 +10,7 @@ import {
   type CoordinationEvent,
   CoordinationTimeout,
   coordinate,
+  lead,
   settled,
 } from '../../../cni/coordination/coordinate.js';
 import { scopeName } from '../../../cni/coordination/scope.js';
@@ -239,4 +240,109 @@ test('a follower that vanishes before its answer does not disturb the leader or 
   expect((await other).value).toBe('C');
   await settled();
   expect(events.some((e) => e.type === 'answer-lost')).toBe(true);
+});
+
+test('a leader without a request of its own takes the name once the current leader hands over, serves, and hands over when idle', async () => {
+  const name = uniqueScope();
+  const r = recorder(30);
+  // A call leads and is busy for a moment; the lingering one waits for the name meanwhile.
+  const first = coordinate(1, { name, handleBatch: r.handleBatch, idleMs: 5 });
+  await sleep(5);
+  let bound = false;
+  const events: CoordinationEvent[] = [];
+  const lingering = lead(
+    { name, handleBatch: r.handleBatch, idleMs: 200, onEvent: (e) => events.push(e) },
+    2_000,
+    () => {
+      bound = true;
+    },
+  );
+  expect((await first).role).toBe('leader');
+  await sleep(1); // the first leader's hand-over
+  const deadline = Date.now() + 2_000;
+  while (!bound && Date.now() < deadline) await sleep(5);
+  expect(bound).toBe(true);
+  const later = await Promise.all([2, 3, 4].map((n) => coordinate(n, { name, handleBatch: r.handleBatch })));
+  expect(later.map((o) => [o.value, o.role])).toEqual([
+    [20, 'follower'],
+    [30, 'follower'],
+    [40, 'follower'],
+  ]);
+  expect(await lingering).toBe('idle');
+  expect(events.at(-1)).toMatchObject({ type: 'handover', reason: 'idle', served: 3 });
+  // The name is free again: the next request leads.
+  expect((await coordinate(5, { name, handleBatch: r.handleBatch })).role).toBe('leader');
+});
+
+test('a leader without a request gives up when the name stays taken', async () => {
+  const name = uniqueScope();
+  const holder: Server = createServer();
+  await new Promise<void>((resolve) => holder.listen(name, resolve));
+  try {
+    expect(await lead({ name, handleBatch: recorder().handleBatch }, 30)).toBeUndefined();
+  } finally {
+    holder.close();
+  }
+});
+
+test('after maxLeadMs a leader serves on until beforeMaxLeadHandover settles, then hands over; nothing lost or doubled', async () => {
+  const name = uniqueScope();
+  const applied: number[] = [];
+  const handleBatch = async (requests: number[]): Promise<Answer<number>[]> => {
+    applied.push(...requests);
+    await sleep(3);
+    return requests.map((v) => ({ ok: true as const, value: v }));
+  };
+  let prepared = 0;
+  let servedWhilePreparing = 0;
+  let preparing = false;
+  const lingering = lead<number, number>(
+    {
+      name,
+      handleBatch: async (requests) => {
+        if (preparing) servedWhilePreparing += requests.length;
+        return handleBatch(requests);
+      },
+      idleMs: 1_000,
+      maxLeadMs: 20,
+      beforeMaxLeadHandover: async () => {
+        prepared++;
+        preparing = true;
+        await sleep(60);
+        preparing = false;
+      },
+    },
+    1_000,
+  );
+  await sleep(5);
+  const outs: Promise<{ value: number }>[] = [];
+  for (let i = 0; i < 50; i++) {
+    outs.push(coordinate(i, { name, handleBatch }));
+    await sleep(2);
+  }
+  const values = await Promise.all(outs);
+  expect(await lingering).toBe('max-lead');
+  expect(prepared).toBe(1);
+  expect(servedWhilePreparing).toBeGreaterThan(0);
+  expect(values.map((v) => v.value)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+  expect([...applied].sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+});
+
+test('gatherMs: a request right after a batch waits for others; one after a pause is served at once', async () => {
+  const name = uniqueScope();
+  const r = recorder();
+  const opts = { name, handleBatch: r.handleBatch, idleMs: 2_000, gatherMs: 300 };
+  await coordinate(1, opts);
+  // Right after the first answer: 2 waits, and 3 (10 ms later) joins its batch.
+  const second = coordinate(2, opts);
+  await sleep(10);
+  const third = coordinate(3, opts);
+  await Promise.all([second, third]);
+  expect(r.batches).toEqual([[1], [2, 3]]);
+  // After a pause longer than gatherMs, a lone request is served without waiting for company.
+  await sleep(600);
+  const started = performance.now();
+  await coordinate(4, opts);
+  expect(performance.now() - started).toBeLessThan(250);
+  expect(r.batches.at(-1)).toEqual([4]);
 });

@@ -65,6 +65,11 @@ test("conf.yml keeps only the plugin's switches, checked by the installation's c
     multusNamespace: 'spiderpool',
   });
   expect(convertConfYml('clusterNetwork: ""', 'conf.yml')).toEqual({});
+  // The lingering leader's timings (this implementation's keys) travel to the plugin.
+  expect(convertConfYml('pluginLeaderLingerMs: 1500\npluginLeaderMaxLifeMs: 60000', 'conf.yml')).toEqual({
+    pluginLeaderLingerMs: 1500,
+    pluginLeaderMaxLifeMs: 60000,
+  });
   // The pool cap (Spiderpool's SPIDERPOOL_IPPOOL_MAX_ALLOCATED_IPS) travels to the plugin too.
   expect(convertConfYml('ippoolMaxAllocatedIPs: 12000', 'conf.yml')).toEqual({
     ippoolMaxAllocatedIPs: 12000,

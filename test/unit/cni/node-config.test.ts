@@ -11,7 +11,21 @@ test("a missing file means Spiderpool's defaults and this host's name", () => {
     multusNamespace: 'kube-system',
     enableSpiderSubnet: false,
     enableAutoPoolForApplication: true,
+    // This implementation's own: the lingering leader (docs/cni.md, "A leader that lingers").
+    pluginLeaderLingerMs: 3000,
+    pluginLeaderMaxLifeMs: 30000,
   });
+});
+
+test("the lingering leader's timings come from the file; out of range is refused naming the key", () => {
+  const c = parseNodeConfig('{"pluginLeaderLingerMs": 0, "pluginLeaderMaxLifeMs": 5000}', 'f', 'n1');
+  expect([c.pluginLeaderLingerMs, c.pluginLeaderMaxLifeMs]).toEqual([0, 5000]);
+  expect(() => parseNodeConfig('{"pluginLeaderLingerMs": -1}', '/etc/x.json')).toThrow(
+    /node configuration \/etc\/x.json: pluginLeaderLingerMs: .*-1/,
+  );
+  expect(() => parseNodeConfig('{"pluginLeaderMaxLifeMs": 10}', '/etc/x.json')).toThrow(
+    /pluginLeaderMaxLifeMs: .*10/,
+  );
 });
 
 test('the pool cap comes from the file; one below 1 is refused naming the key', () => {
