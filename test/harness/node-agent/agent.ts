@@ -56,6 +56,7 @@ import {
 } from '../multus/delegation.js';
 import { debianCniDir } from '../netns.js';
 import { type ApiBridge, bridgeApiServer } from '../netns-api-bridge.js';
+import { failedDomainSignal } from '../nodes/launcher-image.js';
 import { signalPodContainers } from '../nodes/nodes.js';
 import { ensureServingCert } from '../pki.js';
 import type { TestUserName } from '../users.js';
@@ -762,7 +763,8 @@ export class NodeAgent {
         for (const pod of pods) {
           const node = pod.spec?.nodeName;
           const ofVmi = pod.metadata?.labels?.['kubevirt.io/created-by'] === vmi.metadata.uid;
-          if (ofVmi && this.mine(node) && pod.status?.phase === 'Running') await this.endLauncher(pod);
+          if (ofVmi && this.mine(node) && pod.status?.phase === 'Running')
+            await this.endLauncher(pod, 'Succeeded');
         }
       }
       return;
@@ -879,7 +881,7 @@ export class NodeAgent {
     const pod = this.podOf(pods, vmi, loser.pod);
     if (pod?.status?.phase !== 'Running' || pod.metadata?.deletionTimestamp) return;
     if (!this.playsKubelet) {
-      await this.endLauncher(pod);
+      await this.endLauncher(pod, ms.failed ? 'Failed' : 'Succeeded');
       return;
     }
     const sb = this.sandboxes.get(pod.metadata?.uid ?? '');
@@ -900,21 +902,23 @@ export class NodeAgent {
   }
 
   /**
-   * On a real node: the launcher's containers get SIGTERM through the node's containerd and exit 0,
-   * as a virt-launcher whose domain is gone exits; kubelet then reports the pod Succeeded
-   * (restartPolicy Never). Repeated until kubelet reports it.
+   * On a real node: the launcher's containers are signalled through the node's containerd. For
+   * `Succeeded` (its domain left or shut down) SIGTERM, and they exit 0; for `Failed` (the target of
+   * a failed or aborted migration) the stand-in's failed-domain signal, and they exit 1. kubelet
+   * then reports the pod's phase (restartPolicy Never). Repeated until kubelet reports it.
    */
-  private async endLauncher(pod: V1Pod): Promise<void> {
+  private async endLauncher(pod: V1Pod, phase: 'Succeeded' | 'Failed'): Promise<void> {
     const nodeName = pod.spec?.nodeName;
     const node = this.opts.controlPlane.nodes.find((n) => n.name === nodeName);
     if (!node)
       throw new Error(
         `pod ${pod.metadata?.namespace}/${pod.metadata?.name}: node ${nodeName} is not a real node`,
       );
-    const signalled = await signalPodContainers(node, pod.metadata?.uid ?? '');
+    const signal = phase === 'Failed' ? failedDomainSignal : 'SIGTERM';
+    const signalled = await signalPodContainers(node, pod.metadata?.uid ?? '', signal);
     if (signalled > 0)
       this.log(
-        `pod ${pod.metadata?.namespace}/${pod.metadata?.name}: launcher ended on ${nodeName} (${signalled} containers)`,
+        `pod ${pod.metadata?.namespace}/${pod.metadata?.name}: launcher ended on ${nodeName} (${signal} to ${signalled} containers, to end ${phase})`,
       );
   }
 

@@ -4,7 +4,8 @@
 // image`, from Debian's busybox-static and scripts at the paths a launcher pod runs
 // (pkg/virt-controller/services/template.go, serialconsolelog.go, pkg/container-disk): the compute
 // container's /usr/bin/virt-launcher-monitor and the guest-console-log sidecar's /usr/bin/virt-tail
-// stay up and end with exit 0 on SIGTERM within a second, as a launcher whose domain is gone exits;
+// stay up and end with exit 0 on SIGTERM within a second, as a launcher whose domain is gone exits,
+// or with exit 1 on SIGUSR1 (`failedDomainSignal`), as a target launcher whose migration failed ends;
 // for a containerDisk volume, the init container's /usr/bin/cp copies /usr/bin/container-disk into
 // the pod, where the disk image's containers run it (`--no-op` exits at once, else it stays up). No
 // QEMU. A containerDisk's own image is `containerDiskImage`: busybox alone, for that script to run in.
@@ -18,11 +19,18 @@ export const launcherImage = { repository: 'docker.io/library/virt-launcher', ta
 export const launcherCommands = ['/usr/bin/virt-launcher-monitor', '/usr/bin/virt-tail'] as const;
 
 /**
- * Stays up until SIGTERM or SIGINT, then exits 0. A shell runs a trap only between commands, so it
- * waits in one-second sleeps rather than one long one.
+ * The signal that tells a stand-in launcher its domain failed (a failed or aborted migration's
+ * target): it exits 1, so kubelet reports its pod Failed. SIGTERM ends it with exit 0 (Succeeded).
+ */
+export const failedDomainSignal = 'SIGUSR1';
+
+/**
+ * Stays up until SIGTERM or SIGINT (then exits 0) or `failedDomainSignal` (then exits 1). A shell
+ * runs a trap only between commands, so it waits in one-second sleeps rather than one long one.
  */
 export const stayUpScript = `#!/bin/busybox sh
 trap 'exit 0' TERM INT
+trap 'exit 1' ${failedDomainSignal.replace(/^SIG/, '')}
 while :; do /bin/busybox sleep 1; done
 `;
 

@@ -1,5 +1,6 @@
 // The real nodes' stand-ins: the Multus meta plugin's configuration, and the virt-launcher image's
-// scripts run as the image's containers run them (SIGTERM ends them with exit 0).
+// scripts run as the image's containers run them (SIGTERM ends them with exit 0, the failed-domain
+// signal with exit 1).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,7 +8,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseMetaConf } from '../../harness/multus/meta-conf.js';
 import { multusConflist } from '../../harness/nodes/config.js';
-import { containerDiskScript, stayUpScript } from '../../harness/nodes/launcher-image.js';
+import { containerDiskScript, failedDomainSignal, stayUpScript } from '../../harness/nodes/launcher-image.js';
 
 describe('the Multus stand-in configuration', () => {
   it('reads what the node configuration gives it', () => {
@@ -56,6 +57,22 @@ describe('the stand-in virt-launcher', () => {
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
       expect(Date.now() - signalled).toBeLessThan(2500);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('exits 1 on the failed-domain signal, so kubelet reports its pod Failed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'spiderpool-ts-launcher-'));
+    try {
+      const script = join(dir, 'virt-launcher-monitor');
+      writeFileSync(script, stayUpScript, { mode: 0o755 });
+      const child = spawn(script, [], { stdio: 'ignore' });
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      await sleep(1500);
+      expect(child.exitCode).toBeNull();
+      child.kill(failedDomainSignal);
+      expect(await exited).toBe(1);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
