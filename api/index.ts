@@ -1,6 +1,7 @@
 export * from './constants.js';
 export * from './crds.js';
 export * from './kubevirt.js';
+export * from './owner-reference.js';
 export * from './schema/annotations.js';
 export * from './schema/cel.js';
 export * from './schema/common.js';

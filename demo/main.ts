@@ -35,6 +35,7 @@ import { isAlreadyExists, isNotFound } from '../kube/errors.js';
 import { RestClient } from '../kube/rest.js';
 import { SpiderpoolApi } from '../kube/spiderpool.js';
 import { nadGroup, nadPlural, nadVersion } from '../multus/ownership.js';
+import { vmManifest } from '../test/harness/kubevirt-vm.js';
 import { podSandboxPid } from '../test/harness/nodes/nodes.js';
 import { eventually } from '../test/harness/wait.js';
 import { NodesStage } from './nodes-stage.js';
@@ -382,31 +383,9 @@ async function main(): Promise<void> {
   say(
     `SpiderIPPool blue-ippool 198.18.169.101-110; SpiderMultusConfig kube-system/bridge-secondary (bridge ${secondary}): plugins ${blue.join(' -> ')}`,
   );
-  await create({
-    apiVersion: 'kubevirt.io/v1',
-    kind: 'VirtualMachine',
-    metadata: { name: 'vm-migrate' },
-    spec: {
-      runStrategy: 'Always',
-      template: {
-        spec: {
-          domain: {
-            devices: {
-              interfaces: [
-                { name: 'default', masquerade: {} },
-                { name: 'blue', bridge: {} },
-              ],
-            },
-            resources: { requests: { memory: '64M' } },
-          },
-          networks: [
-            { name: 'default', pod: {} },
-            { name: 'blue', multus: { networkName: 'kube-system/bridge-secondary' } },
-          ],
-        },
-      },
-    },
-  } as KubernetesObject);
+  await create(
+    vmManifest(ns, 'vm-migrate', { multus: [{ name: 'blue', networkName: 'kube-system/bridge-secondary' }] }),
+  );
   const source = await running('vm-migrate');
   const migrateIp = source.status?.podIP;
   await show('vm-migrate');

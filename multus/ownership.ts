@@ -1,6 +1,6 @@
 // Which SpiderMultusConfig a NetworkAttachmentDefinition belongs to: the one named by its
 // controller ownerReference. A NAD without one was written by someone else and is never changed.
-import type { V1ObjectMeta, V1OwnerReference } from '@kubernetes/client-node';
+import type { V1ObjectMeta } from '@kubernetes/client-node';
 import { apiVersion, kinds, type SpiderMultusConfig } from '../api/index.js';
 
 export const nadGroup = 'k8s.cni.cncf.io';
@@ -26,19 +26,4 @@ export function ownedBy(nad: { metadata?: V1ObjectMeta }, smc: SpiderMultusConfi
   return (nad.metadata?.ownerReferences ?? []).some(
     (r) => r.controller === true && r.kind === kinds.multusConfig.kind && r.uid === smc.metadata.uid,
   );
-}
-
-/**
- * The controller reference a NAD gets: the garbage collector deletes the NAD with its
- * SpiderMultusConfig, and `blockOwnerDeletion` lets a foreground deletion wait for it.
- */
-export function controllerReference(smc: SpiderMultusConfig): V1OwnerReference {
-  return {
-    apiVersion,
-    kind: kinds.multusConfig.kind,
-    name: smc.metadata.name ?? '',
-    uid: smc.metadata.uid ?? '',
-    controller: true,
-    blockOwnerDeletion: true,
-  };
 }

@@ -4,6 +4,7 @@
 // (crd-schema.ts) the OpenAPI v3 structural schema of the CRD, so the two cannot drift. Only
 // constructs that map onto a structural schema are used (no unions, no patternProperties); where
 // TypeBox has no such construct, `Type.Unsafe` spells the schema out with its static type.
+import type { V1ObjectMeta } from '@kubernetes/client-node';
 import { type Static, Type } from '@sinclair/typebox';
 
 /** `{ [key: string]: string }` as `additionalProperties`, the form Kubernetes accepts for maps. */
@@ -46,3 +47,10 @@ export const LabelSelectorSchema = Type.Object(
   { 'x-kubernetes-map-type': 'atomic' },
 );
 export type LabelSelector = Static<typeof LabelSelectorSchema>;
+
+/** What every custom resource carries around its spec and status, as read from or sent to the API. */
+export interface ResourceEnvelope {
+  apiVersion?: string;
+  kind?: string;
+  metadata: V1ObjectMeta;
+}

@@ -5,9 +5,9 @@
 // (pkg/k8s/apis/spiderpool.spidernet.io/v2beta1/spidercoordinator_types.go); the CEL rules add the
 // checks Spiderpool's webhook makes (coordinatormanager ValidateCoordinatorSpec), naming the field.
 
-import type { V1ObjectMeta } from '@kubernetes/client-node';
 import { type Static, Type } from '@sinclair/typebox';
 import { celLimits } from './cel.js';
+import type { ResourceEnvelope } from './common.js';
 import type { ValidationRule } from './crd-schema.js';
 
 /** `dst` of a policy route and an entry of `hijackCIDR`: an address or a CIDR (normalized to a CIDR). */
@@ -158,10 +158,7 @@ export type CoordinatorStatus = Static<typeof CoordinatorStatusSchema>;
 /** The only SpiderCoordinator Spiderpool reads. */
 export const defaultCoordinatorName = 'default';
 
-export interface SpiderCoordinator {
-  apiVersion?: string;
-  kind?: string;
-  metadata: V1ObjectMeta;
+export interface SpiderCoordinator extends ResourceEnvelope {
   spec?: CoordinatorSpec;
   status?: CoordinatorStatus;
 }

@@ -2,9 +2,8 @@
 // after the Pod, or after the VM for KubeVirt launcher pods. Only a status, written with plain
 // updates (no status subresource), as in Spiderpool.
 
-import type { V1ObjectMeta } from '@kubernetes/client-node';
 import { type Static, Type } from '@sinclair/typebox';
-import { Int64, RouteSchema } from './common.js';
+import { Int64, type ResourceEnvelope, RouteSchema } from './common.js';
 
 export const IPAllocationDetailSchema = Type.Object({
   interface: Type.String({ description: 'the pod interface (CNI_IFNAME), e.g. eth0 or net1' }),
@@ -38,9 +37,6 @@ export type IPAllocationDetail = Static<typeof IPAllocationDetailSchema>;
 export type PodIPAllocation = Static<typeof PodIPAllocationSchema>;
 export type EndpointStatus = Static<typeof EndpointStatusSchema>;
 
-export interface SpiderEndpoint {
-  apiVersion?: string;
-  kind?: string;
-  metadata: V1ObjectMeta;
+export interface SpiderEndpoint extends ResourceEnvelope {
   status?: EndpointStatus;
 }

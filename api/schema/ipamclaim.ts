@@ -5,8 +5,8 @@
 // The fields are upstream's (pkg/crd/ipamclaims/v1alpha1/types.go and the CRD it generates); this
 // project serves all of it: `spec.network`, `spec.interface`, `spec.ipRequests`, `status.ips`,
 // `status.ownerPod` and the `IPsAllocated` condition of `status.conditions` (docs/ipamclaim.md).
-import type { V1ObjectMeta } from '@kubernetes/client-node';
 import { type Static, Type } from '@sinclair/typebox';
+import type { ResourceEnvelope } from './common.js';
 
 export const ipamClaimGroup = 'k8s.cni.cncf.io';
 export const ipamClaimVersion = 'v1alpha1';
@@ -78,10 +78,7 @@ export interface IPAMClaimStatus {
   conditions?: IPAMClaimCondition[];
 }
 
-export interface IPAMClaim {
-  apiVersion?: string;
-  kind?: string;
-  metadata: V1ObjectMeta;
+export interface IPAMClaim extends ResourceEnvelope {
   spec: IPAMClaimSpec;
   status?: IPAMClaimStatus;
 }

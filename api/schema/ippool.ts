@@ -1,10 +1,9 @@
 // SpiderIPPool (cluster-scoped, short name `sp`): a set of addresses of one subnet and the rules for
 // who may use them. Field names, types and defaults are Spiderpool's.
 
-import type { V1ObjectMeta } from '@kubernetes/client-node';
 import { type Static, Type } from '@sinclair/typebox';
 import { subnetSpecProperties, subnetSpecRules } from './cel.js';
-import { Int64, LabelSelectorSchema } from './common.js';
+import { Int64, LabelSelectorSchema, type ResourceEnvelope } from './common.js';
 
 export const IPPoolSpecSchema = Type.Object(
   {
@@ -59,10 +58,7 @@ export const IPPoolStatusSchema = Type.Object({
 export type IPPoolSpec = Static<typeof IPPoolSpecSchema>;
 export type IPPoolStatus = Static<typeof IPPoolStatusSchema>;
 
-export interface SpiderIPPool {
-  apiVersion?: string;
-  kind?: string;
-  metadata: V1ObjectMeta;
+export interface SpiderIPPool extends ResourceEnvelope {
   spec: IPPoolSpec;
   status?: IPPoolStatus;
 }

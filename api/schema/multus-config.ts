@@ -6,8 +6,8 @@
 // API server, each naming its field; what CEL cannot see (annotations, JSON strings, other NADs)
 // is the operator's webhook (multus/validate.ts).
 
-import type { V1ObjectMeta } from '@kubernetes/client-node';
 import { type Static, type TObject, type TProperties, Type } from '@sinclair/typebox';
+import type { ResourceEnvelope } from './common.js';
 import { CoordinatorSpecSchema } from './coordinator.js';
 import type { ValidationRule } from './crd-schema.js';
 
@@ -302,9 +302,6 @@ export const multusConfigAnnotations = {
   cniConfigName: 'cni.spidernet.io/cniconfig-name',
 } as const;
 
-export interface SpiderMultusConfig {
-  apiVersion?: string;
-  kind?: string;
-  metadata: V1ObjectMeta;
+export interface SpiderMultusConfig extends ResourceEnvelope {
   spec?: MultusConfigSpec;
 }

@@ -1,8 +1,8 @@
 // SpiderReservedIP (cluster-scoped, short name `sr`): addresses no pool of that family hands out.
 
-import type { V1ObjectMeta } from '@kubernetes/client-node';
 import { type Static, Type } from '@sinclair/typebox';
 import { AddressOrRangeSchema, celLimits, ipVersionField, reservedIPSpecRules } from './cel.js';
+import type { ResourceEnvelope } from './common.js';
 
 export const ReservedIPSpecSchema = Type.Object(
   {
@@ -19,9 +19,6 @@ export const ReservedIPSpecSchema = Type.Object(
 
 export type ReservedIPSpec = Static<typeof ReservedIPSpecSchema>;
 
-export interface SpiderReservedIP {
-  apiVersion?: string;
-  kind?: string;
-  metadata: V1ObjectMeta;
+export interface SpiderReservedIP extends ResourceEnvelope {
   spec: ReservedIPSpec;
 }

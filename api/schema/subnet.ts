@@ -1,9 +1,8 @@
 // SpiderSubnet (cluster-scoped, short name `ss`): a subnet from which pools take their addresses.
 
-import type { V1ObjectMeta } from '@kubernetes/client-node';
 import { type Static, Type } from '@sinclair/typebox';
 import { subnetSpecProperties, subnetSpecRules } from './cel.js';
-import { Int64 } from './common.js';
+import { Int64, type ResourceEnvelope } from './common.js';
 
 export const SubnetSpecSchema = Type.Object(
   {
@@ -28,10 +27,7 @@ export const SubnetStatusSchema = Type.Object({
 export type SubnetSpec = Static<typeof SubnetSpecSchema>;
 export type SubnetStatus = Static<typeof SubnetStatusSchema>;
 
-export interface SpiderSubnet {
-  apiVersion?: string;
-  kind?: string;
-  metadata: V1ObjectMeta;
+export interface SpiderSubnet extends ResourceEnvelope {
   spec: SubnetSpec;
   status?: SubnetStatus;
 }

@@ -4,21 +4,24 @@
 // (`spiderpool probe`) that nothing else needs, and setns(2) moves that process alone into the pod.
 import { openSync } from 'node:fs';
 
-const AF_PACKET = 17;
-const SOCK_RAW = 3;
-const SOCK_CLOEXEC = 0o2000000;
-const CLONE_NEWNET = 0x40000000;
-const SIOCGIFFLAGS = 0x8913;
-const SIOCSIFFLAGS = 0x8914;
-const SIOCGIFHWADDR = 0x8927;
-const SIOCGIFINDEX = 0x8933;
-const IFF_UP = 0x1;
-const SOL_PACKET = 263;
-const PACKET_ADD_MEMBERSHIP = 1;
-const PACKET_MR_ALLMULTI = 2;
-const POLLIN = 0x1;
-const MSG_DONTWAIT = 0x40;
-const EINTR = 4;
+// Linux ABI numbers from the kernel's uapi headers (socket, sockios, if, if_packet, sched, poll, errno).
+const abi = {
+  AF_PACKET: 17,
+  SOCK_RAW: 3,
+  SOCK_CLOEXEC: 0o2000000,
+  CLONE_NEWNET: 0x40000000,
+  SIOCGIFFLAGS: 0x8913,
+  SIOCSIFFLAGS: 0x8914,
+  SIOCGIFHWADDR: 0x8927,
+  SIOCGIFINDEX: 0x8933,
+  IFF_UP: 0x1,
+  SOL_PACKET: 263,
+  PACKET_ADD_MEMBERSHIP: 1,
+  PACKET_MR_ALLMULTI: 2,
+  POLLIN: 0x1,
+  MSG_DONTWAIT: 0x40,
+  EINTR: 4,
+} as const;
 
 type Ffi = typeof import('bun:ffi');
 
@@ -65,7 +68,7 @@ export class Libc {
   /** Moves this process (its only JS thread) into the network namespace at `path`. */
   enterNetns(path: string): void {
     const fd = openSync(path, 'r');
-    this.check(`setns(${path})`, this.libc.symbols.setns(fd, CLONE_NEWNET));
+    this.check(`setns(${path})`, this.libc.symbols.setns(fd, abi.CLONE_NEWNET));
   }
 
   private ifreq(ifname: string): Buffer {
@@ -80,24 +83,24 @@ export class Libc {
     const { ptr } = this.ffi;
     const fd = this.check(
       'socket(AF_PACKET)',
-      symbols.socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(etherType)),
+      symbols.socket(abi.AF_PACKET, abi.SOCK_RAW | abi.SOCK_CLOEXEC, htons(etherType)),
     );
     try {
       const req = this.ifreq(ifname);
-      this.check(`ioctl(SIOCGIFINDEX, ${ifname})`, symbols.ioctl(fd, SIOCGIFINDEX, ptr(req)));
+      this.check(`ioctl(SIOCGIFINDEX, ${ifname})`, symbols.ioctl(fd, abi.SIOCGIFINDEX, ptr(req)));
       const ifindex = req.readInt32LE(16);
       const hw = this.ifreq(ifname);
-      this.check(`ioctl(SIOCGIFHWADDR, ${ifname})`, symbols.ioctl(fd, SIOCGIFHWADDR, ptr(hw)));
+      this.check(`ioctl(SIOCGIFHWADDR, ${ifname})`, symbols.ioctl(fd, abi.SIOCGIFHWADDR, ptr(hw)));
       const mac = Buffer.from(hw.subarray(18, 24));
       const flags = this.ifreq(ifname);
-      this.check(`ioctl(SIOCGIFFLAGS, ${ifname})`, symbols.ioctl(fd, SIOCGIFFLAGS, ptr(flags)));
-      if (!(flags.readUInt16LE(16) & IFF_UP)) {
+      this.check(`ioctl(SIOCGIFFLAGS, ${ifname})`, symbols.ioctl(fd, abi.SIOCGIFFLAGS, ptr(flags)));
+      if (!(flags.readUInt16LE(16) & abi.IFF_UP)) {
         // A main plugin calls IPAM before it sets the link up (macvlan does); a probe needs it up.
-        flags.writeUInt16LE(flags.readUInt16LE(16) | IFF_UP, 16);
-        this.check(`ioctl(SIOCSIFFLAGS, ${ifname})`, symbols.ioctl(fd, SIOCSIFFLAGS, ptr(flags)));
+        flags.writeUInt16LE(flags.readUInt16LE(16) | abi.IFF_UP, 16);
+        this.check(`ioctl(SIOCSIFFLAGS, ${ifname})`, symbols.ioctl(fd, abi.SIOCSIFFLAGS, ptr(flags)));
       }
       const address = Buffer.alloc(20); // struct sockaddr_ll
-      address.writeUInt16LE(AF_PACKET, 0);
+      address.writeUInt16LE(abi.AF_PACKET, 0);
       address.writeUInt16LE(htons(etherType), 2);
       address.writeInt32LE(ifindex, 4);
       this.check(`bind(${ifname})`, symbols.bind(fd, ptr(address), address.length));
@@ -105,10 +108,10 @@ export class Libc {
         // Neighbour advertisements to ff02::1 must reach us even if the interface filters multicast.
         const mreq = Buffer.alloc(16); // struct packet_mreq
         mreq.writeInt32LE(ifindex, 0);
-        mreq.writeUInt16LE(PACKET_MR_ALLMULTI, 4);
+        mreq.writeUInt16LE(abi.PACKET_MR_ALLMULTI, 4);
         this.check(
           'setsockopt(PACKET_ADD_MEMBERSHIP)',
-          symbols.setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, ptr(mreq), mreq.length),
+          symbols.setsockopt(fd, abi.SOL_PACKET, abi.PACKET_ADD_MEMBERSHIP, ptr(mreq), mreq.length),
         );
       }
       return this.packetSocket(fd, ifindex, mac);
@@ -127,7 +130,7 @@ export class Libc {
       mac,
       send: (frame) => {
         const to = Buffer.alloc(20);
-        to.writeUInt16LE(AF_PACKET, 0);
+        to.writeUInt16LE(abi.AF_PACKET, 0);
         to.writeUInt16LE(htons(frame.readUInt16BE(12)), 2);
         to.writeInt32LE(ifindex, 4);
         to.writeUInt8(6, 11);
@@ -139,15 +142,15 @@ export class Libc {
         for (;;) {
           const left = Math.max(0, Math.ceil(deadline - performance.now()));
           pollfd.writeInt32LE(fd, 0);
-          pollfd.writeInt16LE(POLLIN, 4);
+          pollfd.writeInt16LE(abi.POLLIN, 4);
           pollfd.writeInt16LE(0, 6);
           const ready = symbols.poll(ptr(pollfd), 1, left);
           if (ready < 0) {
-            if (this.errno() === EINTR) continue;
+            if (this.errno() === abi.EINTR) continue;
             throw new SystemCallError('poll', this.errno());
           }
           if (ready === 0) return undefined;
-          const n = Number(symbols.recv(fd, ptr(buffer), buffer.length, MSG_DONTWAIT));
+          const n = Number(symbols.recv(fd, ptr(buffer), buffer.length, abi.MSG_DONTWAIT));
           if (n > 0) return Buffer.from(buffer.subarray(0, n));
           if (performance.now() >= deadline) return undefined;
         }

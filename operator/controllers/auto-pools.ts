@@ -8,7 +8,14 @@
 // pool changes (guarded by its resourceVersion, so a pod's allocation in between makes it retry),
 // then the subnet gives the dropped addresses back.
 import type { KubernetesObject, V1Pod } from '@kubernetes/client-node';
-import { annotations, apiVersion, finalizer, kinds, labels, type SpiderIPPool } from '../../api/index.js';
+import {
+  annotations,
+  controllerReference,
+  finalizer,
+  kinds,
+  labels,
+  type SpiderIPPool,
+} from '../../api/index.js';
 import {
   type Application,
   applicationKey,
@@ -255,16 +262,7 @@ export class AutoPoolController {
           labels: wantLabels,
           annotations: { [annotations.ippoolIPNumber]: sizeText },
           finalizers: [finalizer],
-          ownerReferences: [
-            {
-              apiVersion,
-              kind: kinds.subnet.kind,
-              name: subnet.metadata.name ?? '',
-              uid: subnet.metadata.uid ?? '',
-              controller: true,
-              blockOwnerDeletion: true,
-            },
-          ],
+          ownerReferences: [controllerReference(kinds.subnet.kind, subnet)],
         },
         spec: {
           ipVersion: slot.family,

@@ -5,12 +5,11 @@
 // it finds, a NAD this SpiderMultusConfig does not control is never written: a Warning Event on the
 // SpiderMultusConfig says why its network is not applied.
 import type { KubernetesObject } from '@kubernetes/client-node';
-import type { SpiderMultusConfig } from '../../api/index.js';
+import { controllerReference, kinds, type SpiderMultusConfig } from '../../api/index.js';
 import { describeApiError, isConflict, isNotFound } from '../../kube/errors.js';
 import { resourcePath } from '../../kube/resource.js';
 import type { RestClient } from '../../kube/rest.js';
 import {
-  controllerReference,
   controllingMultusConfig,
   type NetworkAttachmentDefinition,
   nadGroup,
@@ -47,7 +46,7 @@ function desiredNad(rendered: RenderedNad, smc: SpiderMultusConfig, current?: Ne
       name: rendered.name,
       namespace: rendered.namespace,
       annotations: rendered.annotations,
-      ownerReferences: [...others, controllerReference(smc)],
+      ownerReferences: [...others, controllerReference(kinds.multusConfig.kind, smc)],
     },
     ...(rendered.config !== undefined ? { spec: { config: rendered.config } } : {}),
   };

@@ -2,6 +2,7 @@
 // configuration on stdin, and the CNI_ARGS string. Nothing here depends on the build, so the test
 // bed's own CNI executables (the Multus stand-in, multus/) bundle it too.
 import { spawn } from 'node:child_process';
+import { collectOutput } from './child-output.js';
 
 export interface ProcessOutcome {
   code: number | null;
@@ -30,18 +31,12 @@ export function runProcess(
 ): Promise<ProcessOutcome> {
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, { env: env as NodeJS.ProcessEnv, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
+    const output = collectOutput(child);
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      const { stdout, stderr } = output;
       let json: Record<string, unknown> | undefined;
       try {
         json = JSON.parse(stdout) as Record<string, unknown>;

@@ -6,6 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
 import { buildExecutable, repoRoot } from '../../build/executables.js';
+import { collectOutput } from './child-output.js';
 import { cniEnv, netConf, type TestNode } from './cni-plugin.js';
 
 export interface CallOutcome {
@@ -54,14 +55,7 @@ export function startCall(
     env: { PATH: process.env.PATH, ...cniEnv(command, ref), ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (d: Buffer) => {
-    stdout += d.toString();
-  });
-  child.stderr?.on('data', (d: Buffer) => {
-    stderr += d.toString();
-  });
+  const output = collectOutput(child);
   child.stdin?.on('error', () => undefined); // a process killed before reading its stdin
   child.stdin?.end(JSON.stringify(netConf(node, kubeconfig)));
   const call: Call = {
@@ -75,6 +69,7 @@ export function startCall(
     },
     done: new Promise((resolve) => {
       child.on('close', (code, signal) => {
+        const { stdout, stderr } = output;
         const outcome: CallOutcome = { code, signal, stdout };
         try {
           const doc = JSON.parse(stdout) as { code?: number; msg?: string; ips?: { address: string }[] };

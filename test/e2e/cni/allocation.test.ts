@@ -5,35 +5,21 @@
 // default route), IPv6 and dual-stack work, two NICs of one pod come from `ipam.spidernet.io/ippools`
 // across two networks, and DEL frees the address.
 import type { V1Pod } from '@kubernetes/client-node';
-import { netConf, type ProcessOutcome, type TestNode } from '../../harness/cni-plugin.js';
-import { NetworkLab, runCni } from '../../harness/netns.js';
-import { type ClusterFixtures, PluginTestbed } from '../../harness/spiderpool-api.js';
+import { netConf, type ProcessOutcome } from '../../harness/cni-plugin.js';
+import { runCni } from '../../harness/netns.js';
+import { useMacvlanBed } from '../../harness/plugin-bed.js';
 
-const lab = new NetworkLab();
-let testbed: PluginTestbed;
-let fixtures: ClusterFixtures;
-let node: TestNode;
-let namespace: string;
-let master: string;
-
-beforeAll(async () => {
-  testbed = await PluginTestbed.start('cni-e2e-alloc');
-  fixtures = testbed.fixtures;
-  node = testbed.node('e2e-node');
-  namespace = await fixtures.namespace('e2e');
-  // macvlan's master: a veth end in the host namespace whose peer sits in a namespace of its own.
-  master = (await lab.vethPair({ bNetns: await lab.netns() })).a;
-}, 120_000);
-
-afterAll(async () => {
-  await lab.cleanup();
-  await testbed?.close();
-});
+const bed = useMacvlanBed('cni-e2e-alloc', 'e2e-node', 'e2e');
 
 let podCount = 0;
 
 async function pod(annotations: Record<string, string>): Promise<V1Pod> {
-  return fixtures.pod({ namespace, name: `e2e-${podCount++}`, nodeName: node.name, annotations });
+  return bed.fixtures.pod({
+    namespace: bed.namespace,
+    name: `e2e-${podCount++}`,
+    nodeName: bed.node.name,
+    annotations,
+  });
 }
 
 const args = (p: V1Pod) => ({
@@ -48,9 +34,9 @@ type Network = { kind: 'macvlan' } | { kind: 'bridge'; bridge: string };
 function config(network: Network, name: string, ipam: Record<string, unknown> = {}, cniVersion = '1.0.0') {
   const top =
     network.kind === 'macvlan'
-      ? { type: 'macvlan', master, mode: 'bridge' }
+      ? { type: 'macvlan', master: bed.master, mode: 'bridge' }
       : { type: 'bridge', bridge: network.bridge };
-  return netConf(node, testbed.kubeconfig, { name, cniVersion, top, ipam });
+  return netConf(bed.node, bed.testbed.kubeconfig, { name, cniVersion, top, ipam });
 }
 
 interface Attached {
@@ -71,12 +57,12 @@ async function attach(
     cniVersion?: string;
   } = {},
 ): Promise<Attached> {
-  const netns = opts.netns ?? (await lab.netns());
+  const netns = opts.netns ?? (await bed.lab.netns());
   const ifname = opts.ifname ?? 'eth0';
   const out = await runCni({
     plugin: network.kind,
     command: 'ADD',
-    netns: lab.netnsPath(netns),
+    netns: bed.lab.netnsPath(netns),
     ifname,
     containerId: `infra-${p.metadata?.uid}`,
     args: args(p),
@@ -89,7 +75,7 @@ function detach(a: Attached, network: Network, opts: { name?: string; ipam?: Rec
   return runCni({
     plugin: network.kind,
     command: 'DEL',
-    netns: lab.netnsPath(a.netns),
+    netns: bed.lab.netnsPath(a.netns),
     ifname: a.ifname,
     containerId: `infra-${a.pod.metadata?.uid}`,
     args: args(a.pod),
@@ -98,13 +84,13 @@ function detach(a: Attached, network: Network, opts: { name?: string; ipam?: Rec
 }
 
 async function addressesIn(a: Attached): Promise<string[]> {
-  return (await lab.addresses(a.netns, a.ifname))
+  return (await bed.lab.addresses(a.netns, a.ifname))
     .filter((x) => x.scope !== 'link')
     .map((x) => `${x.local}/${x.prefixlen}`);
 }
 
 async function routesIn(a: Attached, family: 4 | 6 = 4): Promise<string[]> {
-  return (await lab.routes(a.netns, family))
+  return (await bed.lab.routes(a.netns, family))
     .filter((r) => r.gateway)
     .map((r) => `${r.dst} via ${r.gateway}`)
     .sort();
@@ -113,7 +99,7 @@ async function routesIn(a: Attached, family: 4 | 6 = 4): Promise<string[]> {
 const macvlan: Network = { kind: 'macvlan' };
 
 test('macvlan: the interface carries the address, the default route via the pool gateway, pool and pod routes; DEL frees it', async () => {
-  const pool = await fixtures.pool({
+  const pool = await bed.fixtures.pool({
     subnet: '198.18.40.0/24',
     ips: ['198.18.40.10-198.18.40.19'],
     gateway: '198.18.40.1',
@@ -132,7 +118,7 @@ test('macvlan: the interface carries the address, the default route via the pool
     '198.19.200.0/24 via 198.18.40.253',
     'default via 198.18.40.1',
   ]);
-  expect((await fixtures.poolState(pool)).records.map((r) => [r.ip, r.podUid])).toEqual([
+  expect((await bed.fixtures.poolState(pool)).records.map((r) => [r.ip, r.podUid])).toEqual([
     ['198.18.40.10', p.metadata?.uid],
   ]);
 
@@ -140,7 +126,7 @@ test('macvlan: the interface carries the address, the default route via the pool
   const check = await runCni({
     plugin: 'macvlan',
     command: 'CHECK',
-    netns: lab.netnsPath(a.netns),
+    netns: bed.lab.netnsPath(a.netns),
     ifname: 'eth0',
     containerId: `infra-${p.metadata?.uid}`,
     args: args(p),
@@ -148,11 +134,11 @@ test('macvlan: the interface carries the address, the default route via the pool
   });
   expect({ code: check.code, stdout: check.stdout }).toEqual({ code: 0, stdout: '' });
 
-  await fixtures.deletePod(namespace, p.metadata?.name ?? '');
+  await bed.fixtures.deletePod(bed.namespace, p.metadata?.name ?? '');
   const del = await detach(a, macvlan);
   expect({ code: del.code, stdout: del.stdout }).toEqual({ code: 0, stdout: '' });
-  expect(await lab.linkExists('eth0', a.netns)).toBe(false);
-  expect((await fixtures.poolState(pool)).allocatedIPCount).toBe(0);
+  expect(await bed.lab.linkExists('eth0', a.netns)).toBe(false);
+  expect((await bed.fixtures.poolState(pool)).allocatedIPCount).toBe(0);
   // The next pod gets the next address, not the one just released.
   const next = await attach(
     await pod({ 'ipam.spidernet.io/ippool': JSON.stringify({ ipv4: [pool] }) }),
@@ -162,7 +148,7 @@ test('macvlan: the interface carries the address, the default route via the pool
 });
 
 test('clean_gateway drops the default route but keeps the pool routes', async () => {
-  const pool = await fixtures.pool({
+  const pool = await bed.fixtures.pool({
     subnet: '198.18.41.0/24',
     ips: ['198.18.41.10-198.18.41.19'],
     gateway: '198.18.41.1',
@@ -184,14 +170,14 @@ test('clean_gateway drops the default route but keeps the pool routes', async ()
 });
 
 test('bridge: IPv6 and dual-stack', async () => {
-  const bridge: Network = { kind: 'bridge', bridge: lab.linkName('spbr') };
-  lab.adopt(bridge.bridge); // the bridge plugin creates it
-  const v4 = await fixtures.pool({
+  const bridge: Network = { kind: 'bridge', bridge: bed.lab.linkName('spbr') };
+  bed.lab.adopt(bridge.bridge); // the bridge plugin creates it
+  const v4 = await bed.fixtures.pool({
     subnet: '198.18.42.0/24',
     ips: ['198.18.42.10-198.18.42.19'],
     gateway: '198.18.42.1',
   });
-  const v6 = await fixtures.pool({
+  const v6 = await bed.fixtures.pool({
     subnet: 'fd00:42::/64',
     ips: ['fd00:42::10-fd00:42::1f'],
     gateway: 'fd00:42::1',
@@ -215,21 +201,21 @@ test('bridge: IPv6 and dual-stack', async () => {
   expect((await addressesIn(dual)).sort()).toEqual(['198.18.42.10/24', 'fd00:42::11/64']);
   expect(await routesIn(dual, 4)).toEqual(['default via 198.18.42.1']);
   expect(await routesIn(dual, 6)).toEqual(['default via fd00:42::1']);
-  const endpoint = await fixtures.endpoint(namespace, dual.pod.metadata?.name ?? '');
+  const endpoint = await bed.fixtures.endpoint(bed.namespace, dual.pod.metadata?.name ?? '');
   expect(endpoint?.status?.current.ips).toEqual([
     expect.objectContaining({ interface: 'eth0', ipv4: '198.18.42.10/24', ipv6: 'fd00:42::11/64' }),
   ]);
 });
 
 test('two NICs of one pod from ipam.spidernet.io/ippools (named), on two networks', async () => {
-  const bridge: Network = { kind: 'bridge', bridge: lab.linkName('spbr') };
-  lab.adopt(bridge.bridge);
-  const a = await fixtures.pool({
+  const bridge: Network = { kind: 'bridge', bridge: bed.lab.linkName('spbr') };
+  bed.lab.adopt(bridge.bridge);
+  const a = await bed.fixtures.pool({
     subnet: '198.18.43.0/24',
     ips: ['198.18.43.10-198.18.43.19'],
     gateway: '198.18.43.1',
   });
-  const b = await fixtures.pool({
+  const b = await bed.fixtures.pool({
     subnet: '198.18.44.0/24',
     ips: ['198.18.44.10-198.18.44.19'],
     gateway: '198.18.44.1',
@@ -243,7 +229,7 @@ test('two NICs of one pod from ipam.spidernet.io/ippools (named), on two network
   const first = await attach(p, macvlan, { ifname: 'net1', name: 'net-a' });
   expect(first.out.code).toBe(0);
   // The first ADD allocated both NICs and stored them in the endpoint.
-  const endpoint = await fixtures.endpoint(namespace, p.metadata?.name ?? '');
+  const endpoint = await bed.fixtures.endpoint(bed.namespace, p.metadata?.name ?? '');
   expect(endpoint?.status?.current.ips.map((e) => [e.interface, e.ipv4])).toEqual([
     ['net1', '198.18.43.10/24'],
     ['net2', '198.18.44.10/24'],
@@ -254,5 +240,7 @@ test('two NICs of one pod from ipam.spidernet.io/ippools (named), on two network
   expect(await addressesIn(second)).toEqual(['198.18.44.10/24']);
   // net2 asked for cleangateway: only net1 has a default route.
   expect(await routesIn(first)).toEqual(['default via 198.18.43.1']);
-  expect((await fixtures.poolState(b)).records.map((r) => [r.ip, r.nic])).toEqual([['198.18.44.10', 'net2']]);
+  expect((await bed.fixtures.poolState(b)).records.map((r) => [r.ip, r.nic])).toEqual([
+    ['198.18.44.10', 'net2'],
+  ]);
 });

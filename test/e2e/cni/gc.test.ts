@@ -7,37 +7,22 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
 import { attachmentFile } from '../../../cni/state/attachments.js';
-import { callPlugin, netConf, type TestNode } from '../../harness/cni-plugin.js';
-import { NetworkLab, runCni } from '../../harness/netns.js';
-import { type ClusterFixtures, PluginTestbed } from '../../harness/spiderpool-api.js';
+import { callPlugin, netConf } from '../../harness/cni-plugin.js';
+import { runCni } from '../../harness/netns.js';
+import { useMacvlanBed } from '../../harness/plugin-bed.js';
 
-const lab = new NetworkLab();
-let testbed: PluginTestbed;
-let fixtures: ClusterFixtures;
-let node: TestNode;
-let namespace: string;
-let master: string;
+const bed = useMacvlanBed('cni-e2e-gc', 'gc-node', 'gc');
 let pool: string;
 
 beforeAll(async () => {
-  testbed = await PluginTestbed.start('cni-e2e-gc');
-  fixtures = testbed.fixtures;
-  node = testbed.node('gc-node');
-  namespace = await fixtures.namespace('gc');
-  master = (await lab.vethPair({ bNetns: await lab.netns() })).a;
-  pool = await fixtures.pool({ subnet: '198.18.50.0/24', ips: ['198.18.50.10-198.18.50.29'] });
+  pool = await bed.fixtures.pool({ subnet: '198.18.50.0/24', ips: ['198.18.50.10-198.18.50.29'] });
 }, 120_000);
 
-afterAll(async () => {
-  await lab.cleanup();
-  await testbed?.close();
-});
-
 const config = (network: string, cniVersion = '1.0.0') =>
-  netConf(node, testbed.kubeconfig, {
+  netConf(bed.node, bed.testbed.kubeconfig, {
     name: network,
     cniVersion,
-    top: { type: 'macvlan', master, mode: 'bridge' },
+    top: { type: 'macvlan', master: bed.master, mode: 'bridge' },
     ipam: { default_ipv4_ippool: [pool] },
   });
 
@@ -51,16 +36,20 @@ interface Attached {
 let n = 0;
 
 async function attached(network: string): Promise<Attached> {
-  const pod = await fixtures.pod({ namespace, name: `gc-${n++}`, nodeName: node.name });
+  const pod = await bed.fixtures.pod({
+    namespace: bed.namespace,
+    name: `gc-${n++}`,
+    nodeName: bed.node.name,
+  });
   const containerId = `sandbox-${pod.metadata?.uid}`;
   const out = await runCni({
     plugin: 'macvlan',
     command: 'ADD',
-    netns: lab.netnsPath(await lab.netns()),
+    netns: bed.lab.netnsPath(await bed.lab.netns()),
     ifname: 'eth0',
     containerId,
     args: {
-      K8S_POD_NAMESPACE: namespace,
+      K8S_POD_NAMESPACE: bed.namespace,
       K8S_POD_NAME: pod.metadata?.name ?? '',
       K8S_POD_UID: pod.metadata?.uid ?? '',
     },
@@ -84,10 +73,10 @@ const gc = (network: string, valid?: Attached[]) =>
   );
 
 async function held(): Promise<string[]> {
-  return (await fixtures.poolState(pool)).records.map((r) => r.ip).sort();
+  return (await bed.fixtures.poolState(pool)).records.map((r) => r.ip).sort();
 }
 
-const recordOf = (a: Attached) => attachmentFile(join(node.stateDir, a.network), a.containerId, 'eth0');
+const recordOf = (a: Attached) => attachmentFile(join(bed.node.stateDir, a.network), a.containerId, 'eth0');
 
 test('GC releases stale attachments of deleted pods and keeps the rest', async () => {
   const kept = await attached('gc-net');
@@ -95,8 +84,8 @@ test('GC releases stale attachments of deleted pods and keeps the rest', async (
   const staleButAlive = await attached('gc-net');
   const otherNetwork = await attached('gc-other');
   expect(existsSync(recordOf(stale))).toBe(true);
-  await fixtures.deletePod(namespace, stale.pod.metadata?.name ?? '');
-  await fixtures.deletePod(namespace, otherNetwork.pod.metadata?.name ?? '');
+  await bed.fixtures.deletePod(bed.namespace, stale.pod.metadata?.name ?? '');
+  await bed.fixtures.deletePod(bed.namespace, otherNetwork.pod.metadata?.name ?? '');
 
   // No list at all (cnitool gc) releases nothing.
   const unlisted = await gc('gc-net');
@@ -111,7 +100,7 @@ test('GC releases stale attachments of deleted pods and keeps the rest', async (
   expect(existsSync(recordOf(kept))).toBe(true);
   // A live pod's stale attachment stays recorded, so a later GC releases it once the pod is gone.
   expect(existsSync(recordOf(staleButAlive))).toBe(true);
-  await fixtures.deletePod(namespace, staleButAlive.pod.metadata?.name ?? '');
+  await bed.fixtures.deletePod(bed.namespace, staleButAlive.pod.metadata?.name ?? '');
   expect((await gc('gc-net', [kept])).code).toBe(0);
   expect(await held()).toEqual([kept.ip, otherNetwork.ip].sort());
   expect(existsSync(recordOf(staleButAlive))).toBe(false);

@@ -13,6 +13,9 @@ import {
 import { kubevirtGroup, kubevirtKinds, kubevirtVersion } from '../../../api/index.js';
 import { isNotFound } from '../../../kube/errors.js';
 import { controlPlane } from '../../harness/clients.js';
+
+export { vmManifest } from '../../harness/kubevirt-vm.js';
+
 import { NetworkLab } from '../../harness/netns.js';
 import { NodeAgent, type NodeAgentOptions } from '../../harness/node-agent/index.js';
 import { type ClusterFixtures, PluginTestbed } from '../../harness/spiderpool-api.js';
@@ -35,34 +38,6 @@ export interface Vmim {
 
 export function kv(kind: keyof typeof kubevirtKinds, namespace: string) {
   return { group: kubevirtGroup, version: kubevirtVersion, plural: kubevirtKinds[kind].plural, namespace };
-}
-
-/** A VirtualMachine on the pod network, whose eth0 is the NAD named in `default-network`. */
-export function vmManifest(
-  namespace: string,
-  name: string,
-  opts: { defaultNetwork: string; binding?: Record<string, unknown>; annotations?: Record<string, string> },
-): KubernetesObject {
-  return {
-    apiVersion: 'kubevirt.io/v1',
-    kind: 'VirtualMachine',
-    metadata: { name, namespace },
-    spec: {
-      runStrategy: 'Always',
-      template: {
-        metadata: {
-          annotations: { 'v1.multus-cni.io/default-network': opts.defaultNetwork, ...opts.annotations },
-        },
-        spec: {
-          domain: {
-            devices: { interfaces: [{ name: 'default', ...(opts.binding ?? { masquerade: {} }) }] },
-            resources: { requests: { memory: '64M' } },
-          },
-          networks: [{ name: 'default', pod: {} }],
-        },
-      },
-    },
-  } as KubernetesObject;
 }
 
 export async function create(admin: KubeConfig, manifest: KubernetesObject): Promise<void> {

@@ -20,7 +20,7 @@ import { applyCrds } from '../../harness/crds.js';
 import { ensureServingCert } from '../../harness/pki.js';
 import { grantClusterRules } from '../../harness/spiderpool-api.js';
 import { eventually } from '../../harness/wait.js';
-import { create, deleteVm, KubeVirtWorld, kv, launcherPods, waitVmi } from './fixtures.js';
+import { create, deleteVm, KubeVirtWorld, kv, launcherPods, vmManifest, waitVmi } from './fixtures.js';
 
 let world: KubeVirtWorld | undefined;
 const w = () => world as KubeVirtWorld;
@@ -198,32 +198,10 @@ test("a VM's claimed secondary address is kept across a restart; the claim's sta
   const { fixtures, namespace, nad } = w();
   const objects = fixtures.admin.makeApiClient(CustomObjectsApi);
   const name = 'vm-claim';
-  await create(fixtures.admin, {
-    apiVersion: 'kubevirt.io/v1',
-    kind: 'VirtualMachine',
-    metadata: { name, namespace },
-    spec: {
-      runStrategy: 'Always',
-      template: {
-        metadata: { annotations: { 'v1.multus-cni.io/default-network': nad } },
-        spec: {
-          domain: {
-            devices: {
-              interfaces: [
-                { name: 'default', masquerade: {} },
-                { name: 'tenant', bridge: {} },
-              ],
-            },
-            resources: { requests: { memory: '64M' } },
-          },
-          networks: [
-            { name: 'default', pod: {} },
-            { name: 'tenant', multus: { networkName: nadName } },
-          ],
-        },
-      },
-    },
-  } as KubernetesObject);
+  await create(
+    fixtures.admin,
+    vmManifest(namespace, name, { defaultNetwork: nad, multus: [{ name: 'tenant', networkName: nadName }] }),
+  );
   // kubevirt-ipam-controller's claim: `<vm>.<network>`, owned by the VM, spec.network the NAD config's name.
   const vm = (await objects.getNamespacedCustomObject({ ...kv('vm', namespace), name })) as {
     metadata: { uid: string };

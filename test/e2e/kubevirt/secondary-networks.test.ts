@@ -6,7 +6,7 @@
 // every NIC.
 import { createHash } from 'node:crypto';
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { create, deleteVm, KubeVirtWorld, launcherPods, waitVmi } from './fixtures.js';
+import { create, deleteVm, KubeVirtWorld, launcherPods, vmManifest, waitVmi } from './fixtures.js';
 
 let world: KubeVirtWorld | undefined;
 const w = () => world as KubeVirtWorld;
@@ -50,34 +50,16 @@ afterAll(async () => {
 
 test('each secondary network is attached as its hashed pod interface and recorded in network-status and the SpiderEndpoint', async () => {
   const { fixtures, namespace, nad, pool } = w();
-  await create(fixtures.admin, {
-    apiVersion: 'kubevirt.io/v1',
-    kind: 'VirtualMachine',
-    metadata: { name: 'vm-nics', namespace },
-    spec: {
-      runStrategy: 'Always',
-      template: {
-        metadata: { annotations: { 'v1.multus-cni.io/default-network': nad } },
-        spec: {
-          domain: {
-            devices: {
-              interfaces: [
-                { name: 'default', masquerade: {} },
-                { name: 'blue', bridge: {} },
-                { name: 'red', bridge: {} },
-              ],
-            },
-            resources: { requests: { memory: '64M' } },
-          },
-          networks: [
-            { name: 'default', pod: {} },
-            { name: 'blue', multus: { networkName: 'nad-blue' } },
-            { name: 'red', multus: { networkName: `${namespace}/nad-red` } },
-          ],
-        },
-      },
-    },
-  } as KubernetesObject);
+  await create(
+    fixtures.admin,
+    vmManifest(namespace, 'vm-nics', {
+      defaultNetwork: nad,
+      multus: [
+        { name: 'blue', networkName: 'nad-blue' },
+        { name: 'red', networkName: `${namespace}/nad-red` },
+      ],
+    }),
+  );
 
   const vmi = await waitVmi(
     fixtures.admin,

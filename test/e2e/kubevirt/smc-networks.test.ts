@@ -7,7 +7,7 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
-import { CustomObjectsApi, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { apiVersion, group, kinds, type MultusConfigSpec, version } from '../../../api/index.js';
 import { isNotFound } from '../../../kube/errors.js';
 import { nadGroup, nadPlural, nadVersion } from '../../../multus/ownership.js';
@@ -136,39 +136,22 @@ test('a two-NIC VM on two bridge SpiderMultusConfigs: one default route, the sec
   // The seed's vm-centos shape: bridge binding, the first network Multus's default; unnamed
   // ippools items go to the NICs by position. The second NIC's IPAM leaves out its default route
   // (main has one already); the coordinator puts one in that NIC's own table.
-  await create(fixtures.admin, {
-    apiVersion: 'kubevirt.io/v1',
-    kind: 'VirtualMachine',
-    metadata: { name: 'vm-two-nics', namespace },
-    spec: {
-      runStrategy: 'Always',
-      template: {
-        metadata: {
-          annotations: {
-            'ipam.spidernet.io/ippools': JSON.stringify([
-              { ipv4: [pools.vlan100] },
-              { ipv4: [pools.vlan200], cleangateway: true },
-            ]),
-          },
-        },
-        spec: {
-          domain: {
-            devices: {
-              interfaces: [
-                { name: 'ovs-bridge1', bridge: {} },
-                { name: 'ovs-bridge2', bridge: {} },
-              ],
-            },
-            resources: { requests: { memory: '64M' } },
-          },
-          networks: [
-            { name: 'ovs-bridge1', multus: { default: true, networkName: `${namespace}/ovs-vlan100` } },
-            { name: 'ovs-bridge2', multus: { networkName: `${namespace}/ovs-vlan200` } },
-          ],
-        },
+  await create(
+    fixtures.admin,
+    vmManifest(namespace, 'vm-two-nics', {
+      annotations: {
+        'ipam.spidernet.io/ippools': JSON.stringify([
+          { ipv4: [pools.vlan100] },
+          { ipv4: [pools.vlan200], cleangateway: true },
+        ]),
       },
-    },
-  } as KubernetesObject);
+      noPodNetwork: true,
+      multus: [
+        { name: 'ovs-bridge1', networkName: `${namespace}/ovs-vlan100` },
+        { name: 'ovs-bridge2', networkName: `${namespace}/ovs-vlan200` },
+      ],
+    }),
+  );
   const { launcher, status } = await runningLauncher('vm-two-nics');
   const second = podIface('ovs-bridge2');
   expect(status.map((s) => [s.name, s.interface, s.ips])).toEqual([

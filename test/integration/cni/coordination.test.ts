@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { buildExecutable, repoRoot } from '../../../build/executables.js';
+import { collectOutput } from '../../harness/child-output.js';
 import { controlPlane, kubeConfig, uniqueName } from '../../harness/clients.js';
 
 let workDir: string;
@@ -74,19 +75,10 @@ function start(ledger: string, entry: string, env: Record<string, string> = {}):
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const events: Outcome['events'] = [];
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (d: Buffer) => {
-    stdout += d.toString();
-  });
-  child.stderr?.on('data', (d: Buffer) => {
-    stderr += d.toString();
-    const lines = stderr.split('\n');
-    stderr = lines.pop() ?? '';
-    for (const line of lines) if (line) events.push(JSON.parse(line));
-  });
+  const output = collectOutput(child, (line) => events.push(JSON.parse(line)));
   const done = new Promise<Outcome>((resolve) => {
     child.on('close', (code, signal) => {
+      const { stdout } = output;
       const answer = stdout.trim() ? (JSON.parse(stdout) as { index: number; role: string }) : undefined;
       resolve({ entry, code, signal, index: answer?.index, role: answer?.role, events });
     });

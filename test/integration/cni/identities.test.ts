@@ -7,23 +7,21 @@
 import { AppsV1Api, PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
 import { kubevirtApiVersion, kubevirtGroup, kubevirtKinds, kubevirtVersion } from '../../../api/index.js';
 import { callPlugin, cniEnv, netConf, type ProcessOutcome, type TestNode } from '../../harness/cni-plugin.js';
-import { type ClusterFixtures, ensureKubeVirtCrds, PluginTestbed } from '../../harness/spiderpool-api.js';
+import { usePluginBed } from '../../harness/plugin-bed.js';
+import { ensureKubeVirtCrds } from '../../harness/spiderpool-api.js';
 
-let testbed: PluginTestbed;
-let fixtures: ClusterFixtures;
+const bed = usePluginBed('cni-identities', 'identities');
 let node: TestNode;
-let namespace: string;
 
-beforeAll(async () => {
-  testbed = await PluginTestbed.start('cni-identities');
-  fixtures = testbed.fixtures;
-  node = testbed.node('id-node');
-  namespace = await fixtures.namespace('identities');
-}, 120_000);
+beforeAll(() => {
+  node = bed.testbed.node('id-node');
+});
 
-afterAll(() => testbed?.close());
-
-const ref = (pod: V1Pod) => ({ namespace, name: pod.metadata?.name ?? '', uid: pod.metadata?.uid ?? '' });
+const ref = (pod: V1Pod) => ({
+  namespace: bed.namespace,
+  name: pod.metadata?.name ?? '',
+  uid: pod.metadata?.uid ?? '',
+});
 
 function call(
   command: string,
@@ -32,7 +30,7 @@ function call(
 ): Promise<ProcessOutcome> {
   const n = opts.node ?? node;
   return callPlugin(cniEnv(command, ref(pod), { ifname: opts.ifname ?? 'eth0' }), {
-    ...netConf(n, testbed.kubeconfig),
+    ...netConf(n, bed.testbed.kubeconfig),
     ...opts.config,
   });
 }
@@ -44,11 +42,11 @@ const ippool = (ipv4: string[], ipv6?: string[]) => ({
 });
 
 test('a StatefulSet pod keeps its address across pods while its ordinal is in range, and gives it back after', async () => {
-  const pool = await fixtures.pool({ subnet: '198.18.70.0/24', ips: ['198.18.70.10-198.18.70.19'] });
-  const apps = fixtures.admin.makeApiClient(AppsV1Api);
+  const pool = await bed.fixtures.pool({ subnet: '198.18.70.0/24', ips: ['198.18.70.10-198.18.70.19'] });
+  const apps = bed.fixtures.admin.makeApiClient(AppsV1Api);
   const labels = { app: 'web' };
   const sts = await apps.createNamespacedStatefulSet({
-    namespace,
+    namespace: bed.namespace,
     body: {
       metadata: { name: 'web' },
       spec: {
@@ -70,8 +68,8 @@ test('a StatefulSet pod keeps its address across pods while its ordinal is in ra
     controller: true,
   };
   const podOf = () =>
-    fixtures.pod({
-      namespace,
+    bed.fixtures.pod({
+      namespace: bed.namespace,
       name: 'web-1',
       nodeName: node.name,
       labels,
@@ -82,45 +80,47 @@ test('a StatefulSet pod keeps its address across pods while its ordinal is in ra
   const first = await podOf();
   const add = await call('ADD', first);
   expect(addresses(add)).toEqual(['198.18.70.10/24']);
-  const endpoint = await fixtures.endpoint(namespace, 'web-1');
+  const endpoint = await bed.fixtures.endpoint(bed.namespace, 'web-1');
   expect(endpoint?.metadata.ownerReferences).toBeUndefined();
   expect(endpoint?.status).toMatchObject({ ownerControllerType: 'StatefulSet', ownerControllerName: 'web' });
 
   // The pod is replaced: DEL keeps the address, the new pod takes it over.
-  await fixtures.deletePod(namespace, 'web-1');
+  await bed.fixtures.deletePod(bed.namespace, 'web-1');
   expect((await call('DEL', first)).code).toBe(0);
-  expect((await fixtures.poolState(pool)).records.map((r) => r.podUid)).toEqual([first.metadata?.uid]);
+  expect((await bed.fixtures.poolState(pool)).records.map((r) => r.podUid)).toEqual([first.metadata?.uid]);
   const second = await podOf();
   expect(addresses(await call('ADD', second))).toEqual(['198.18.70.10/24']);
-  expect((await fixtures.poolState(pool)).records.map((r) => [r.pod, r.podUid])).toEqual([
-    [`${namespace}/web-1`, second.metadata?.uid],
+  expect((await bed.fixtures.poolState(pool)).records.map((r) => [r.pod, r.podUid])).toEqual([
+    [`${bed.namespace}/web-1`, second.metadata?.uid],
   ]);
-  expect((await fixtures.endpoint(namespace, 'web-1'))?.status?.current.uid).toBe(second.metadata?.uid);
+  expect((await bed.fixtures.endpoint(bed.namespace, 'web-1'))?.status?.current.uid).toBe(
+    second.metadata?.uid,
+  );
 
   // Scaled down below the ordinal: the address comes back and the endpoint goes.
   await apps.replaceNamespacedStatefulSet({
-    namespace,
+    namespace: bed.namespace,
     name: 'web',
     body: { ...sts, spec: { ...sts.spec, replicas: 1 } } as never,
   });
-  await fixtures.deletePod(namespace, 'web-1');
+  await bed.fixtures.deletePod(bed.namespace, 'web-1');
   expect((await call('DEL', second)).code).toBe(0);
-  expect((await fixtures.poolState(pool)).records).toEqual([]);
-  expect(await fixtures.endpoint(namespace, 'web-1')).toBeUndefined();
+  expect((await bed.fixtures.poolState(pool)).records).toEqual([]);
+  expect(await bed.fixtures.endpoint(bed.namespace, 'web-1')).toBeUndefined();
 });
 
 test('KubeVirt launcher pods: a VM that is going gets nothing; with enableKubevirtStaticIP off a launcher pod is stateless', async () => {
-  await ensureKubeVirtCrds(fixtures.admin);
-  const pool = await fixtures.pool({ subnet: '198.18.71.0/24', ips: ['198.18.71.10-198.18.71.19'] });
+  await ensureKubeVirtCrds(bed.fixtures.admin);
+  const pool = await bed.fixtures.pool({ subnet: '198.18.71.0/24', ips: ['198.18.71.10-198.18.71.19'] });
   // A standalone VMI being deleted (held by a finalizer): the VM identity is no longer valid. (A VMI
   // that does not exist at all would make the garbage collector delete the pod first.)
   const vmis = {
     group: kubevirtGroup,
     version: kubevirtVersion,
     plural: kubevirtKinds.vmi.plural,
-    namespace,
+    namespace: bed.namespace,
   };
-  const vmi = (await fixtures.objects.createNamespacedCustomObject({
+  const vmi = (await bed.fixtures.objects.createNamespacedCustomObject({
     ...vmis,
     body: {
       apiVersion: kubevirtApiVersion,
@@ -136,15 +136,15 @@ test('KubeVirt launcher pods: a VM that is going gets nothing; with enableKubevi
     uid: vmi.metadata.uid,
     controller: true,
   };
-  const launcher = await fixtures.pod({
-    namespace,
+  const launcher = await bed.fixtures.pod({
+    namespace: bed.namespace,
     name: 'virt-launcher-going-vm-x',
     nodeName: node.name,
     annotations: ippool([pool]),
     ownerReferences: [owner],
   });
   try {
-    await fixtures.objects.deleteNamespacedCustomObject({
+    await bed.fixtures.objects.deleteNamespacedCustomObject({
       ...vmis,
       name: 'going-vm',
       propagationPolicy: 'Background',
@@ -152,18 +152,18 @@ test('KubeVirt launcher pods: a VM that is going gets nothing; with enableKubevi
     const refused = await call('ADD', launcher);
     expect(refused.json).toMatchObject({
       code: 106,
-      msg: `VM ${namespace}/going-vm: the VMI is terminating and no VM owns it; launcher pod ${namespace}/virt-launcher-going-vm-x gets no address`,
+      msg: `VM ${bed.namespace}/going-vm: the VMI is terminating and no VM owns it; launcher pod ${bed.namespace}/virt-launcher-going-vm-x gets no address`,
     });
 
-    const plain = testbed.node('id-plain', { enableKubevirtStaticIP: false });
+    const plain = bed.testbed.node('id-plain', { enableKubevirtStaticIP: false });
     expect(addresses(await call('ADD', launcher, { node: plain }))).toEqual(['198.18.71.10/24']);
-    const endpoint = await fixtures.endpoint(namespace, 'virt-launcher-going-vm-x');
+    const endpoint = await bed.fixtures.endpoint(bed.namespace, 'virt-launcher-going-vm-x');
     expect(endpoint?.status?.ownerControllerType).toBe('VirtualMachineInstance');
     expect(endpoint?.metadata.ownerReferences).toEqual([
       { apiVersion: 'v1', kind: 'Pod', name: 'virt-launcher-going-vm-x', uid: launcher.metadata?.uid },
     ]);
   } finally {
-    await fixtures.objects.patchNamespacedCustomObject(
+    await bed.fixtures.objects.patchNamespacedCustomObject(
       { ...vmis, name: 'going-vm', body: { metadata: { finalizers: null } } },
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
     );
@@ -171,26 +171,26 @@ test('KubeVirt launcher pods: a VM that is going gets nothing; with enableKubevi
 });
 
 test('an exhausted pool falls back to the next one; a dual-stack ADD that cannot get IPv6 keeps no IPv4 either', async () => {
-  const small = await fixtures.pool({ subnet: '198.18.72.0/24', ips: ['198.18.72.10'] });
-  const next = await fixtures.pool({ subnet: '198.18.73.0/24', ips: ['198.18.73.10-198.18.73.19'] });
-  const full6 = await fixtures.pool({ subnet: 'fd00:72::/64', ips: ['fd00:72::10'] });
-  const a = await fixtures.pod({
-    namespace,
+  const small = await bed.fixtures.pool({ subnet: '198.18.72.0/24', ips: ['198.18.72.10'] });
+  const next = await bed.fixtures.pool({ subnet: '198.18.73.0/24', ips: ['198.18.73.10-198.18.73.19'] });
+  const full6 = await bed.fixtures.pool({ subnet: 'fd00:72::/64', ips: ['fd00:72::10'] });
+  const a = await bed.fixtures.pod({
+    namespace: bed.namespace,
     name: 'fallback-a',
     nodeName: node.name,
     annotations: ippool([small, next], [full6]),
   });
   expect(addresses(await call('ADD', a)).sort()).toEqual(['198.18.72.10/24', 'fd00:72::10/64']);
-  const b = await fixtures.pod({
-    namespace,
+  const b = await bed.fixtures.pod({
+    namespace: bed.namespace,
     name: 'fallback-b',
     nodeName: node.name,
     annotations: ippool([small, next]),
   });
   expect(addresses(await call('ADD', b))).toEqual(['198.18.73.10/24']);
 
-  const c = await fixtures.pod({
-    namespace,
+  const c = await bed.fixtures.pod({
+    namespace: bed.namespace,
     name: 'fallback-c',
     nodeName: node.name,
     annotations: ippool([next], [full6]),
@@ -201,25 +201,28 @@ test('an exhausted pool falls back to the next one; a dual-stack ADD that cannot
     msg: expect.stringContaining(`pool ${full6} has no free IPv6 address`),
   });
   // The IPv4 address the failed ADD got in the same batch went back to its pool.
-  expect((await fixtures.poolState(next)).records.map((r) => r.podUid)).toEqual([b.metadata?.uid]);
-  expect(await fixtures.endpoint(namespace, 'fallback-c')).toBeUndefined();
+  expect((await bed.fixtures.poolState(next)).records.map((r) => r.podUid)).toEqual([b.metadata?.uid]);
+  expect(await bed.fixtures.endpoint(bed.namespace, 'fallback-c')).toBeUndefined();
 });
 
 test('unnamed ipam.spidernet.io/ippools: eth0 and the Multus networks by position, all on the first ADD', async () => {
-  const a = await fixtures.pool({ subnet: '198.18.74.0/24', ips: ['198.18.74.10-198.18.74.19'] });
-  const b = await fixtures.pool({ subnet: '198.18.75.0/24', ips: ['198.18.75.10-198.18.75.19'] });
-  const pod = await fixtures.pod({
-    namespace,
+  const a = await bed.fixtures.pool({ subnet: '198.18.74.0/24', ips: ['198.18.74.10-198.18.74.19'] });
+  const b = await bed.fixtures.pool({ subnet: '198.18.75.0/24', ips: ['198.18.75.10-198.18.75.19'] });
+  const pod = await bed.fixtures.pod({
+    namespace: bed.namespace,
     name: 'unnamed',
     nodeName: node.name,
     annotations: {
-      'k8s.v1.cni.cncf.io/networks': `${namespace}/macvlan-b`,
+      'k8s.v1.cni.cncf.io/networks': `${bed.namespace}/macvlan-b`,
       'ipam.spidernet.io/ippools': JSON.stringify([{ ipv4: [a] }, { ipv4: [b] }]),
     },
   });
   expect(addresses(await call('ADD', pod))).toEqual(['198.18.74.10/24']);
   expect(
-    (await fixtures.endpoint(namespace, 'unnamed'))?.status?.current.ips.map((e) => [e.interface, e.ipv4]),
+    (await bed.fixtures.endpoint(bed.namespace, 'unnamed'))?.status?.current.ips.map((e) => [
+      e.interface,
+      e.ipv4,
+    ]),
   ).toEqual([
     ['eth0', '198.18.74.10/24'],
     ['net1', '198.18.75.10/24'],
@@ -230,9 +233,9 @@ test('unnamed ipam.spidernet.io/ippools: eth0 and the Multus networks by positio
 });
 
 test('CHECK names what differs; a pod that is not alive or not there gets nothing', async () => {
-  const pool = await fixtures.pool({ subnet: '198.18.76.0/24', ips: ['198.18.76.10-198.18.76.19'] });
-  const pod = await fixtures.pod({
-    namespace,
+  const pool = await bed.fixtures.pool({ subnet: '198.18.76.0/24', ips: ['198.18.76.10-198.18.76.19'] });
+  const pod = await bed.fixtures.pod({
+    namespace: bed.namespace,
     name: 'checked',
     nodeName: node.name,
     annotations: ippool([pool]),
@@ -245,22 +248,22 @@ test('CHECK names what differs; a pod that is not alive or not there gets nothin
   });
   expect(wrong.json).toMatchObject({
     code: 107,
-    msg: `eth0: prevResult has 198.18.76.99/24, SpiderEndpoint ${namespace}/checked records 198.18.76.10/24`,
+    msg: `eth0: prevResult has 198.18.76.99/24, SpiderEndpoint ${bed.namespace}/checked records 198.18.76.10/24`,
   });
 
   const ghost = { metadata: { name: 'no-such-pod', uid: 'u-none' } } as V1Pod;
   expect((await call('ADD', ghost)).json).toMatchObject({
     code: 106,
-    msg: `pod ${namespace}/no-such-pod not found`,
+    msg: `pod ${bed.namespace}/no-such-pod not found`,
   });
-  const finished = await fixtures.pod({
-    namespace,
+  const finished = await bed.fixtures.pod({
+    namespace: bed.namespace,
     name: 'finished',
     nodeName: node.name,
     annotations: ippool([pool]),
   });
-  await fixtures.core.replaceNamespacedPodStatus({
-    namespace,
+  await bed.fixtures.core.replaceNamespacedPodStatus({
+    namespace: bed.namespace,
     name: 'finished',
     body: {
       ...finished,

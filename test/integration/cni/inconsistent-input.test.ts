@@ -8,21 +8,17 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
 import { callPlugin, cniEnv, netConf, type PodRef, type TestNode } from '../../harness/cni-plugin.js';
-import { type ClusterFixtures, PluginTestbed } from '../../harness/spiderpool-api.js';
+import { usePluginBed } from '../../harness/plugin-bed.js';
 
-let testbed: PluginTestbed;
-let fixtures: ClusterFixtures;
-let namespace: string;
+const bed = usePluginBed('cni-inconsistent', 'inconsistent');
 let pool: string;
 
 beforeAll(async () => {
-  testbed = await PluginTestbed.start('cni-inconsistent');
-  fixtures = testbed.fixtures;
-  namespace = await fixtures.namespace('inconsistent');
-  pool = await fixtures.pool({ subnet: '198.18.33.0/24', ips: ['198.18.33.1-198.18.33.20'] }, 'inconsistent');
+  pool = await bed.fixtures.pool(
+    { subnet: '198.18.33.0/24', ips: ['198.18.33.1-198.18.33.20'] },
+    'inconsistent',
+  );
 }, 120_000);
-
-afterAll(() => testbed?.close());
 
 const network = 'inconsistent-net';
 const ref = (pod: V1Pod): PodRef => ({
@@ -31,7 +27,7 @@ const ref = (pod: V1Pod): PodRef => ({
   uid: pod.metadata?.uid ?? '',
 });
 const conf = (node: TestNode, extra: Record<string, unknown> = {}) => ({
-  ...netConf(node, testbed.kubeconfig, {
+  ...netConf(node, bed.testbed.kubeconfig, {
     name: network,
     cniVersion: '1.1.0',
     ipam: { default_ipv4_ippool: [pool] },
@@ -54,12 +50,12 @@ function records(node: TestNode): Record<string, string> {
 }
 
 async function uidsInPool(): Promise<string[]> {
-  return (await fixtures.poolState(pool)).records.map((r) => r.podUid).sort();
+  return (await bed.fixtures.poolState(pool)).records.map((r) => r.podUid).sort();
 }
 
 test('a failed ADD under a running pod’s container ID leaves its record, and GC keeps its address', async () => {
-  const node = testbed.node('failed-add');
-  const live = await fixtures.pod({ namespace, name: 'live', nodeName: node.name });
+  const node = bed.testbed.node('failed-add');
+  const live = await bed.fixtures.pod({ namespace: bed.namespace, name: 'live', nodeName: node.name });
   const containerId = 'c-live';
   const added = await callPlugin(cniEnv('ADD', ref(live), { containerId }), conf(node));
   expect(added.code).toBe(0);
@@ -67,7 +63,7 @@ test('a failed ADD under a running pod’s container ID leaves its record, and G
   expect(Object.keys(before)).toEqual([`${containerId}:eth0.json`]);
 
   // Another pod's name (gone) with the live pod's UID, under the live pod's container ID.
-  const ghost = { namespace, name: 'ghost', uid: live.metadata?.uid ?? '' };
+  const ghost = { namespace: bed.namespace, name: 'ghost', uid: live.metadata?.uid ?? '' };
   const failed = await callPlugin(cniEnv('ADD', ghost, { containerId }), conf(node));
   expect(failed.code).toBe(1);
   expect(failed.json?.code).toBe(106);
@@ -80,9 +76,13 @@ test('a failed ADD under a running pod’s container ID leaves its record, and G
 });
 
 test('a failed ADD of a new attachment leaves no record behind', async () => {
-  const node = testbed.node('failed-new');
+  const node = bed.testbed.node('failed-new');
   const failed = await callPlugin(
-    cniEnv('ADD', { namespace, name: 'nobody-here', uid: 'b3c1d7e0-0000-4000-8000-000000000001' }),
+    cniEnv('ADD', {
+      namespace: bed.namespace,
+      name: 'nobody-here',
+      uid: 'b3c1d7e0-0000-4000-8000-000000000001',
+    }),
     conf(node),
   );
   expect(failed.json?.code).toBe(106);
@@ -90,10 +90,10 @@ test('a failed ADD of a new attachment leaves no record behind', async () => {
 });
 
 test('a DEL naming a gone pod with a live pod’s UID keeps the live pod’s address', async () => {
-  const node = testbed.node('mixed-del');
-  const live = await fixtures.pod({ namespace, name: 'live-2', nodeName: node.name });
+  const node = bed.testbed.node('mixed-del');
+  const live = await bed.fixtures.pod({ namespace: bed.namespace, name: 'live-2', nodeName: node.name });
   expect((await callPlugin(cniEnv('ADD', ref(live)), conf(node))).code).toBe(0);
-  const mixed = { namespace, name: 'gone-2', uid: live.metadata?.uid ?? '' };
+  const mixed = { namespace: bed.namespace, name: 'gone-2', uid: live.metadata?.uid ?? '' };
   const del = await callPlugin(cniEnv('DEL', mixed, { containerId: 'c-other' }), conf(node));
   expect(del.code).toBe(0);
   expect(await uidsInPool()).toContain(live.metadata?.uid);

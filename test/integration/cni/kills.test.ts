@@ -9,25 +9,18 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
 import type { TestNode } from '../../harness/cni-plugin.js';
+import { usePluginBed } from '../../harness/plugin-bed.js';
 import { buildKillablePlugin, type Call, startCall } from '../../harness/plugin-calls.js';
-import { type ClusterFixtures, PluginTestbed } from '../../harness/spiderpool-api.js';
 import { eventually } from '../../harness/wait.js';
 
-let testbed: PluginTestbed;
-let fixtures: ClusterFixtures;
+const bed = usePluginBed('cni-kills', 'kills');
 let dir: string;
 let binary: string;
-let namespace: string;
 
 beforeAll(async () => {
-  testbed = await PluginTestbed.start('cni-kills');
-  fixtures = testbed.fixtures;
-  dir = testbed.dir;
+  dir = bed.testbed.dir;
   binary = buildKillablePlugin(dir);
-  namespace = await fixtures.namespace('kills');
 }, 120_000);
-
-afterAll(() => testbed?.close());
 
 type Run = Call;
 
@@ -38,15 +31,15 @@ type Run = Call;
 const callsLead = { pluginLeaderLingerMs: 0 };
 
 const start = (command: 'ADD' | 'DEL', node: TestNode, pod: V1Pod, env: Record<string, string> = {}): Run =>
-  startCall(binary, command, node, testbed.kubeconfig, pod, env);
+  startCall(binary, command, node, bed.testbed.kubeconfig, pod, env);
 
 const podsFor = (pool: string, count: number, prefix: string, node: TestNode): Promise<V1Pod[]> =>
-  fixtures.podsNamingPool(namespace, node.name, pool, count, prefix);
+  bed.fixtures.podsNamingPool(bed.namespace, node.name, pool, count, prefix);
 
 /** What must hold after any burst, kills or not; returns the pods whose call did not finish. */
 async function checkAfterBurst(pool: string, runs: Run[]): Promise<V1Pod[]> {
   const results = await Promise.all(runs.map((r) => r.done));
-  const state = await fixtures.poolState(pool);
+  const state = await bed.fixtures.poolState(pool);
   expect(state.allocatedIPCount).toBe(state.records.length);
   // Every record names an existing pod by UID.
   const uids = new Set(runs.map((r) => r.pod.metadata?.uid));
@@ -83,19 +76,19 @@ async function retryThenRelease(
 ): Promise<void> {
   const retried = await Promise.all(unfinished.map((pod) => start('ADD', node, pod).done));
   expect(retried.map((r) => r.code)).toEqual(unfinished.map(() => 0));
-  const state = await fixtures.poolState(pool);
+  const state = await bed.fixtures.poolState(pool);
   expect(state.records.map((r) => r.podUid).sort()).toEqual(pods.map((p) => p.metadata?.uid).sort());
-  await Promise.all(pods.map((p) => fixtures.deletePod(namespace, p.metadata?.name ?? '')));
+  await Promise.all(pods.map((p) => bed.fixtures.deletePod(bed.namespace, p.metadata?.name ?? '')));
   const dels = await Promise.all(pods.map((pod) => start('DEL', node, pod).done));
   expect(dels.map((r) => r.code)).toEqual(pods.map(() => 0));
-  expect((await fixtures.poolState(pool)).allocatedIPCount).toBe(0);
+  expect((await bed.fixtures.poolState(pool)).allocatedIPCount).toBe(0);
 }
 
 test.each(['before-pool-write', 'after-pool-write', 'after-endpoint-write'])(
   'the leader killed %s: its followers are served by the next leader, and its retry converges',
   async (stage) => {
-    const node = testbed.node(`kill-${stage}`, callsLead);
-    const pool = await fixtures.pool(
+    const node = bed.testbed.node(`kill-${stage}`, callsLead);
+    const pool = await bed.fixtures.pool(
       { subnet: '198.18.30.0/24', ips: ['198.18.30.1-198.18.30.40'] },
       'kills',
     );
@@ -112,8 +105,11 @@ test.each(['before-pool-write', 'after-pool-write', 'after-endpoint-write'])(
 );
 
 test('random processes killed at random moments of a burst leave nothing that a retry does not repair', async () => {
-  const node = testbed.node('kill-random');
-  const pool = await fixtures.pool({ subnet: '198.18.31.0/24', ips: ['198.18.31.1-198.18.31.60'] }, 'kills');
+  const node = bed.testbed.node('kill-random');
+  const pool = await bed.fixtures.pool(
+    { subnet: '198.18.31.0/24', ips: ['198.18.31.1-198.18.31.60'] },
+    'kills',
+  );
   const pods = await podsFor(pool, 48, 'random', node);
   const runs = pods.map((pod) => start('ADD', node, pod));
   const victims = [...runs].sort(() => Math.random() - 0.5).slice(0, 10);
@@ -123,8 +119,11 @@ test('random processes killed at random moments of a burst leave nothing that a 
 }, 120_000);
 
 test('a DEL after the leader was killed between its pool write and its endpoint write still finds and releases the record', async () => {
-  const node = testbed.node('kill-alone', callsLead);
-  const pool = await fixtures.pool({ subnet: '198.18.32.0/24', ips: ['198.18.32.1-198.18.32.9'] }, 'kills');
+  const node = bed.testbed.node('kill-alone', callsLead);
+  const pool = await bed.fixtures.pool(
+    { subnet: '198.18.32.0/24', ips: ['198.18.32.1-198.18.32.9'] },
+    'kills',
+  );
   const [pod] = await podsFor(pool, 1, 'alone', node);
   const marker = join(dir, 'alone.killed');
   const killed = await start('ADD', node, pod as V1Pod, {
@@ -134,26 +133,29 @@ test('a DEL after the leader was killed between its pool write and its endpoint 
   }).done;
   expect(killed.signal).toBe('SIGKILL');
   const uid = pod?.metadata?.uid;
-  expect((await fixtures.poolState(pool)).records.map((r) => r.podUid)).toEqual([uid]);
-  expect(await fixtures.endpoint(namespace, 'alone-0')).toBeUndefined();
+  expect((await bed.fixtures.poolState(pool)).records.map((r) => r.podUid)).toEqual([uid]);
+  expect(await bed.fixtures.endpoint(bed.namespace, 'alone-0')).toBeUndefined();
 
   // The runtime gives up on the pod; its DEL carries no K8S_POD_UID: the attachment record ADD wrote
   // before asking names it.
-  await fixtures.deletePod(namespace, 'alone-0');
+  await bed.fixtures.deletePod(bed.namespace, 'alone-0');
   const noUid = { ...(pod as V1Pod), metadata: { ...pod?.metadata, uid: '' } };
   const del = await start('DEL', node, noUid, { CNI_CONTAINERID: `c-${uid}` }).done;
   expect(del.code).toBe(0);
-  expect((await fixtures.poolState(pool)).records).toEqual([]);
+  expect((await bed.fixtures.poolState(pool)).records).toEqual([]);
 }, 60_000);
 
 test('a DEL whose endpoint the operator deletes between the leader’s read and its write succeeds', async () => {
-  const node = testbed.node('endpoint-gone', callsLead);
-  const pool = await fixtures.pool({ subnet: '198.18.34.0/24', ips: ['198.18.34.1-198.18.34.9'] }, 'kills');
+  const node = bed.testbed.node('endpoint-gone', callsLead);
+  const pool = await bed.fixtures.pool(
+    { subnet: '198.18.34.0/24', ips: ['198.18.34.1-198.18.34.9'] },
+    'kills',
+  );
   const [pod] = (await podsFor(pool, 1, 'endpoint-gone', node)) as [V1Pod];
   const name = pod.metadata?.name ?? '';
   expect((await start('ADD', node, pod).done).code).toBe(0);
-  expect(await fixtures.endpoint(namespace, name)).toBeDefined();
-  await fixtures.deletePod(namespace, name);
+  expect(await bed.fixtures.endpoint(bed.namespace, name)).toBeDefined();
+  await bed.fixtures.deletePod(bed.namespace, name);
 
   // The leader stands still after its reads and pool write; the endpoint goes for good meanwhile.
   const gate = join(dir, 'endpoint-gone.resume');
@@ -165,12 +167,12 @@ test('a DEL whose endpoint the operator deletes between the leader’s read and 
     timeoutMs: 30_000,
     intervalMs: 20,
   });
-  await fixtures.removeEndpoint(namespace, name);
-  expect(await fixtures.endpoint(namespace, name)).toBeUndefined();
+  await bed.fixtures.removeEndpoint(bed.namespace, name);
+  expect(await bed.fixtures.endpoint(bed.namespace, name)).toBeUndefined();
   writeFileSync(gate, '');
 
   const out = await del.done;
   expect({ code: out.code, stdout: out.stdout }).toEqual({ code: 0, stdout: '' });
-  expect((await fixtures.poolState(pool)).records).toEqual([]);
-  expect(await fixtures.endpoint(namespace, name)).toBeUndefined();
+  expect((await bed.fixtures.poolState(pool)).records).toEqual([]);
+  expect(await bed.fixtures.endpoint(bed.namespace, name)).toBeUndefined();
 }, 60_000);

@@ -10,8 +10,8 @@ import {
   createBoundPod,
   poolHolders,
   setPodPhase,
-  startOperator,
-  startWorld,
+  startOperatorWorld,
+  stopOperatorWorld,
   type World,
 } from './fixtures/ipam-world.js';
 import type { OperatorProcess } from './operator-process.js';
@@ -22,20 +22,18 @@ let ns: string;
 let pool: string;
 
 beforeAll(async () => {
-  world = await startWorld();
-  ns = await world.fixtures.namespace('nogc');
-  pool = await world.fixtures.pool({ subnet: '198.18.11.0/24', ips: ['198.18.11.10-198.18.11.50'] });
-  op = await startOperator(world.cluster, {
-    identity: 'nogc-op',
-    // The scan would run every second if it were scheduled at all.
-    conf: { gc: { enabled: false, intervalSeconds: 1 } },
-  });
+  ({ world, op, ns, pool } = await startOperatorWorld({
+    namespace: 'nogc',
+    pool: { subnet: '198.18.11.0/24', ips: ['198.18.11.10-198.18.11.50'] },
+    operator: {
+      identity: 'nogc-op',
+      // The scan would run every second if it were scheduled at all.
+      conf: { gc: { enabled: false, intervalSeconds: 1 } },
+    },
+  }));
 }, 120_000);
 
-afterAll(async () => {
-  await op?.stop();
-  await world?.stop();
-});
+afterAll(() => stopOperatorWorld(world, op));
 
 const createPod = (name: string, restartPolicy = 'Always') =>
   createBoundPod(world, ns, name, { restartPolicy });

@@ -20,7 +20,7 @@ import { applyCrds } from '../../harness/crds.js';
 import { eventually } from '../../harness/wait.js';
 import type { PluginSwitches } from './fixtures/compiled-plugin.js';
 import { ctlRun } from './fixtures/ctl-run.js';
-import { bare, startOperator, startWorld, type World } from './fixtures/ipam-world.js';
+import { bare, startOperatorWorld, stopOperatorWorld, type World } from './fixtures/ipam-world.js';
 import {
   controllerRef,
   createVMI as createVMIIn,
@@ -42,25 +42,26 @@ const network = 'spiderpool-test';
 const claimsOn = { enableIPAMClaim: true } as PluginSwitches;
 
 beforeAll(async () => {
-  world = await startWorld({ kubevirt: true });
+  ({ world, op, ns, pool } = await startOperatorWorld({
+    world: { kubevirt: true },
+    prepare: async (world) => {
+      await applyCrds(world.cluster.kc, [ipamClaimCrd]);
+      const rbac = world.cluster.kc.makeApiClient(RbacAuthorizationV1Api);
+      await grant(rbac, installDefaults.cniServiceAccount, ipamClaimCniRules());
+      await grant(rbac, installDefaults.operatorServiceAccount, ipamClaimOperatorRules());
+    },
+    namespace: 'claim',
+    pool: { subnet: '198.18.30.0/24', ips: ['198.18.30.10-198.18.30.250'] },
+    operator: {
+      identity: 'ipamclaim-op',
+      conf: { enableIPAMClaim: true, gc: { intervalSeconds: 3600 } },
+      args: ['--log-level=debug'],
+    },
+  }));
   objects = world.cluster.kc.makeApiClient(CustomObjectsApi);
-  await applyCrds(world.cluster.kc, [ipamClaimCrd]);
-  const rbac = world.cluster.kc.makeApiClient(RbacAuthorizationV1Api);
-  await grant(rbac, installDefaults.cniServiceAccount, ipamClaimCniRules());
-  await grant(rbac, installDefaults.operatorServiceAccount, ipamClaimOperatorRules());
-  ns = await world.fixtures.namespace('claim');
-  pool = await world.fixtures.pool({ subnet: '198.18.30.0/24', ips: ['198.18.30.10-198.18.30.250'] });
-  op = await startOperator(world.cluster, {
-    identity: 'ipamclaim-op',
-    conf: { enableIPAMClaim: true, gc: { intervalSeconds: 3600 } },
-    args: ['--log-level=debug'],
-  });
 }, 120_000);
 
-afterAll(async () => {
-  await op?.stop();
-  await world?.stop();
-});
+afterAll(() => stopOperatorWorld(world, op));
 
 const claimResource = () => ({
   group: ipamClaimGroup,

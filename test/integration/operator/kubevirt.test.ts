@@ -12,7 +12,13 @@ import { kubevirtApiVersion, type kubevirtKinds } from '../../../api/index.js';
 import { isNotFound } from '../../../kube/errors.js';
 import { uniqueName } from '../../harness/clients.js';
 import { eventually } from '../../harness/wait.js';
-import { bare, startOperator, startWorld, type World } from './fixtures/ipam-world.js';
+import {
+  bare,
+  startOperator,
+  startOperatorWorld,
+  stopOperatorWorld,
+  type World,
+} from './fixtures/ipam-world.js';
 import {
   controllerRef,
   createVMI as createVMIIn,
@@ -29,21 +35,20 @@ let ns: string;
 let pool: string;
 
 beforeAll(async () => {
-  world = await startWorld({ kubevirt: true });
+  ({ world, op, ns, pool } = await startOperatorWorld({
+    world: { kubevirt: true },
+    namespace: 'kv',
+    pool: { subnet: '198.18.20.0/24', ips: ['198.18.20.10-198.18.20.250'] },
+    operator: {
+      identity: 'kubevirt-op',
+      conf: { gc: { intervalSeconds: 3600 } },
+      args: ['--log-level=debug'],
+    },
+  }));
   objects = world.cluster.kc.makeApiClient(CustomObjectsApi);
-  ns = await world.fixtures.namespace('kv');
-  pool = await world.fixtures.pool({ subnet: '198.18.20.0/24', ips: ['198.18.20.10-198.18.20.250'] });
-  op = await startOperator(world.cluster, {
-    identity: 'kubevirt-op',
-    conf: { gc: { intervalSeconds: 3600 } },
-    args: ['--log-level=debug'],
-  });
 }, 120_000);
 
-afterAll(async () => {
-  await op?.stop();
-  await world?.stop();
-});
+afterAll(() => stopOperatorWorld(world, op));
 
 type Obj = KubeVirtObject;
 

@@ -4,7 +4,6 @@
 // and their sources are in test/unit/multus/doc-cases.ts), updates follow, deletion removes it, a
 // NAD the SpiderMultusConfig does not own is left alone with a Warning Event. The webhook's refusals
 // are in invalid-resources.test.ts.
-import { join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import {
   apiVersion,
@@ -25,15 +24,9 @@ import {
 import { waitEstablished } from '../../harness/crds.js';
 import { eventually } from '../../harness/wait.js';
 import { docCases } from '../../unit/multus/doc-cases.js';
-import { applyInstallation } from './fixtures/webhook-cluster.js';
-import { OperatorProcess } from './operator-process.js';
-import {
-  grantTestController,
-  idleTestControllerNamespace,
-  type PrivateCluster,
-  startPrivateCluster,
-  testLabel,
-} from './private-cluster.js';
+import { startWebhookCluster } from './fixtures/webhook-cluster.js';
+import type { OperatorProcess } from './operator-process.js';
+import type { PrivateCluster } from './private-cluster.js';
 
 const ns = 'kube-system';
 let cluster: PrivateCluster;
@@ -44,20 +37,9 @@ const smcRef = { group, version, plural: kinds.multusConfig.plural };
 const nadRef = { group: nadGroup, version: nadVersion, plural: nadPlural };
 
 beforeAll(async () => {
-  cluster = await startPrivateCluster(undefined, { spiderpoolCrds: false, controllerManager: true });
-  await applyInstallation(cluster.kc);
-  await grantTestController(cluster.kc, idleTestControllerNamespace);
+  ({ cluster, op } = await startWebhookCluster({ identity: 'multus-op', controllerManager: true }));
   await waitEstablished(cluster.kc, `${kinds.multusConfig.plural}.${group}`);
   await waitEstablished(cluster.kc, `${nadPlural}.${nadGroup}`);
-  op = OperatorProcess.start({
-    kubeconfig: cluster.cp.kubeconfigPath('operator'),
-    namespace: ns,
-    selector: `${testLabel}=none`,
-    testNamespace: idleTestControllerNamespace,
-    identity: 'multus-op',
-    logFile: join(cluster.dir, 'operator.log'),
-    args: ['--webhook-url-host=127.0.0.1'],
-  });
   objects = cluster.kc.makeApiClient(CustomObjectsApi);
   // The webhooks answer once the operator has written its CA bundle: until then creates fail.
   await eventually('the webhook answers', () => createSmc('probe', { cniType: 'custom' }).then(() => true));

@@ -10,8 +10,8 @@ import {
   createBoundPod,
   poolHolders,
   setPodPhase,
-  startOperator,
-  startWorld,
+  startOperatorWorld,
+  stopOperatorWorld,
   type TestPodOptions,
   type World,
 } from './fixtures/ipam-world.js';
@@ -23,20 +23,18 @@ let ns: string;
 let pool: string;
 
 beforeAll(async () => {
-  world = await startWorld();
-  ns = await world.fixtures.namespace('gc');
-  pool = await world.fixtures.pool({ subnet: '198.18.10.0/24', ips: ['198.18.10.10-198.18.10.250'] });
-  op = await startOperator(world.cluster, {
-    identity: 'gc-op',
-    conf: { gc: { intervalSeconds: 3600 } },
-    args: ['--no-address-event-after=3s', '--log-level=debug'],
-  });
+  ({ world, op, ns, pool } = await startOperatorWorld({
+    namespace: 'gc',
+    pool: { subnet: '198.18.10.0/24', ips: ['198.18.10.10-198.18.10.250'] },
+    operator: {
+      identity: 'gc-op',
+      conf: { gc: { intervalSeconds: 3600 } },
+      args: ['--no-address-event-after=3s', '--log-level=debug'],
+    },
+  }));
 }, 120_000);
 
-afterAll(async () => {
-  await op?.stop();
-  await world?.stop();
-});
+afterAll(() => stopOperatorWorld(world, op));
 
 const createPod = (name: string, o: TestPodOptions = {}) => createBoundPod(world, ns, name, o);
 const setPhase = (pod: V1Pod, phase: string, reason?: string) => setPodPhase(world, pod, phase, reason);

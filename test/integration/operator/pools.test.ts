@@ -9,7 +9,7 @@ import { readModifyWrite } from '../../../kube/optimistic.js';
 import { uniqueName } from '../../harness/clients.js';
 import { ensureKubeVirtCrds } from '../../harness/spiderpool-api.js';
 import { eventually } from '../../harness/wait.js';
-import { bare, startOperator, startWorld, type World } from './fixtures/ipam-world.js';
+import { bare, startOperatorWorld, stopOperatorWorld, type World } from './fixtures/ipam-world.js';
 import type { OperatorProcess } from './operator-process.js';
 
 let world: World;
@@ -17,15 +17,13 @@ let op: OperatorProcess;
 let ns: string;
 
 beforeAll(async () => {
-  world = await startWorld();
-  ns = await world.fixtures.namespace('pools');
-  op = await startOperator(world.cluster, { identity: 'pools-op', conf: { gc: { intervalSeconds: 3600 } } });
+  ({ world, op, ns } = await startOperatorWorld({
+    namespace: 'pools',
+    operator: { identity: 'pools-op', conf: { gc: { intervalSeconds: 3600 } } },
+  }));
 }, 120_000);
 
-afterAll(async () => {
-  await op?.stop();
-  await world?.stop();
-});
+afterAll(() => stopOperatorWorld(world, op));
 
 const get = (name: string) => world.fixtures.spiderpool.getPool(name);
 

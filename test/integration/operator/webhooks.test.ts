@@ -3,7 +3,6 @@
 // (and, on 127.0.0.1, the URL) into the synthesized webhook configurations, then mutates new pools
 // and refuses forbidden updates with a message that names the field.
 import { X509Certificate } from 'node:crypto';
-import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { AdmissionregistrationV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { finalizer, group, kinds, version } from '../../../api/index.js';
@@ -13,15 +12,9 @@ import { RestClient } from '../../../kube/rest.js';
 import { SpiderpoolApi } from '../../../kube/spiderpool.js';
 import { waitEstablished } from '../../harness/crds.js';
 import { eventually } from '../../harness/wait.js';
-import { applyInstallation } from './fixtures/webhook-cluster.js';
-import { OperatorProcess } from './operator-process.js';
-import {
-  grantTestController,
-  idleTestControllerNamespace,
-  type PrivateCluster,
-  startPrivateCluster,
-  testLabel,
-} from './private-cluster.js';
+import { startWebhookCluster } from './fixtures/webhook-cluster.js';
+import type { OperatorProcess } from './operator-process.js';
+import type { PrivateCluster } from './private-cluster.js';
 
 const ns = 'kube-system';
 let cluster: PrivateCluster;
@@ -36,22 +29,10 @@ const plurals = [
 ];
 
 beforeAll(async () => {
-  // The installation's own CRD chart is applied below, as it is.
-  cluster = await startPrivateCluster(undefined, { spiderpoolCrds: false });
-  // The manifests hold Service references and no caBundle; RBAC is the synthesized least privilege.
-  await applyInstallation(cluster.kc);
-  await grantTestController(cluster.kc, idleTestControllerNamespace);
+  // The installation's own CRD chart is applied as it is: the manifests hold Service references and
+  // no caBundle; RBAC is the synthesized least privilege.
+  ({ cluster, op } = await startWebhookCluster({ identity: 'webhook-op' }));
   await waitEstablished(cluster.kc, `${kinds.ippool.plural}.${group}`);
-  op = OperatorProcess.start({
-    // As the operator's service account: what it does here is what the synthesized RBAC allows.
-    kubeconfig: cluster.cp.kubeconfigPath('operator'),
-    namespace: ns,
-    selector: `${testLabel}=none`,
-    testNamespace: idleTestControllerNamespace,
-    identity: 'webhook-op',
-    logFile: join(cluster.dir, 'operator.log'),
-    args: ['--webhook-url-host=127.0.0.1'],
-  });
   pools = new SpiderpoolApi(new RestClient(cluster.kc));
 }, 60_000);
 

@@ -22,3 +22,12 @@ export function pool(
   if (status) p.status = status;
   return p;
 }
+
+/** The controller ownerReference of launcher pods of the VMI vm1. */
+export const vmiRef = {
+  apiVersion: 'kubevirt.io/v1',
+  kind: 'VirtualMachineInstance',
+  name: 'vm1',
+  uid: 'vmi-uid',
+  controller: true,
+};

@@ -15,15 +15,9 @@ import {
 } from '../../../ipam/identity/ipamclaim.js';
 import { identityKindFromObjects } from '../../../ipam/identity/validity.js';
 import { parseNetworks } from '../../../ipam/multus/networks.js';
+import { vmiRef } from './helpers.js';
 
 const multus = { multusNamespace: 'kube-system' };
-const vmiRef = {
-  apiVersion: 'kubevirt.io/v1',
-  kind: 'VirtualMachineInstance',
-  name: 'vm1',
-  uid: 'vmi-uid',
-  controller: true,
-};
 
 function launcher(uid: string, networks?: unknown, status: V1Pod['status'] = { phase: 'Running' }): V1Pod {
   return {

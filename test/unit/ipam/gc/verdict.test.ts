@@ -1,6 +1,7 @@
 import type { V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import type { SpiderEndpoint, VirtualMachine, VirtualMachineInstance } from '../../../../api/index.js';
 import { endpointVerdict, holderVerdict, type OwnerFacts, ownerKind } from '../../../../ipam/gc/verdict.js';
+import { vmiRef } from '../helpers.js';
 
 const switches = { enableKubevirtStaticIP: true, enableStatefulSet: true };
 const now = Date.parse('2026-01-01T00:01:00Z');
@@ -20,13 +21,6 @@ function pod(
   };
 }
 
-const vmiRef = {
-  apiVersion: 'kubevirt.io/v1',
-  kind: 'VirtualMachineInstance',
-  name: 'vm1',
-  uid: 'vmi-uid',
-  controller: true,
-};
 const stsRef = { apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'db', uid: 'sts-uid', controller: true };
 const launcher = (uid: string, extra: { meta?: object; status?: object } = {}) =>
   pod(`virt-launcher-vm1-${uid}`, uid, {
