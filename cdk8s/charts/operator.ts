@@ -3,7 +3,13 @@
 import { ApiObject, Chart, Duration, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import type { Construct } from 'constructs';
-import { imageCommands, nodePaths, objectNames, operatorPorts } from '../../api/install/names.js';
+import {
+  imageCommands,
+  nodePaths,
+  objectNames,
+  operatorPorts,
+  operatorRuntimeEnv,
+} from '../../api/install/names.js';
 import type { Values } from '../values/schema.js';
 import { componentLabels, operatorSelectorLabels } from './labels.js';
 import { dropAddressLabel, resources, volumeMount } from './workload.js';
@@ -75,6 +81,9 @@ export class OperatorChart extends Chart {
       envVariables: {
         POD_NAME: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAME),
         POD_NAMESPACE: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAMESPACE),
+        ...Object.fromEntries(
+          Object.entries(operatorRuntimeEnv).map(([name, value]) => [name, kplus.EnvValue.fromValue(value)]),
+        ),
       },
       ports: [
         { number: operatorPorts.health, name: 'health' },

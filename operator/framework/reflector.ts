@@ -13,6 +13,7 @@ import { type ResourceRef, resourceId, resourcePath } from '../../kube/resource.
 import type { RestClient } from '../../kube/rest.js';
 import { Backoff, type BackoffPolicy } from './backoff.js';
 import { ResourceEventType } from './events.js';
+import { withoutManagedFields } from './slim.js';
 import { ObjectStore } from './store.js';
 
 export type RelistReason = 'initial' | 'expired' | 'error-event';
@@ -177,7 +178,7 @@ export class Reflector {
       for (const item of page.items ?? []) {
         item.apiVersion ??= page.apiVersion;
         item.kind ??= kind;
-        items.push(this.opts.transform ? this.opts.transform(item) : item);
+        items.push(this.cached(item));
       }
       cont = page.metadata?.continue || undefined;
       resourceVersion = page.metadata?.resourceVersion ?? '';
@@ -192,6 +193,12 @@ export class Reflector {
       this.synced = true;
       this.hooks.onSynced?.();
     }
+  }
+
+  /** What is kept of an object as it arrives: never its managed fields, then the watch's transform. */
+  private cached(object: KubernetesObject): KubernetesObject {
+    const slim = withoutManagedFields(object);
+    return this.opts.transform ? this.opts.transform(slim) : slim;
   }
 
   private emit(type: ResourceEventType, object: KubernetesObject): void {
@@ -248,7 +255,7 @@ export class Reflector {
             eventType !== ResourceEventType.Deleted
           )
             return;
-          const kept = this.opts.transform ? this.opts.transform(object) : object;
+          const kept = this.cached(object);
           this.store.apply(eventType, kept);
           if (rv) this.resourceVersion = rv;
           this.emit(eventType, kept);

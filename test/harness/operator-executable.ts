@@ -6,6 +6,7 @@ import { createWriteStream, existsSync, readdirSync, readFileSync, statSync, wri
 import { join } from 'node:path';
 import { type KubernetesObject, KubernetesObjectApi } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
+import { operatorRuntimeEnv } from '../../api/install/names.js';
 import { buildExecutable, operatorEntry, operatorExecutable, repoRoot } from '../../build/executables.js';
 import { installationManifests } from '../../cdk8s/app.js';
 import { defaultValues } from '../../cdk8s/values/schema.js';
@@ -87,7 +88,11 @@ export class RunningOperator {
         `--config=${confPath}`,
         ...(o.args ?? []),
       ],
-      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_PROXY: '127.0.0.1,localhost' } },
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        // The Deployment's runtime environment, so what runs here is sized as it is in a cluster.
+        env: { ...process.env, ...operatorRuntimeEnv, NO_PROXY: '127.0.0.1,localhost' },
+      },
     );
     child.stdout?.pipe(out);
     child.stderr?.pipe(out);

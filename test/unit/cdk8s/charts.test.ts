@@ -326,7 +326,7 @@ describe('operator Deployment spiderpool-operator and its Service', () => {
     expect(find(synth(['operator.replicas=3']), 'Deployment', 'spiderpool-operator').spec.replicas).toBe(3);
   });
 
-  test('command, downward-API environment and its own mounted token', () => {
+  test('command, downward-API and runtime environment and its own mounted token', () => {
     expect(container.command).toEqual([
       '/usr/local/bin/spiderpool-operator',
       '--config=/etc/spiderpool/conf.yml',
@@ -337,6 +337,7 @@ describe('operator Deployment spiderpool-operator and its Service', () => {
     expect(container.env).toEqual([
       { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
       { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+      { name: 'BUN_JSC_forceMiniVMMode', value: '1' },
     ]);
     expect(pod.serviceAccountName).toBe('spiderpool-operator');
     expect(pod.automountServiceAccountToken).toBe(true);
