@@ -245,6 +245,11 @@ export class SpiderpoolOperator extends HardenedOperator {
       ...(kv ? { migration: (ns: string, vmi: string) => kv.migration(ns, vmi) } : {}),
     });
     const sts = new StatefulSetController(gc, index, caches);
+    // A pod that was created, given an address and deleted while the pod watch was down (an API
+    // server restart) never reaches the cache, so no event judges its records: when the pod or the
+    // pool watch had to list again instead of resuming, the full scan runs at once, not at its next
+    // interval.
+    const scanAfterGap = settings.gcEnabled ? () => this.runSoon(controllerNames.scan) : undefined;
     const claims = new IPAMClaimController(gc, settings.gcEnabled);
     // SpiderSubnet auto-pools: both of conf.yml's switches on.
     const autoPoolsOn = settings.enableSpiderSubnet && settings.enableAutoPoolForApplication;
@@ -317,7 +322,7 @@ export class SpiderpoolOperator extends HardenedOperator {
           if (e.type === ResourceEventType.Deleted) this.resync([controllerNames.subnets]);
           await autoPools?.reconcilePool(e);
         },
-        options: { name: controllerNames.pools, kind: kinds.ippool.kind },
+        options: { name: controllerNames.pools, kind: kinds.ippool.kind, onRelist: scanAfterGap },
       },
       {
         ...ours,
@@ -385,7 +390,12 @@ export class SpiderpoolOperator extends HardenedOperator {
           // Third-party controllers' auto-pools: their pods are how the operator learns of them.
           await autoPools?.reconcilePod(e);
         },
-        options: { name: controllerNames.pods, kind: 'Pod', transform: (o) => slimPod(o) },
+        options: {
+          name: controllerNames.pods,
+          kind: 'Pod',
+          transform: (o) => slimPod(o),
+          onRelist: scanAfterGap,
+        },
       },
       {
         ...apps,

@@ -1,4 +1,5 @@
-// The periodic full scan (leader only; at the start of each term, then every gc.intervalSeconds):
+// The periodic full scan (leader only; at the start of each term, then every gc.intervalSeconds, and
+// at once after the pod or pool watch re-listed):
 // every identity that holds a record in any pool, or has an endpoint, is judged by the same rules
 // as the event handlers. It repairs what events missed: a record written by a plugin killed between
 // its pool write and its endpoint write whose pod is gone, deletions that happened while no replica

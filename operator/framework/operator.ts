@@ -20,7 +20,7 @@ import type { BackoffPolicy } from './backoff.js';
 import { DotIOperator } from './dot-i.js';
 import { metaOf, objectKey, type ResourceEvent, ResourceEventType, type ResourceMeta } from './events.js';
 import { finalizerAction, withFinalizer } from './finalizers.js';
-import { Reflector } from './reflector.js';
+import { Reflector, type RelistReason } from './reflector.js';
 import { WorkQueue } from './work-queue.js';
 
 export interface FrameworkOptions {
@@ -55,6 +55,13 @@ export interface WatchOptions {
    * API server answers 404 the watch retries quietly and does not hold back `hasSynced`.
    */
   optional?: boolean;
+  /**
+   * Called after a list that was not the watch's first: the watch could not resume (its
+   * resourceVersion expired, say after an API server restart), so objects that came and went while
+   * it was down reached the cache without an event. Handlers that must see such objects ask for a
+   * full pass here.
+   */
+  onRelist?: (reason: RelistReason) => void;
 }
 
 /** A write attempted by a replica that does not (or no longer) hold the leader Lease. */
@@ -105,6 +112,8 @@ export abstract class HardenedOperator extends DotIOperator {
   private runtimes: ControllerRuntime[] = [];
   private readonly periodics: PeriodicDef[] = [];
   private periodicRuns: Array<{ stop: () => Promise<void> }> = [];
+  /** Per running periodic task: asks for its next run now (see runSoon). */
+  private readonly periodicWakers = new Map<string, () => void>();
   private readonly refsById = new Map<string, ResourceRef>();
   private active = false;
   private initialised = false;
@@ -275,10 +284,19 @@ export abstract class HardenedOperator extends DotIOperator {
   private launchPeriodic(def: PeriodicDef): { stop: () => Promise<void> } {
     const log = this.log.child({ controller: def.name });
     const ac = new AbortController();
+    // A wake-up asked for while the task runs is kept, so the run after it sees what caused it.
+    let wanted = false;
+    let wake: AbortController | undefined;
+    const waker = () => {
+      wanted = true;
+      wake?.abort();
+    };
+    this.periodicWakers.set(def.name, waker);
     const loop = (async () => {
       while (!ac.signal.aborted && !this.hasSynced)
         await sleep(100, undefined, { signal: ac.signal }).catch(() => {});
       while (!ac.signal.aborted) {
+        wanted = false;
         const started = performance.now();
         let ok = true;
         try {
@@ -293,15 +311,29 @@ export abstract class HardenedOperator extends DotIOperator {
           { controller: def.name },
           (performance.now() - started) / 1000,
         );
-        await sleep(def.intervalMs, undefined, { signal: ac.signal }).catch(() => {});
+        if (wanted) continue;
+        wake = new AbortController();
+        await sleep(def.intervalMs, undefined, { signal: AbortSignal.any([ac.signal, wake.signal]) }).catch(
+          () => {},
+        );
+        wake = undefined;
       }
     })();
     return {
       stop: async () => {
         ac.abort();
+        if (this.periodicWakers.get(def.name) === waker) this.periodicWakers.delete(def.name);
         await loop;
       },
     };
+  }
+
+  /**
+   * Runs the periodic task `name` as soon as it is free instead of at its next interval (no-op while
+   * this replica does not lead: a new term runs every periodic task first thing anyway).
+   */
+  protected runSoon(name: string): void {
+    this.periodicWakers.get(name)?.();
   }
 
   /** The cache of a watched resource while active, for lookups from handlers. */
@@ -365,6 +397,7 @@ export abstract class HardenedOperator extends DotIOperator {
         onRelist: (reason, objects) => {
           this.metrics.watchRelists.inc({ resource, reason });
           log.info('listed', { resource, reason, objects });
+          if (reason !== 'initial') def.options.onRelist?.(reason);
         },
         onWatchRestart: (reason, detail) => {
           this.metrics.watchRestarts.inc({ resource, reason });
