@@ -6,30 +6,20 @@
 // names only (a metadata-only list), Spiderpool's rule 5 lists the pools with spec.default through
 // the CRD's selectable field. All through kube/rest.ts, the REST layer the operator uses too. Only the
 // leader loads this module, so only it pays for @kubernetes/client-node (the kubeconfig).
+import type { V1Namespace, V1ObjectMeta, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import type {
-  V1Job,
-  V1Namespace,
-  V1Node,
-  V1ObjectMeta,
-  V1Pod,
-  V1ReplicaSet,
-  V1StatefulSet,
-} from '@kubernetes/client-node';
-import {
-  type IPAMClaim,
-  ipamClaimGroup,
-  ipamClaimKind,
-  ipamClaimVersion,
-  type SpiderEndpoint,
-  type SpiderIPPool,
-  type SpiderReservedIP,
-  type VirtualMachine,
-  type VirtualMachineInstance,
-  type VirtualMachineInstanceMigration,
+  IPAMClaim,
+  SpiderEndpoint,
+  SpiderIPPool,
+  SpiderReservedIP,
+  VirtualMachine,
+  VirtualMachineInstance,
+  VirtualMachineInstanceMigration,
 } from '../../api/index.js';
+import { BuiltinApi } from '../../kube/builtin.js';
 import { apiStatus, describeApiError, isConflict, isNotFound } from '../../kube/errors.js';
+import { IpamClaimApi } from '../../kube/ipamclaim.js';
 import { KubeVirtApi } from '../../kube/kubevirt.js';
-import { type ResourceRef, resourcePath } from '../../kube/resource.js';
 import type { RestClient } from '../../kube/rest.js';
 import { SpiderpoolApi } from '../../kube/spiderpool.js';
 import { retryTransient } from '../../kube/transient.js';
@@ -37,15 +27,6 @@ import { withDeadline } from '../kube-access.js';
 import { CniError, ErrorCode } from '../protocol/errors.js';
 import { fromApiError } from './errors.js';
 import { type PoolNeeds, poolsMatching } from './pool-needs.js';
-
-const core = { group: '', version: 'v1' };
-const apps = { group: 'apps', version: 'v1' };
-const claims = (namespace: string) => ({
-  group: ipamClaimGroup,
-  version: ipamClaimVersion,
-  plural: ipamClaimKind.plural,
-  namespace,
-});
 
 /** Each API call's own limit. */
 export const callTimeoutMs = 10_000;
@@ -83,6 +64,23 @@ async function orUndefined<T>(what: string, work: () => Promise<T>): Promise<T |
 }
 
 /**
+ * A write whose 409 (or whatever else `passOn` accepts) is left as the API's for readModifyWrite;
+ * other failures are CniErrors naming the call.
+ */
+async function guardedWrite<T>(
+  what: string,
+  work: () => Promise<T>,
+  passOn: (err: unknown) => boolean = isConflict,
+): Promise<T> {
+  try {
+    return await withDeadline(retryTransient(work, retry), callTimeoutMs, what);
+  } catch (err) {
+    if (passOn(err)) throw err;
+    throw fromApiError(err, what);
+  }
+}
+
+/**
  * What a batch reads and writes, by what it is for: PluginApi against the API server, or an in-memory
  * store in unit tests. Errors are CniErrors naming the call, except a 409 of a guarded write
  * (replacePoolStatus, writeEndpoint), which is left as the API's for readModifyWrite.
@@ -98,11 +96,15 @@ export class PluginApi {
   readonly server: string;
   private readonly spiderpool: SpiderpoolApi;
   private readonly kubevirt: KubeVirtApi;
+  private readonly builtin: BuiltinApi;
+  private readonly claims: IpamClaimApi;
 
   constructor(private readonly rest: RestClient) {
     this.server = rest.server;
     this.spiderpool = new SpiderpoolApi(rest);
     this.kubevirt = new KubeVirtApi(rest);
+    this.builtin = new BuiltinApi(rest);
+    this.claims = new IpamClaimApi(rest);
   }
 
   /** Opens the connection (TLS) ahead of the first batch with the cheapest request there is. */
@@ -110,42 +112,32 @@ export class PluginApi {
     await withDeadline(this.rest.get('/version'), callTimeoutMs, 'reading /version');
   }
 
-  private read<T>(what: string, ref: ResourceRef, name: string): Promise<T | undefined> {
-    return orUndefined(what, () => this.rest.get<T>(resourcePath(ref, name)));
-  }
-
   pod(namespace: string, name: string): Promise<V1Pod | undefined> {
-    return this.read(`reading pod ${namespace}/${name}`, { ...core, plural: 'pods', namespace }, name);
+    return call(`reading pod ${namespace}/${name}`, () => this.builtin.getPod(namespace, name));
   }
 
   namespace(name: string): Promise<V1Namespace | undefined> {
-    return this.read(`reading namespace ${name}`, { ...core, plural: 'namespaces' }, name);
+    return call(`reading namespace ${name}`, () => this.builtin.getNamespace(name));
   }
 
   async nodeLabels(name: string): Promise<Record<string, string> | undefined> {
-    const node = await this.read<V1Node>(`reading node ${name}`, { ...core, plural: 'nodes' }, name);
+    const node = await call(`reading node ${name}`, () => this.builtin.getNode(name));
     return node ? (node.metadata?.labels ?? {}) : undefined;
   }
 
   async replicaSet(namespace: string, name: string): Promise<V1ObjectMeta | undefined> {
     const what = `reading replicaset ${namespace}/${name}`;
-    const rs = await this.read<V1ReplicaSet>(what, { ...apps, plural: 'replicasets', namespace }, name);
-    return rs?.metadata;
+    return (await call(what, () => this.builtin.getReplicaSet(namespace, name)))?.metadata;
   }
 
   async job(namespace: string, name: string): Promise<V1ObjectMeta | undefined> {
     const what = `reading job ${namespace}/${name}`;
-    const job = await this.read<V1Job>(
-      what,
-      { group: 'batch', version: 'v1', plural: 'jobs', namespace },
-      name,
-    );
-    return job?.metadata;
+    return (await call(what, () => this.builtin.getJob(namespace, name)))?.metadata;
   }
 
   statefulSet(namespace: string, name: string): Promise<V1StatefulSet | undefined> {
     const what = `reading statefulset ${namespace}/${name}`;
-    return this.read(what, { ...apps, plural: 'statefulsets', namespace }, name);
+    return call(what, () => this.builtin.getStatefulSet(namespace, name));
   }
 
   /** Every pool's name, from a metadata-only list (no spec, no status); `fromCache`: see ListOptions. */
@@ -183,18 +175,9 @@ export class PluginApi {
   }
 
   /** PUT /status guarded by the pool's resourceVersion; a 409 is left as it is for readModifyWrite. */
-  async replacePoolStatus(pool: SpiderIPPool): Promise<SpiderIPPool> {
+  replacePoolStatus(pool: SpiderIPPool): Promise<SpiderIPPool> {
     const what = `writing the status of spiderippool ${pool.metadata.name}`;
-    try {
-      return await withDeadline(
-        retryTransient(() => this.spiderpool.replacePoolStatus(pool), retry),
-        callTimeoutMs,
-        what,
-      );
-    } catch (err) {
-      if (isConflict(err)) throw err;
-      throw fromApiError(err, what);
-    }
+    return guardedWrite(what, () => this.spiderpool.replacePoolStatus(pool));
   }
 
   /**
@@ -216,20 +199,13 @@ export class PluginApi {
   }
 
   /** Creates, or replaces guarded by its resourceVersion; 409s (and a replace's 404) are left for readModifyWrite. */
-  async writeEndpoint(endpoint: SpiderEndpoint): Promise<SpiderEndpoint> {
+  writeEndpoint(endpoint: SpiderEndpoint): Promise<SpiderEndpoint> {
     const { namespace, name, resourceVersion } = endpoint.metadata;
     const what = `writing spiderendpoint ${namespace}/${name}`;
-    try {
-      const work = () =>
-        resourceVersion
-          ? this.spiderpool.replaceEndpoint(endpoint)
-          : this.spiderpool.createEndpoint(endpoint);
-      return await withDeadline(retryTransient(work, retry), callTimeoutMs, what);
-    } catch (err) {
-      // A replaced endpoint that is gone was deleted since it was read: the caller reads it again.
-      if (isConflict(err) || (resourceVersion && isNotFound(err))) throw err;
-      throw fromApiError(err, what);
-    }
+    const work = () =>
+      resourceVersion ? this.spiderpool.replaceEndpoint(endpoint) : this.spiderpool.createEndpoint(endpoint);
+    // A replaced endpoint that is gone was deleted since it was read: the caller reads it again.
+    return guardedWrite(what, work, (err) => isConflict(err) || (!!resourceVersion && isNotFound(err)));
   }
 
   /**
@@ -268,29 +244,14 @@ export class PluginApi {
 
   /** An IPAMClaim; undefined when it (or its CRD) does not exist. */
   ipamClaim(namespace: string, name: string): Promise<IPAMClaim | undefined> {
-    return this.read(`reading ipamclaim ${namespace}/${name}`, claims(namespace), name);
+    return call(`reading ipamclaim ${namespace}/${name}`, () => this.claims.getClaim(namespace, name));
   }
 
   /** PUT /status guarded by the claim's resourceVersion; a 409 is left as it is for readModifyWrite. */
-  async replaceClaimStatus(claim: IPAMClaim): Promise<IPAMClaim> {
+  replaceClaimStatus(claim: IPAMClaim): Promise<IPAMClaim> {
     const { namespace = '', name = '' } = claim.metadata;
     const what = `writing the status of ipamclaim ${namespace}/${name}`;
-    try {
-      return await withDeadline(
-        retryTransient(
-          () =>
-            this.rest.request<IPAMClaim>('PUT', resourcePath(claims(namespace), name, 'status'), {
-              body: claim,
-            }),
-          retry,
-        ),
-        callTimeoutMs,
-        what,
-      );
-    } catch (err) {
-      if (isConflict(err)) throw err;
-      throw fromApiError(err, what);
-    }
+    return guardedWrite(what, () => this.claims.replaceClaimStatus(claim));
   }
 }
 

@@ -4,29 +4,20 @@
 // is gone before anything is released because of it. ClusterIO is the OperatorStore the controllers
 // depend on (operator-store.ts); it runs over the API server's objects (RestObjects below) or, in unit
 // tests, over an in-memory OperatorObjects, with the same guard and the same retries either way.
+import type { V1Namespace, V1Node, V1ObjectMeta, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import type {
-  V1Namespace,
-  V1Node,
-  V1ObjectMeta,
-  V1Pod,
-  V1ReplicaSet,
-  V1StatefulSet,
-} from '@kubernetes/client-node';
-import {
-  type IPAMClaim,
-  ipamClaimGroup,
-  ipamClaimKind,
-  ipamClaimVersion,
-  type SpiderEndpoint,
-  type SpiderIPPool,
-  type VirtualMachine,
-  type VirtualMachineInstance,
+  IPAMClaim,
+  SpiderEndpoint,
+  SpiderIPPool,
+  VirtualMachine,
+  VirtualMachineInstance,
 } from '../../api/index.js';
 import type { PoolStatusUpdate } from '../../ipam/allocation/pool-state.js';
+import { BuiltinApi } from '../../kube/builtin.js';
 import { isNotFound, isUidConflict, unlessNotFound } from '../../kube/errors.js';
+import { IpamClaimApi } from '../../kube/ipamclaim.js';
 import { KubeVirtApi } from '../../kube/kubevirt.js';
 import { readModifyWrite } from '../../kube/optimistic.js';
-import { resourcePath } from '../../kube/resource.js';
 import { RestClient } from '../../kube/rest.js';
 import { SpiderpoolApi } from '../../kube/spiderpool.js';
 import type { OperatorObjects, OperatorStore } from './operator-store.js';
@@ -82,16 +73,11 @@ export class ClusterIO implements OperatorStore {
     what: string,
     change: (endpoint: SpiderEndpoint) => SpiderEndpoint | undefined,
   ): Promise<boolean> {
-    return readModifyWrite(
+    return this.changeObject(
       () => this.objects.endpoint(namespace, name),
-      (endpoint: SpiderEndpoint | undefined) => {
-        const next = endpoint ? change(endpoint) : undefined;
-        return next ? { write: next, result: true } : { result: false };
-      },
-      async (next) => {
-        this.guard(`${what} of SpiderEndpoint ${namespace}/${name}`);
-        return next && this.objects.writeEndpoint(next);
-      },
+      change,
+      `${what} of SpiderEndpoint ${namespace}/${name}`,
+      (next) => this.objects.writeEndpoint(next),
     );
   }
 
@@ -142,30 +128,50 @@ export class ClusterIO implements OperatorStore {
     what: string,
     change: (claim: IPAMClaim) => IPAMClaim | undefined,
   ): Promise<boolean> {
-    return readModifyWrite(
+    return this.changeObject(
       () => this.objects.ipamClaim(namespace, name),
-      (claim: IPAMClaim | undefined) => {
-        const next = claim ? change(claim) : undefined;
+      change,
+      `${what} in the status of IPAMClaim ${namespace}/${name}`,
+      (next) => this.objects.replaceClaimStatus(next),
+    );
+  }
+
+  /**
+   * Read-modify-write of one object that `change` may leave alone (undefined): true when it wrote.
+   * An object gone is left alone; the guard is checked before every attempt.
+   */
+  private changeObject<T>(
+    read: () => Promise<T | undefined>,
+    change: (current: T) => T | undefined,
+    what: string,
+    write: (next: T) => Promise<T>,
+  ): Promise<boolean> {
+    return readModifyWrite(
+      read,
+      (current: T | undefined) => {
+        const next = current ? change(current) : undefined;
         return next ? { write: next, result: true } : { result: false };
       },
       async (next) => {
-        this.guard(`${what} in the status of IPAMClaim ${namespace}/${name}`);
-        return next && this.objects.replaceClaimStatus(next);
+        this.guard(what);
+        return next && write(next);
       },
     );
   }
 }
 
-const core = { group: '', version: 'v1' };
-
 /** The API server's objects, one request each, through kube/'s typed calls. */
 class RestObjects implements OperatorObjects {
   private readonly spiderpool: SpiderpoolApi;
   private readonly kubevirt: KubeVirtApi;
+  private readonly builtin: BuiltinApi;
+  private readonly claims: IpamClaimApi;
 
-  constructor(private readonly rest: RestClient) {
+  constructor(rest: RestClient) {
     this.spiderpool = new SpiderpoolApi(rest);
     this.kubevirt = new KubeVirtApi(rest);
+    this.builtin = new BuiltinApi(rest);
+    this.claims = new IpamClaimApi(rest);
   }
 
   pool(name: string): Promise<SpiderIPPool | undefined> {
@@ -190,11 +196,8 @@ class RestObjects implements OperatorObjects {
     });
   }
 
-  async podsIn(namespace: string): Promise<V1Pod[]> {
-    const list = await this.rest.get<{ items?: V1Pod[] }>(
-      resourcePath({ ...core, plural: 'pods', namespace }),
-    );
-    return list.items ?? [];
+  podsIn(namespace: string): Promise<V1Pod[]> {
+    return this.builtin.listPods(namespace);
   }
 
   vmi(namespace: string, name: string): Promise<VirtualMachineInstance | undefined> {
@@ -206,38 +209,26 @@ class RestObjects implements OperatorObjects {
   }
 
   statefulSet(namespace: string, name: string): Promise<V1StatefulSet | undefined> {
-    const ref = { group: 'apps', version: 'v1', plural: 'statefulsets', namespace };
-    return unlessNotFound(this.rest.get<V1StatefulSet>(resourcePath(ref, name)));
+    return this.builtin.getStatefulSet(namespace, name);
   }
 
   namespace(name: string): Promise<V1Namespace | undefined> {
-    return unlessNotFound(this.rest.get<V1Namespace>(resourcePath({ ...core, plural: 'namespaces' }, name)));
+    return this.builtin.getNamespace(name);
   }
 
   node(name: string): Promise<V1Node | undefined> {
-    return unlessNotFound(this.rest.get<V1Node>(resourcePath({ ...core, plural: 'nodes' }, name)));
+    return this.builtin.getNode(name);
   }
 
   async replicaSetMeta(namespace: string, name: string): Promise<V1ObjectMeta | undefined> {
-    const ref = { group: 'apps', version: 'v1', plural: 'replicasets', namespace };
-    return (await unlessNotFound(this.rest.get<V1ReplicaSet>(resourcePath(ref, name))))?.metadata;
+    return (await this.builtin.getReplicaSet(namespace, name))?.metadata;
   }
 
   ipamClaim(namespace: string, name: string): Promise<IPAMClaim | undefined> {
-    return unlessNotFound(this.rest.get<IPAMClaim>(resourcePath(claims(namespace), name)));
+    return this.claims.getClaim(namespace, name);
   }
 
   replaceClaimStatus(claim: IPAMClaim): Promise<IPAMClaim> {
-    const { namespace = '', name = '' } = claim.metadata ?? {};
-    return this.rest.request<IPAMClaim>('PUT', resourcePath(claims(namespace), name, 'status'), {
-      body: claim,
-    });
+    return this.claims.replaceClaimStatus(claim);
   }
 }
-
-const claims = (namespace: string) => ({
-  group: ipamClaimGroup,
-  version: ipamClaimVersion,
-  plural: ipamClaimKind.plural,
-  namespace,
-});
