@@ -4,8 +4,8 @@
 # it from a module of our own resolves its siblings at the versions it pins.
 set -euo pipefail
 cd "$(dirname "$0")"
+source ../module-steps.sh
 version=${1:?usage: regenerate.sh v3.6.16}
-rm -f go.mod go.sum
-go mod init spiderpool-ts/testbed/etcd
+fresh_module etcd
 go get -tool "go.etcd.io/etcd/server/v3@${version}"
 echo "$version" > VERSION

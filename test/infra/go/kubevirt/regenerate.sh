@@ -7,11 +7,11 @@
 # release's tags. Kept apart from the Kubernetes tools module: KubeVirt pins older k8s.io modules.
 set -euo pipefail
 cd "$(dirname "$0")"
+source ../module-steps.sh
 version=${1:?usage: regenerate.sh v1.6.0}
-rm -f go.mod go.sum
-go mod init spiderpool-ts/testbed/kubevirt
-modfile=$(go mod download -json "kubevirt.io/kubevirt@${version}" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')
-../copy-replaces.sh "$modfile"
+fresh_module kubevirt
+modfile=$(go_mod_of "kubevirt.io/kubevirt@${version}")
+copy_replaces "$modfile"
 go mod edit -replace="kubevirt.io/api=kubevirt.io/api@${version}" -replace="kubevirt.io/client-go=kubevirt.io/client-go@${version}"
 GOFLAGS=-mod=mod go get -tool "kubevirt.io/kubevirt/cmd/virt-controller@${version}"
 GOFLAGS=-mod=mod go mod tidy

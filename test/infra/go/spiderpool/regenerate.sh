@@ -9,22 +9,20 @@
 # version. The checksum database has no entry for github.com/tigera/operator, so it is not asked.
 set -euo pipefail
 cd "$(dirname "$0")"
+source ../module-steps.sh
 version=${1:?usage: regenerate.sh v1.2.2}
 export GONOSUMDB=github.com/tigera GOFLAGS=-mod=mod
-rm -f go.mod go.sum
-go mod init spiderpool-ts/testbed/spiderpool
-gomod() { go mod download -json "$1" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p'; }
+fresh_module spiderpool
 required() { awk -v m="$2" '($1 == m && $2 ~ /^v/) || ($1 == "require" && $2 == m) { print ($1 == "require" ? $3 : $2); exit }' "$1"; }
-spiderpool_mod=$(gomod "github.com/spidernet-io/spiderpool@${version}")
+spiderpool_mod=$(go_mod_of "github.com/spidernet-io/spiderpool@${version}")
 kubernetes=$(required "$spiderpool_mod" k8s.io/kubernetes)
 staging=$(required "$spiderpool_mod" k8s.io/api)
-kubernetes_mod=$(gomod "k8s.io/kubernetes@${kubernetes}")
-awk '$1 ~ /^k8s\.io\// && $2 == "v0.0.0" { print $1 }' "$kubernetes_mod" | sort -u | while read -r m; do
+kubernetes_mod=$(go_mod_of "k8s.io/kubernetes@${kubernetes}")
+staging_modules "$kubernetes_mod" | while read -r m; do
   v=$(required "$spiderpool_mod" "$m")
   go mod edit -replace="${m}=${m}@${v:-$staging}"
 done
-go_line=$(awk '$1 == "go" { print $2; exit }' "$spiderpool_mod")
-go mod edit -go="$go_line"
+copy_go_line "$spiderpool_mod"
 go get -tool "github.com/spidernet-io/spiderpool/cmd/spiderpool-agent@${version}" \
   "github.com/spidernet-io/spiderpool/cmd/spiderpool@${version}"
 echo "$version" > VERSION

@@ -5,10 +5,10 @@
 # main package from a module of our own works.
 set -euo pipefail
 cd "$(dirname "$0")"
+source ../module-steps.sh
 version=${1:?usage: regenerate.sh v0.9.2}
-rm -f go.mod go.sum
-go mod init spiderpool-ts/testbed/whereabouts
-modfile=$(go mod download -json "github.com/k8snetworkplumbingwg/whereabouts@${version}" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')
-../copy-replaces.sh "$modfile"
+fresh_module whereabouts
+modfile=$(go_mod_of "github.com/k8snetworkplumbingwg/whereabouts@${version}")
+copy_replaces "$modfile"
 GOFLAGS=-mod=mod go get -tool "github.com/k8snetworkplumbingwg/whereabouts/cmd@${version}"
 echo "$version" > VERSION
