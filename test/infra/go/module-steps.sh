@@ -9,6 +9,15 @@ fresh_module() {
   go mod init "spiderpool-ts/testbed/$1"
 }
 
+# fresh_module_copying_replaces NAME MODULE@VERSION: fresh_module NAME, with the replace directives and
+# the go line of that release's go.mod (copy_replaces), for a dependency whose go.mod replaces modules.
+fresh_module_copying_replaces() {
+  fresh_module "$1"
+  local modfile
+  modfile=$(go_mod_of "$2")
+  copy_replaces "$modfile"
+}
+
 # go_mod_of MODULE@VERSION: downloads that release and prints the path of its go.mod.
 go_mod_of() {
   go mod download -json "$1" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p'

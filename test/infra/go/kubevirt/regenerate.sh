@@ -9,9 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 source ../module-steps.sh
 version=${1:?usage: regenerate.sh v1.6.0}
-fresh_module kubevirt
-modfile=$(go_mod_of "kubevirt.io/kubevirt@${version}")
-copy_replaces "$modfile"
+fresh_module_copying_replaces kubevirt "kubevirt.io/kubevirt@${version}"
 go mod edit -replace="kubevirt.io/api=kubevirt.io/api@${version}" -replace="kubevirt.io/client-go=kubevirt.io/client-go@${version}"
 GOFLAGS=-mod=mod go get -tool "kubevirt.io/kubevirt/cmd/virt-controller@${version}"
 GOFLAGS=-mod=mod go mod tidy

@@ -7,8 +7,6 @@ set -euo pipefail
 cd "$(dirname "$0")"
 source ../module-steps.sh
 version=${1:?usage: regenerate.sh v0.9.2}
-fresh_module whereabouts
-modfile=$(go_mod_of "github.com/k8snetworkplumbingwg/whereabouts@${version}")
-copy_replaces "$modfile"
+fresh_module_copying_replaces whereabouts "github.com/k8snetworkplumbingwg/whereabouts@${version}"
 GOFLAGS=-mod=mod go get -tool "github.com/k8snetworkplumbingwg/whereabouts/cmd@${version}"
 echo "$version" > VERSION
