@@ -1,5 +1,6 @@
 import type { AddRequest } from '../../../cni/allocation/requests.js';
 import { CniError } from '../../../cni/protocol/errors.js';
+import { thrownBy } from '../thrown.js';
 
 /** Every switch of a node configuration at its default, conflict detection off. */
 export const switches = {
@@ -25,12 +26,4 @@ export const addRequest = (over: Partial<AddRequest> = {}): AddRequest => ({
 });
 
 /** The CniError `fn` throws; fails the test when it throws nothing or something else. */
-export function cniFailure(fn: () => unknown): CniError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof CniError) return err;
-    throw err;
-  }
-  throw new Error('expected a CniError');
-}
+export const cniFailure = (fn: () => unknown): CniError => thrownBy(fn, CniError);

@@ -1,17 +1,10 @@
 // Small helpers shared by the ipam unit tests.
 import type { SpiderIPPool } from '../../../api/index.js';
 import { IpamError } from '../../../ipam/errors.js';
+import { thrownBy } from '../thrown.js';
 
 /** The IpamError `fn` throws; fails the test when it throws nothing or something else. */
-export function ipamErrorOf(fn: () => unknown): IpamError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof IpamError) return error;
-    throw error;
-  }
-  throw new Error('expected an IpamError, nothing was thrown');
-}
+export const ipamErrorOf = (fn: () => unknown): IpamError => thrownBy(fn, IpamError);
 
 export function pool(
   name: string,
