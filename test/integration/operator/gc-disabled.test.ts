@@ -5,49 +5,32 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { uniqueName } from '../../harness/clients.js';
 import { eventually } from '../../harness/wait.js';
-import {
-  bare,
-  createBoundPod,
-  poolHolders,
-  setPodPhase,
-  startOperatorWorld,
-  stopOperatorWorld,
-  type World,
-} from './fixtures/ipam-world.js';
-import type { OperatorProcess } from './operator-process.js';
+import { bare, createBoundPod, poolHolders, setPodPhase, useOperatorWorld } from './fixtures/ipam-world.js';
 
-let world: World;
-let op: OperatorProcess;
-let ns: string;
-let pool: string;
-
-beforeAll(async () => {
-  ({ world, op, ns, pool } = await startOperatorWorld({
-    namespace: 'nogc',
-    pool: { subnet: '198.18.11.0/24', ips: ['198.18.11.10-198.18.11.50'] },
-    operator: {
-      identity: 'nogc-op',
-      // The scan would run every second if it were scheduled at all.
-      conf: { gc: { enabled: false, intervalSeconds: 1 } },
-    },
-  }));
-}, 120_000);
-
-afterAll(() => stopOperatorWorld(world, op));
+const bed = useOperatorWorld({
+  namespace: 'nogc',
+  pool: { subnet: '198.18.11.0/24', ips: ['198.18.11.10-198.18.11.50'] },
+  operator: {
+    identity: 'nogc-op',
+    // The scan would run every second if it were scheduled at all.
+    conf: { gc: { enabled: false, intervalSeconds: 1 } },
+  },
+});
 
 const createPod = (name: string, restartPolicy = 'Always') =>
-  createBoundPod(world, ns, name, { restartPolicy });
-const setPhase = (pod: V1Pod, phase: string, reason?: string) => setPodPhase(world, pod, phase, reason);
-const holders = () => poolHolders(world, pool);
+  createBoundPod(bed.world, bed.ns, name, { restartPolicy });
+const setPhase = (pod: V1Pod, phase: string, reason?: string) => setPodPhase(bed.world, pod, phase, reason);
+const holders = () => poolHolders(bed.world, bed.pool);
 
 const podEventsHandled = async () =>
-  (await op.metric('spiderpool_operator_reconcile_total', { controller: 'pods', result: 'success' })) ?? 0;
+  (await bed.op.metric('spiderpool_operator_reconcile_total', { controller: 'pods', result: 'success' })) ??
+  0;
 
 test('finished and evicted pods keep their addresses, and no scan runs', async () => {
   const job = await createPod(uniqueName('job'), 'Never');
   const evicted = await createPod(uniqueName('evicted'));
-  const jobIp = bare(await world.plugin.add(job, pool));
-  const evictedIp = bare(await world.plugin.add(evicted, pool));
+  const jobIp = bare(await bed.world.plugin.add(job, bed.pool));
+  const evictedIp = bare(await bed.world.plugin.add(evicted, bed.pool));
   const before = await podEventsHandled();
   await setPhase(job, 'Succeeded');
   await setPhase(evicted, 'Failed', 'Evicted');
@@ -58,26 +41,28 @@ test('finished and evicted pods keep their addresses, and no scan runs', async (
   const held = await holders();
   expect(held.get(jobIp)).toBe(job.metadata?.uid);
   expect(held.get(evictedIp)).toBe(evicted.metadata?.uid);
-  expect(await op.metric('spiderpool_ip_gc_counts')).toBeUndefined();
-  expect(await op.metric('spiderpool_operator_reconcile_total', { controller: 'gc-scan' })).toBeUndefined();
+  expect(await bed.op.metric('spiderpool_ip_gc_counts')).toBeUndefined();
+  expect(
+    await bed.op.metric('spiderpool_operator_reconcile_total', { controller: 'gc-scan' }),
+  ).toBeUndefined();
 }, 90_000);
 
 test("a deleted pod's endpoint, deleted with it by the garbage collector, still gives its address back", async () => {
   const pod = await createPod(uniqueName('deleted'));
   const name = pod.metadata?.name ?? '';
-  const ip = bare(await world.plugin.add(pod, pool));
-  await world.fixtures.deletePod(ns, name);
+  const ip = bare(await bed.world.plugin.add(pod, bed.pool));
+  await bed.world.fixtures.deletePod(bed.ns, name);
   await eventually(
     'the endpoint gone with its Pod',
-    async () => (await world.fixtures.endpoint(ns, name)) === undefined,
+    async () => (await bed.world.fixtures.endpoint(bed.ns, name)) === undefined,
     {
       timeoutMs: 60_000,
     },
   );
   expect((await holders()).has(ip)).toBe(false);
-  const line = await op.waitForLog(
+  const line = await bed.op.waitForLog(
     'the release logged',
-    (l) => l.msg === 'addresses released' && l.object === `${ns}/${name}`,
+    (l) => l.msg === 'addresses released' && l.object === `${bed.ns}/${name}`,
   );
   // Released by the endpoint's finalizer, not by a pod rule.
   expect(line.cause).toBe('endpoint deleted');

@@ -20,7 +20,7 @@ import { applyCrds } from '../../harness/crds.js';
 import { eventually } from '../../harness/wait.js';
 import type { PluginSwitches } from './fixtures/compiled-plugin.js';
 import { ctlRun } from './fixtures/ctl-run.js';
-import { bare, startOperatorWorld, stopOperatorWorld, type World } from './fixtures/ipam-world.js';
+import { bare, useOperatorWorld } from './fixtures/ipam-world.js';
 import {
   controllerRef,
   createVMI as createVMIIn,
@@ -29,45 +29,39 @@ import {
   kubevirtResource,
 } from './fixtures/kubevirt-objects.js';
 import { grant } from './fixtures/rbac-grant.js';
-import type { OperatorProcess } from './operator-process.js';
 
-let world: World;
-let op: OperatorProcess;
 let objects: CustomObjectsApi;
-let ns: string;
-let pool: string;
 
 /** The network configuration's name the compiled-plugin fixture uses: the claims' spec.network. */
 const network = 'spiderpool-test';
 const claimsOn = { enableIPAMClaim: true } as PluginSwitches;
 
-beforeAll(async () => {
-  ({ world, op, ns, pool } = await startOperatorWorld({
-    world: { kubevirt: true },
-    prepare: async (world) => {
-      await applyCrds(world.cluster.kc, [ipamClaimCrd]);
-      const rbac = world.cluster.kc.makeApiClient(RbacAuthorizationV1Api);
-      await grant(rbac, installDefaults.cniServiceAccount, ipamClaimCniRules());
-      await grant(rbac, installDefaults.operatorServiceAccount, ipamClaimOperatorRules());
-    },
-    namespace: 'claim',
-    pool: { subnet: '198.18.30.0/24', ips: ['198.18.30.10-198.18.30.250'] },
-    operator: {
-      identity: 'ipamclaim-op',
-      conf: { enableIPAMClaim: true, gc: { intervalSeconds: 3600 } },
-      args: ['--log-level=debug'],
-    },
-  }));
-  objects = world.cluster.kc.makeApiClient(CustomObjectsApi);
-}, 120_000);
+const bed = useOperatorWorld({
+  world: { kubevirt: true },
+  prepare: async (world) => {
+    await applyCrds(world.cluster.kc, [ipamClaimCrd]);
+    const rbac = world.cluster.kc.makeApiClient(RbacAuthorizationV1Api);
+    await grant(rbac, installDefaults.cniServiceAccount, ipamClaimCniRules());
+    await grant(rbac, installDefaults.operatorServiceAccount, ipamClaimOperatorRules());
+  },
+  namespace: 'claim',
+  pool: { subnet: '198.18.30.0/24', ips: ['198.18.30.10-198.18.30.250'] },
+  operator: {
+    identity: 'ipamclaim-op',
+    conf: { enableIPAMClaim: true, gc: { intervalSeconds: 3600 } },
+    args: ['--log-level=debug'],
+  },
+});
 
-afterAll(() => stopOperatorWorld(world, op));
+beforeAll(() => {
+  objects = bed.world.cluster.kc.makeApiClient(CustomObjectsApi);
+});
 
 const claimResource = () => ({
   group: ipamClaimGroup,
   version: ipamClaimVersion,
   plural: ipamClaimKind.plural,
-  namespace: ns,
+  namespace: bed.ns,
 });
 
 /** An IPAMClaim as kubevirt-ipam-controller creates it: `<vm>.<network>`, no spec.interface. */
@@ -99,9 +93,9 @@ let launchers = 0;
  * kubevirt-ipam-controller's mutating webhook writes it (a migration target carries KubeVirt's marks).
  */
 async function launcher(vmi: KubeVirtObject, claim: string, migration?: KubeVirtObject): Promise<V1Pod> {
-  const element = { name: 'tenant', namespace: ns, interface: 'net1', 'ipam-claim-reference': claim };
-  return world.fixtures.core.createNamespacedPod({
-    namespace: ns,
+  const element = { name: 'tenant', namespace: bed.ns, interface: 'net1', 'ipam-claim-reference': claim };
+  return bed.world.fixtures.core.createNamespacedPod({
+    namespace: bed.ns,
     body: {
       metadata: {
         name: `virt-launcher-${vmi.metadata.name}-${launchers++}`,
@@ -132,7 +126,7 @@ async function finishMigration(
   vmim: KubeVirtObject,
   pods: { sourcePod: string; targetPod: string },
 ) {
-  const resource = (kind: 'vmi' | 'vmim', name: string) => ({ ...kubevirtResource(kind, ns), name });
+  const resource = (kind: 'vmi' | 'vmim', name: string) => ({ ...kubevirtResource(kind, bed.ns), name });
   const migrationState = {
     ...pods,
     migrationUid: vmim.metadata.uid,
@@ -155,19 +149,19 @@ async function finishMigration(
 }
 
 async function setPodPhase(pod: V1Pod, phase: string): Promise<void> {
-  const current = await world.fixtures.core.readNamespacedPod({ name: nameOf(pod), namespace: ns });
-  await world.fixtures.core.replaceNamespacedPodStatus({
+  const current = await bed.world.fixtures.core.readNamespacedPod({ name: nameOf(pod), namespace: bed.ns });
+  await bed.world.fixtures.core.replaceNamespacedPodStatus({
     name: nameOf(pod),
-    namespace: ns,
+    namespace: bed.ns,
     body: { ...current, status: { ...current.status, phase } },
   });
 }
 
 const add = async (pod: V1Pod) =>
-  bare(await world.plugin.add(pod, pool, { nic: 'net1', switches: claimsOn }));
+  bare(await bed.world.plugin.add(pod, bed.pool, { nic: 'net1', switches: claimsOn }));
 
 async function holders(): Promise<Map<string, { pod: string; podUid: string }>> {
-  const state = await world.fixtures.poolState(pool);
+  const state = await bed.world.fixtures.poolState(bed.pool);
   return new Map(state.records.map((r) => [r.ip, { pod: r.pod, podUid: r.podUid }]));
 }
 
@@ -177,8 +171,8 @@ const nameOf = (pod: V1Pod) => pod.metadata?.name as string;
 /** A VM with its VMI and a claim for its secondary network. */
 async function vmWithClaim(ipRequests?: string[]) {
   const name = uniqueName('vm');
-  const vm = await createVMIn(objects, ns, name);
-  const vmi = await createVMIIn(objects, ns, name, vm);
+  const vm = await createVMIn(objects, bed.ns, name);
+  const vmi = await createVMIIn(objects, bed.ns, name, vm);
   const claim = `${name}.tenant`;
   await createClaim(claim, ipRequests);
   return { name, vm, vmi, claim };
@@ -189,25 +183,25 @@ test('launcher pods referencing one claim keep its address across pod recreation
   const first = await launcher(vmi, claim);
   const ip = await add(first);
   // The records and the endpoint are the claim's, not the VM's or the pod's.
-  expect((await holders()).get(ip)).toEqual({ pod: `${ns}/${claim}`, podUid: uidOf(first) });
-  const endpoint = await world.fixtures.endpoint(ns, claim);
+  expect((await holders()).get(ip)).toEqual({ pod: `${bed.ns}/${claim}`, podUid: uidOf(first) });
+  const endpoint = await bed.world.fixtures.endpoint(bed.ns, claim);
   expect(endpoint?.status).toMatchObject({ ownerControllerType: 'IPAMClaim', ownerControllerName: claim });
-  expect(await world.fixtures.endpoint(ns, vmi.metadata.name)).toBeUndefined();
+  expect(await bed.world.fixtures.endpoint(bed.ns, vmi.metadata.name)).toBeUndefined();
   // The claim's status says so, as upstream's CRD has it (CIDR strings, the pod's name).
   expect((await readClaim(claim))?.status).toMatchObject({ ips: [`${ip}/24`], ownerPod: nameOf(first) });
 
   // The pod goes (KubeVirt deletes it), the runtime's DEL follows: the claim keeps the address.
-  await world.fixtures.deletePod(ns, nameOf(first));
-  await world.plugin.del(first, pool, { nic: 'net1', switches: claimsOn });
-  await op.waitForLog(
+  await bed.world.fixtures.deletePod(bed.ns, nameOf(first));
+  await bed.world.plugin.del(first, bed.pool, { nic: 'net1', switches: claimsOn });
+  await bed.op.waitForLog(
     'the operator judged the claim after the pod went and kept it',
     (l) =>
       l.msg === 'addresses kept' &&
-      l.object === `${ns}/${claim}` &&
+      l.object === `${bed.ns}/${claim}` &&
       l.podUid === uidOf(first) &&
       String(l.reason).startsWith('the IPAMClaim keeps its addresses'),
   );
-  expect((await holders()).get(ip)).toEqual({ pod: `${ns}/${claim}`, podUid: uidOf(first) });
+  expect((await holders()).get(ip)).toEqual({ pod: `${bed.ns}/${claim}`, podUid: uidOf(first) });
 
   // The next launcher pod gets the same address and becomes its holder.
   const second = await launcher(vmi, claim);
@@ -217,7 +211,7 @@ test('launcher pods referencing one claim keep its address across pod recreation
 
   // A live-migration target is given the address while the source runs, and takes nothing over.
   const vmim = (await objects.createNamespacedCustomObject({
-    ...kubevirtResource('vmim', ns),
+    ...kubevirtResource('vmim', bed.ns),
     body: {
       apiVersion: kubevirtApiVersion,
       kind: 'VirtualMachineInstanceMigration',
@@ -250,55 +244,61 @@ test('launcher pods referencing one claim keep its address across pod recreation
   // The claim deleted while its holder runs: the address stays with the live pod.
   const deleted = Date.now();
   await objects.deleteNamespacedCustomObject({ ...claimResource(), name: claim });
-  await op.waitForLog(
+  await bed.op.waitForLog(
     'the operator judged the deleted claim and kept the address for its live holder',
     (l) =>
       l.msg === 'addresses kept' &&
-      l.object === `${ns}/${claim}` &&
+      l.object === `${bed.ns}/${claim}` &&
       Date.parse(l.time) >= deleted &&
       String(l.reason).includes('is alive'),
   );
   expect((await holders()).get(ip)?.podUid).toBe(uidOf(target));
 
   // The pods go: the address and the claim's endpoint are freed, by one release.
-  await world.fixtures.deletePod(ns, nameOf(target));
-  await world.fixtures.deletePod(ns, nameOf(second));
+  await bed.world.fixtures.deletePod(bed.ns, nameOf(target));
+  await bed.world.fixtures.deletePod(bed.ns, nameOf(second));
   await eventually('the address freed', async () => !(await holders()).has(ip), { timeoutMs: 15_000 });
   await eventually(
     'the endpoint deleted',
-    async () => (await world.fixtures.endpoint(ns, claim)) === undefined,
+    async () => (await bed.world.fixtures.endpoint(bed.ns, claim)) === undefined,
   );
-  const release = await op.waitForLog(
+  const release = await bed.op.waitForLog(
     'the release logged',
-    (l) => l.msg === 'addresses released' && l.object === `${ns}/${claim}`,
+    (l) => l.msg === 'addresses released' && l.object === `${bed.ns}/${claim}`,
   );
   expect(release.reason).toBe('ipamclaim-gone');
   // The runtime's DEL of the last holder comes after the operator's release: nothing more is freed.
-  await world.plugin.del(second, pool, { nic: 'net1', switches: claimsOn });
-  expect(op.find((l) => l.msg === 'addresses released' && l.object === `${ns}/${claim}`)).toHaveLength(1);
+  await bed.world.plugin.del(second, bed.pool, { nic: 'net1', switches: claimsOn });
+  expect(
+    bed.op.find((l) => l.msg === 'addresses released' && l.object === `${bed.ns}/${claim}`),
+  ).toHaveLength(1);
 }, 120_000);
 
 const allocated = async (claim: string) =>
   (await readClaim(claim))?.status?.conditions?.find((c) => c.type === 'IPsAllocated');
 
 test("the claim's IPsAllocated condition: True once allocated, False with the reason while its pool is full, True again once it has room", async () => {
-  const small = await world.fixtures.pool({ subnet: '198.18.31.0/24', ips: ['198.18.31.10'] });
+  const small = await bed.world.fixtures.pool({ subnet: '198.18.31.0/24', ips: ['198.18.31.10'] });
   // A plain pod takes the pool's only address.
-  const other = await world.fixtures.pod({ namespace: ns, nodeName: 'node-a' });
-  await world.plugin.add(other, small);
+  const other = await bed.world.fixtures.pod({ namespace: bed.ns, nodeName: 'node-a' });
+  await bed.world.plugin.add(other, small);
   const { vmi, claim } = await vmWithClaim();
   const pod = await launcher(vmi, claim);
-  const full = await world.plugin.add(pod, small, { nic: 'net1', switches: claimsOn }).catch((e: Error) => e);
+  const full = await bed.world.plugin
+    .add(pod, small, { nic: 'net1', switches: claimsOn })
+    .catch((e: Error) => e);
   expect(String(full)).toMatch(/"code":\s*102/);
   const failed = await allocated(claim);
   expect(failed).toMatchObject({ status: 'False', reason: 'PoolExhausted', observedGeneration: 1 });
-  expect(failed?.message).toContain(`pod ${ns}/${nameOf(pod)}, net1: IPv4 for net1: every pool is exhausted`);
+  expect(failed?.message).toContain(
+    `pod ${bed.ns}/${nameOf(pod)}, net1: IPv4 for net1: every pool is exhausted`,
+  );
   expect((await readClaim(claim))?.status).toMatchObject({ ips: [], ownerPod: '' });
 
   // The pool gets room (the plain pod goes): the runtime's retry succeeds and the condition turns True.
-  await world.fixtures.deletePod(ns, nameOf(other));
-  await world.plugin.del(other, small);
-  const ip = bare(await world.plugin.add(pod, small, { nic: 'net1', switches: claimsOn }));
+  await bed.world.fixtures.deletePod(bed.ns, nameOf(other));
+  await bed.world.plugin.del(other, small);
+  const ip = bare(await bed.world.plugin.add(pod, small, { nic: 'net1', switches: claimsOn }));
   expect(ip).toBe('198.18.31.10');
   const ok = await allocated(claim);
   expect(ok).toMatchObject({ status: 'True', reason: 'SuccessfulAllocation', message: `allocated ${ip}/24` });
@@ -308,9 +308,9 @@ test("the claim's IPsAllocated condition: True once allocated, False with the re
   expect((await readClaim(claim))?.status).toMatchObject({ ips: [`${ip}/24`], ownerPod: nameOf(pod) });
 
   // The next launcher pod: the holder changes, the condition stays True since its transition.
-  await world.fixtures.deletePod(ns, nameOf(pod));
+  await bed.world.fixtures.deletePod(bed.ns, nameOf(pod));
   const next = await launcher(vmi, claim);
-  expect(bare(await world.plugin.add(next, small, { nic: 'net1', switches: claimsOn }))).toBe(ip);
+  expect(bare(await bed.world.plugin.add(next, small, { nic: 'net1', switches: claimsOn }))).toBe(ip);
   expect((await readClaim(claim))?.status?.ownerPod).toBe(nameOf(next));
   expect(await allocated(claim)).toEqual(ok);
 }, 60_000);
@@ -319,7 +319,10 @@ test('spec.ipRequests: a claim gets the address it asks for; one another claim h
   const first = await vmWithClaim(['198.18.30.200/24']);
   const pod = await launcher(first.vmi, first.claim);
   expect(await add(pod)).toBe('198.18.30.200');
-  expect((await holders()).get('198.18.30.200')).toEqual({ pod: `${ns}/${first.claim}`, podUid: uidOf(pod) });
+  expect((await holders()).get('198.18.30.200')).toEqual({
+    pod: `${bed.ns}/${first.claim}`,
+    podUid: uidOf(pod),
+  });
   expect((await readClaim(first.claim))?.status).toMatchObject({ ips: ['198.18.30.200/24'] });
 
   const second = await vmWithClaim(['198.18.30.200/24']);
@@ -327,7 +330,7 @@ test('spec.ipRequests: a claim gets the address it asks for; one another claim h
   const refused = await add(rival).catch((e: Error) => e);
   expect(String(refused)).toMatch(/"code":\s*104/);
   expect(String(refused)).toContain(
-    `IPAMClaim ${ns}/${second.claim}: spec.ipRequests: 198.18.30.200 is held by ${ns}/${first.claim} in pool ${pool}`,
+    `IPAMClaim ${bed.ns}/${second.claim}: spec.ipRequests: 198.18.30.200 is held by ${bed.ns}/${first.claim} in pool ${bed.pool}`,
   );
   expect(await allocated(second.claim)).toMatchObject({ status: 'False', reason: 'IPAddressConflict' });
 
@@ -335,7 +338,7 @@ test('spec.ipRequests: a claim gets the address it asks for; one another claim h
   const outside = await add(await launcher(third.vmi, third.claim)).catch((e: Error) => e);
   expect(String(outside)).toMatch(/"code":\s*7/);
   expect(String(outside)).toContain(
-    `spec.ipRequests: \\"198.18.99.5/24\\" is not an address the attachment's pools (${pool}) hand out`,
+    `spec.ipRequests: \\"198.18.99.5/24\\" is not an address the attachment's pools (${bed.pool}) hand out`,
   );
   expect(await allocated(third.claim)).toMatchObject({ status: 'False', reason: 'InvalidConfiguration' });
   // Neither refusal left a record behind.
@@ -351,13 +354,13 @@ test('a claim a live pod holds is not taken by another pod (108); once the holde
   const refused = await add(rival).catch((e: Error) => e);
   expect(String(refused)).toMatch(/"code":\s*108/);
   expect(String(refused)).toContain(
-    `IPAMClaim ${ns}/${claim} is held by pod ${ns}/${nameOf(first)}, which is alive; pod ${ns}/${nameOf(rival)} gets its addresses once that pod is gone`,
+    `IPAMClaim ${bed.ns}/${claim} is held by pod ${bed.ns}/${nameOf(first)}, which is alive; pod ${bed.ns}/${nameOf(rival)} gets its addresses once that pod is gone`,
   );
   expect((await holders()).get(ip)?.podUid).toBe(uidOf(first));
   // The claim's addresses are still allocated, to its holder: the condition stays True.
   expect(await allocated(claim)).toMatchObject({ status: 'True', reason: 'SuccessfulAllocation' });
 
-  await world.fixtures.deletePod(ns, nameOf(first));
+  await bed.world.fixtures.deletePod(bed.ns, nameOf(first));
   expect(await add(rival)).toBe(ip);
   expect((await readClaim(claim))?.status?.ownerPod).toBe(nameOf(rival));
 }, 60_000);
@@ -366,12 +369,12 @@ test('a claim deleted while no pod holds its address frees it within seconds', a
   const { vmi, claim } = await vmWithClaim();
   const pod = await launcher(vmi, claim);
   const ip = await add(pod);
-  await world.fixtures.deletePod(ns, nameOf(pod));
+  await bed.world.fixtures.deletePod(bed.ns, nameOf(pod));
   await objects.deleteNamespacedCustomObject({ ...claimResource(), name: claim });
   await eventually('the address freed', async () => !(await holders()).has(ip), { timeoutMs: 15_000 });
   await eventually(
     'the endpoint deleted',
-    async () => (await world.fixtures.endpoint(ns, claim)) === undefined,
+    async () => (await bed.world.fixtures.endpoint(bed.ns, claim)) === undefined,
   );
 }, 60_000);
 
@@ -379,12 +382,12 @@ test('a missing claim is "try again later" (11) naming it; a reference with the 
   const { vmi } = await vmWithClaim();
   const missing = `${uniqueName('gone')}.tenant`;
   const pod = await launcher(vmi, missing);
-  const notYet = await world.plugin
-    .add(pod, pool, { nic: 'net1', switches: claimsOn })
+  const notYet = await bed.world.plugin
+    .add(pod, bed.pool, { nic: 'net1', switches: claimsOn })
     .catch((e: Error) => e);
   expect(String(notYet)).toMatch(/"code":\s*11/);
-  expect(String(notYet)).toContain(`IPAMClaim ${ns}/${missing} not found`);
-  const off = await world.plugin.add(pod, pool, { nic: 'net1' }).catch((e: Error) => e);
+  expect(String(notYet)).toContain(`IPAMClaim ${bed.ns}/${missing} not found`);
+  const off = await bed.world.plugin.add(pod, bed.pool, { nic: 'net1' }).catch((e: Error) => e);
   expect(String(off)).toMatch(/"code":\s*7/);
   expect(String(off)).toContain('ipam-claim-reference');
   expect(String(off)).toContain('enableIPAMClaim');
@@ -394,30 +397,30 @@ test('a missing claim is "try again later" (11) naming it; a reference with the 
 
 test("the command line judges a claim's address by the claim: kept while it exists though no pod holds it, freed once it is gone", async () => {
   // The CLI reads conf.yml from the installation's ConfigMap, as it does on a cluster.
-  await world.fixtures.core.createNamespacedConfigMap({
+  await bed.world.fixtures.core.createNamespacedConfigMap({
     namespace: installDefaults.namespace,
     body: {
       metadata: { name: objectNames.configMap },
       data: { [objectNames.configKey]: 'enableIPAMClaim: true\n' },
     },
   });
-  const ctl = (...args: string[]) => ctlRun(world.cluster.cp.kubeconfigPath('operator'), ...args);
+  const ctl = (...args: string[]) => ctlRun(bed.world.cluster.cp.kubeconfigPath('operator'), ...args);
   const { vmi, claim } = await vmWithClaim();
   const pod = await launcher(vmi, claim);
   const ip = await add(pod);
-  await world.fixtures.deletePod(ns, nameOf(pod));
+  await bed.world.fixtures.deletePod(bed.ns, nameOf(pod));
   const held = await ctl('ip', ip, '-o', 'json');
   expect(held.code).toBe(0);
   const [holder] = (JSON.parse(held.stdout) as { holders: Array<Record<string, unknown>> }).holders;
   expect(holder).toMatchObject({
-    identity: `${ns}/${claim}`,
+    identity: `${bed.ns}/${claim}`,
     kind: 'ipamclaim',
     podUid: uidOf(pod),
     verdict: { release: false, reason: 'the IPAMClaim keeps its addresses: the IPAMClaim exists' },
   });
   const refused = await ctl('release', ip);
   expect(refused.code).toBe(1);
-  expect((await holders()).get(ip)?.pod).toBe(`${ns}/${claim}`);
+  expect((await holders()).get(ip)?.pod).toBe(`${bed.ns}/${claim}`);
   await objects.deleteNamespacedCustomObject({ ...claimResource(), name: claim });
   await eventually('the address freed', async () => !(await holders()).has(ip), { timeoutMs: 15_000 });
 }, 60_000);

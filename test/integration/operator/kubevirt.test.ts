@@ -12,13 +12,7 @@ import { kubevirtApiVersion, type kubevirtKinds } from '../../../api/index.js';
 import { isNotFound } from '../../../kube/errors.js';
 import { uniqueName } from '../../harness/clients.js';
 import { eventually } from '../../harness/wait.js';
-import {
-  bare,
-  startOperator,
-  startOperatorWorld,
-  stopOperatorWorld,
-  type World,
-} from './fixtures/ipam-world.js';
+import { bare, startOperator, useOperatorWorld } from './fixtures/ipam-world.js';
 import {
   controllerRef,
   createVMI as createVMIIn,
@@ -28,40 +22,35 @@ import {
 } from './fixtures/kubevirt-objects.js';
 import type { OperatorProcess } from './operator-process.js';
 
-let world: World;
-let op: OperatorProcess;
 let objects: CustomObjectsApi;
-let ns: string;
-let pool: string;
 
-beforeAll(async () => {
-  ({ world, op, ns, pool } = await startOperatorWorld({
-    world: { kubevirt: true },
-    namespace: 'kv',
-    pool: { subnet: '198.18.20.0/24', ips: ['198.18.20.10-198.18.20.250'] },
-    operator: {
-      identity: 'kubevirt-op',
-      conf: { gc: { intervalSeconds: 3600 } },
-      args: ['--log-level=debug'],
-    },
-  }));
-  objects = world.cluster.kc.makeApiClient(CustomObjectsApi);
-}, 120_000);
+const bed = useOperatorWorld({
+  world: { kubevirt: true },
+  namespace: 'kv',
+  pool: { subnet: '198.18.20.0/24', ips: ['198.18.20.10-198.18.20.250'] },
+  operator: {
+    identity: 'kubevirt-op',
+    conf: { gc: { intervalSeconds: 3600 } },
+    args: ['--log-level=debug'],
+  },
+});
 
-afterAll(() => stopOperatorWorld(world, op));
+beforeAll(() => {
+  objects = bed.world.cluster.kc.makeApiClient(CustomObjectsApi);
+});
 
 type Obj = KubeVirtObject;
 
-const kv = (kind: keyof typeof kubevirtKinds) => kubevirtResource(kind, ns);
-const createVM = (name: string, runStrategy = 'Always') => createVMIn(objects, ns, name, runStrategy);
-const createVMI = (name: string, vm?: Obj) => createVMIIn(objects, ns, name, vm);
+const kv = (kind: keyof typeof kubevirtKinds) => kubevirtResource(kind, bed.ns);
+const createVM = (name: string, runStrategy = 'Always') => createVMIn(objects, bed.ns, name, runStrategy);
+const createVMI = (name: string, vm?: Obj) => createVMIIn(objects, bed.ns, name, vm);
 
 let launchers = 0;
 
 /** A virt-launcher pod as KubeVirt renders it (a fixed name instead of generateName). */
 async function launcher(vmi: Obj, node: string, migration?: Obj): Promise<V1Pod> {
-  return world.fixtures.core.createNamespacedPod({
-    namespace: ns,
+  return bed.world.fixtures.core.createNamespacedPod({
+    namespace: bed.ns,
     body: {
       metadata: {
         name: `virt-launcher-${vmi.metadata.name}-${launchers++}`,
@@ -93,12 +82,12 @@ async function runningVM(opts: { standalone?: boolean } = {}) {
   const vm = opts.standalone ? undefined : await createVM(name);
   const vmi = await createVMI(name, vm);
   const pod = await launcher(vmi, 'node-a');
-  const ip = bare(await world.plugin.add(pod, pool));
+  const ip = bare(await bed.world.plugin.add(pod, bed.pool));
   return { name, vm, vmi, pod, ip };
 }
 
 async function holders(): Promise<Map<string, { pod: string; podUid: string }>> {
-  const state = await world.fixtures.poolState(pool);
+  const state = await bed.world.fixtures.poolState(bed.pool);
   return new Map(state.records.map((r) => [r.ip, { pod: r.pod, podUid: r.podUid }]));
 }
 
@@ -121,31 +110,31 @@ async function deleteObject(kind: keyof typeof kubevirtKinds, name: string): Pro
 async function stopVMI(name: string, ...pods: V1Pod[]): Promise<void> {
   await deleteObject('vmi', name);
   for (const p of pods)
-    await world.fixtures.core.deleteNamespacedPod({ name: p.metadata?.name ?? '', namespace: ns });
+    await bed.world.fixtures.core.deleteNamespacedPod({ name: p.metadata?.name ?? '', namespace: bed.ns });
 }
 
 async function setPodPhase(pod: V1Pod, phase: string): Promise<void> {
   const name = pod.metadata?.name ?? '';
-  const current = await world.fixtures.core.readNamespacedPod({ name, namespace: ns });
-  await world.fixtures.core.replaceNamespacedPodStatus({
+  const current = await bed.world.fixtures.core.readNamespacedPod({ name, namespace: bed.ns });
+  await bed.world.fixtures.core.replaceNamespacedPodStatus({
     name,
-    namespace: ns,
+    namespace: bed.ns,
     body: { ...current, status: { ...current.status, phase } },
   });
 }
 
 /** Pods the garbage collector left Terminating (no kubelet here) are removed at once. */
 async function removeLaunchers(...pods: V1Pod[]): Promise<void> {
-  for (const p of pods) await world.fixtures.deletePod(ns, p.metadata?.name ?? '');
+  for (const p of pods) await bed.world.fixtures.deletePod(bed.ns, p.metadata?.name ?? '');
 }
 
 /** The operator judged the identity after `sinceMs` and kept its addresses because the VM lives. */
 const kept = (name: string, sinceMs: number) =>
-  op.waitForLog(
+  bed.op.waitForLog(
     `${name} judged and kept`,
     (l) =>
       l.msg === 'addresses kept' &&
-      l.object === `${ns}/${name}` &&
+      l.object === `${bed.ns}/${name}` &&
       Date.parse(l.time) >= sinceMs &&
       String(l.reason).startsWith('the VM keeps its addresses'),
     15_000,
@@ -153,7 +142,7 @@ const kept = (name: string, sinceMs: number) =>
 
 test('a running VM deleted: its address and endpoint are freed within seconds (not at the next scan)', async () => {
   const { name, pod, ip } = await runningVM();
-  expect((await holders()).get(ip)).toEqual({ pod: `${ns}/${name}`, podUid: pod.metadata?.uid });
+  expect((await holders()).get(ip)).toEqual({ pod: `${bed.ns}/${name}`, podUid: pod.metadata?.uid });
   const started = Date.now();
   await deleteObject('vm', name);
   await stopVMI(name, pod);
@@ -161,12 +150,12 @@ test('a running VM deleted: its address and endpoint are freed within seconds (n
   expect(Date.now() - started).toBeLessThan(15_000);
   await eventually(
     'the VM endpoint deleted',
-    async () => (await world.fixtures.endpoint(ns, name)) === undefined,
+    async () => (await bed.world.fixtures.endpoint(bed.ns, name)) === undefined,
   );
   // The operator logs right after its write, so the line may trail the pool the test just read.
-  const line = await op.waitForLog(
+  const line = await bed.op.waitForLog(
     'the release logged',
-    (l) => l.msg === 'addresses released' && l.object === `${ns}/${name}`,
+    (l) => l.msg === 'addresses released' && l.object === `${bed.ns}/${name}`,
   );
   expect(line.reason).toBe('vm-gone');
   await removeLaunchers(pod);
@@ -179,14 +168,14 @@ test('a stopped VM keeps its address; deleting it frees the address within secon
   await stopVMI(vmi.metadata.name, pod);
   await removeLaunchers(pod);
   await kept(name, stopped);
-  expect((await holders()).get(ip)?.pod).toBe(`${ns}/${name}`);
-  expect(await world.fixtures.endpoint(ns, name)).toBeDefined();
+  expect((await holders()).get(ip)?.pod).toBe(`${bed.ns}/${name}`);
+  expect(await bed.world.fixtures.endpoint(bed.ns, name)).toBeDefined();
 
   await deleteObject('vm', name);
   await released(ip, 'stopped VM deleted');
   await eventually(
     'the VM endpoint deleted',
-    async () => (await world.fixtures.endpoint(ns, name)) === undefined,
+    async () => (await bed.world.fixtures.endpoint(bed.ns, name)) === undefined,
   );
 }, 60_000);
 
@@ -208,7 +197,7 @@ test('a VMI deleted while its VM lives keeps the address (the VM restarts with i
   await removeLaunchers(pod);
   const vmi2 = await createVMI(name, vm);
   const pod2 = await launcher(vmi2, 'node-b');
-  expect(bare(await world.plugin.add(pod2, pool))).toBe(ip);
+  expect(bare(await bed.world.plugin.add(pod2, bed.pool))).toBe(ip);
   expect((await holders()).get(ip)?.podUid).toBe(pod2.metadata?.uid);
 }, 60_000);
 
@@ -260,8 +249,8 @@ async function finishMigration(vmi: Obj, vmim: Obj, state: object, outcome: Outc
 
 /** The VM's records in the pool: address and holding pod UID. */
 async function vmRecords(name: string): Promise<{ ip: string; podUid: string }[]> {
-  return (await world.fixtures.poolState(pool)).records
-    .filter((r) => r.pod === `${ns}/${name}`)
+  return (await bed.world.fixtures.poolState(bed.pool)).records
+    .filter((r) => r.pod === `${bed.ns}/${name}`)
     .map((r) => ({ ip: r.ip, podUid: r.podUid }));
 }
 
@@ -270,7 +259,7 @@ async function heldOnlyBy(name: string, ip: string, pod: V1Pod, node: string): P
   const uid = pod.metadata?.uid;
   await eventually(`${pod.metadata?.name} the only holder`, async () => {
     const records = await vmRecords(name);
-    const ep = await world.fixtures.endpoint(ns, name);
+    const ep = await bed.world.fixtures.endpoint(bed.ns, name);
     return (
       records.length === 1 &&
       records[0]?.ip === ip &&
@@ -288,9 +277,9 @@ async function heldOnlyBy(name: string, ip: string, pod: V1Pod, node: string): P
  */
 async function targetAdd(target: V1Pod, source: V1Pod, name: string, ip: string): Promise<void> {
   const probed = { enableKubevirtStaticIP: true, enableIPConflictDetection: true };
-  expect(bare(await world.plugin.add(target, pool, { switches: probed }))).toBe(ip);
+  expect(bare(await bed.world.plugin.add(target, bed.pool, { switches: probed }))).toBe(ip);
   expect(await vmRecords(name)).toEqual([{ ip, podUid: source.metadata?.uid }]);
-  expect((await world.fixtures.endpoint(ns, name))?.status?.current.uid).toBe(source.metadata?.uid);
+  expect((await bed.world.fixtures.endpoint(bed.ns, name))?.status?.current.uid).toBe(source.metadata?.uid);
 }
 
 test('the conflict probe runs for a launcher pod that is not a migration target (so skipping it is observable)', async () => {
@@ -298,10 +287,10 @@ test('the conflict probe runs for a launcher pod that is not a migration target 
   const vmi = await createVMI(name, await createVM(name));
   const pod = await launcher(vmi, 'node-a');
   const probed = { enableKubevirtStaticIP: true, enableIPConflictDetection: true };
-  await expect(world.plugin.add(pod, pool, { switches: probed })).rejects.toThrow(
+  await expect(bed.world.plugin.add(pod, bed.pool, { switches: probed })).rejects.toThrow(
     'IP conflict detection could not run',
   );
-  await world.plugin.del(pod, pool, { switches: probed });
+  await bed.world.plugin.del(pod, bed.pool, { switches: probed });
   await deleteObject('vm', name);
   await stopVMI(name, pod);
   await removeLaunchers(pod);
@@ -315,12 +304,12 @@ test('a live migration that succeeds: the target shares the address while it run
   await finishMigration(vmi, vmim, state, 'Succeeded');
   await setPodPhase(source, 'Succeeded');
   await heldOnlyBy(name, ip, target, 'node-b');
-  const endpoint = await world.fixtures.endpoint(ns, name);
+  const endpoint = await bed.world.fixtures.endpoint(bed.ns, name);
   expect(endpoint?.status?.current.ips).toEqual([
     expect.objectContaining({ interface: 'eth0', ipv4: `${ip}/24` }),
   ]);
-  const events = await world.fixtures.core.listNamespacedEvent({
-    namespace: ns,
+  const events = await bed.world.fixtures.core.listNamespacedEvent({
+    namespace: bed.ns,
     fieldSelector: `involvedObject.uid=${target.metadata?.uid}`,
   });
   expect(events.items.find((e) => e.reason === 'MigrationHandover')?.message).toBe(
@@ -338,11 +327,11 @@ test.each(['Failed', 'Aborted'] as const)(
     await finishMigration(vmi, vmim, state, outcome);
     await setPodPhase(target, 'Failed');
     // The operator looked at the ended migration and left the holder where the plugin put it.
-    await op.waitForLog(
+    await bed.op.waitForLog(
       'the ended migration judged',
       (l) =>
         l.msg === 'migration: nothing to hand over' &&
-        l.object === `${ns}/${name}` &&
+        l.object === `${bed.ns}/${name}` &&
         Date.parse(l.time) >= ended &&
         l.reason === 'the source pod holds the addresses',
     );
@@ -362,7 +351,7 @@ test("a target's ADD retried after its migration failed took the address over; t
     name: vmim.metadata.name,
     body: { ...m, status: { phase: 'Failed' } },
   });
-  expect(bare(await world.plugin.add(target, pool))).toBe(ip);
+  expect(bare(await bed.world.plugin.add(target, bed.pool))).toBe(ip);
   expect(await vmRecords(name)).toEqual([{ ip, podUid: target.metadata?.uid }]);
   await setPodPhase(target, 'Failed');
   await finishMigration(vmi, vmim, state, 'Failed');
@@ -371,19 +360,19 @@ test("a target's ADD retried after its migration failed took the address over; t
 
 /** SIGKILLs the operator (no lease release, nothing flushed) and starts another in its place. */
 async function killAndRestartOperator(): Promise<OperatorProcess[]> {
-  const killed = op;
+  const killed = bed.op;
   killed.signal('SIGKILL');
   await eventually('the operator gone', () => !killed.running);
-  op = await startOperator(world.cluster, {
+  bed.op = await startOperator(bed.world.cluster, {
     identity: uniqueName('kubevirt-op'),
     conf: { gc: { intervalSeconds: 3600 } },
     args: ['--log-level=debug'],
   });
-  return [killed, op];
+  return [killed, bed.op];
 }
 
 const releaseLines = (ops: OperatorProcess[], name: string) =>
-  ops.flatMap((o) => o.find((l) => l.msg === 'addresses released' && l.object === `${ns}/${name}`));
+  ops.flatMap((o) => o.find((l) => l.msg === 'addresses released' && l.object === `${bed.ns}/${name}`));
 
 test('the operator SIGKILLed in the middle of a VM deletion and restarted: the address is freed, once', async () => {
   const { name, pod, ip } = await runningVM();
@@ -395,12 +384,12 @@ test('the operator SIGKILLed in the middle of a VM deletion and restarted: the a
   await released(ip, 'VM deleted, operator restarted');
   await eventually(
     'the VM endpoint deleted',
-    async () => (await world.fixtures.endpoint(ns, name)) === undefined,
+    async () => (await bed.world.fixtures.endpoint(bed.ns, name)) === undefined,
   );
   expect(await vmRecords(name)).toEqual([]);
   // At most one release (none logged when the killed operator wrote it and died before its log line).
   expect(releaseLines(ops, name).length).toBeLessThanOrEqual(1);
-  const state = await world.fixtures.poolState(pool);
+  const state = await bed.world.fixtures.poolState(bed.pool);
   expect(state.allocatedIPCount).toBe(state.records.length);
   await removeLaunchers(pod);
 }, 90_000);
@@ -422,8 +411,8 @@ test('the operator SIGKILLed in the middle of a live migration and restarted: th
 }, 90_000);
 
 test('with enableKubevirtStaticIP off, launcher pods are ordinary stateless pods: a finished one loses its address', async () => {
-  await op.stop();
-  op = await startOperator(world.cluster, {
+  await bed.op.stop();
+  bed.op = await startOperator(bed.world.cluster, {
     identity: 'kubevirt-off-op',
     conf: { enableKubevirtStaticIP: false, gc: { intervalSeconds: 3600 } },
   });
@@ -432,14 +421,14 @@ test('with enableKubevirtStaticIP off, launcher pods are ordinary stateless pods
   const vmi = await createVMI(name, vm);
   const pod = await launcher(vmi, 'node-a');
   const off = { enableKubevirtStaticIP: false, enableStatefulSet: true };
-  const ip = bare(await world.plugin.add(pod, pool, { switches: off }));
+  const ip = bare(await bed.world.plugin.add(pod, bed.pool, { switches: off }));
   // Keyed by the pod, owned by it, like any other pod.
-  expect((await holders()).get(ip)?.pod).toBe(`${ns}/${pod.metadata?.name}`);
+  expect((await holders()).get(ip)?.pod).toBe(`${bed.ns}/${pod.metadata?.name}`);
   await setPodPhase(pod, 'Succeeded');
   await released(ip, 'finished launcher pod, VM still there');
-  const line = await op.waitForLog(
+  const line = await bed.op.waitForLog(
     'the release logged',
-    (l) => l.msg === 'addresses released' && l.object === `${ns}/${pod.metadata?.name}`,
+    (l) => l.msg === 'addresses released' && l.object === `${bed.ns}/${pod.metadata?.name}`,
   );
   expect(line.reason).toBe('pod-finished');
 }, 60_000);

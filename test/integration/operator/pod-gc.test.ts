@@ -10,68 +10,56 @@ import {
   createBoundPod,
   poolHolders,
   setPodPhase,
-  startOperatorWorld,
-  stopOperatorWorld,
   type TestPodOptions,
-  type World,
+  useOperatorWorld,
 } from './fixtures/ipam-world.js';
-import type { OperatorProcess } from './operator-process.js';
 
-let world: World;
-let op: OperatorProcess;
-let ns: string;
-let pool: string;
+const bed = useOperatorWorld({
+  namespace: 'gc',
+  pool: { subnet: '198.18.10.0/24', ips: ['198.18.10.10-198.18.10.250'] },
+  operator: {
+    identity: 'gc-op',
+    conf: { gc: { intervalSeconds: 3600 } },
+    args: ['--no-address-event-after=3s', '--log-level=debug'],
+  },
+});
 
-beforeAll(async () => {
-  ({ world, op, ns, pool } = await startOperatorWorld({
-    namespace: 'gc',
-    pool: { subnet: '198.18.10.0/24', ips: ['198.18.10.10-198.18.10.250'] },
-    operator: {
-      identity: 'gc-op',
-      conf: { gc: { intervalSeconds: 3600 } },
-      args: ['--no-address-event-after=3s', '--log-level=debug'],
-    },
-  }));
-}, 120_000);
-
-afterAll(() => stopOperatorWorld(world, op));
-
-const createPod = (name: string, o: TestPodOptions = {}) => createBoundPod(world, ns, name, o);
-const setPhase = (pod: V1Pod, phase: string, reason?: string) => setPodPhase(world, pod, phase, reason);
-const holders = () => poolHolders(world, pool);
+const createPod = (name: string, o: TestPodOptions = {}) => createBoundPod(bed.world, bed.ns, name, o);
+const setPhase = (pod: V1Pod, phase: string, reason?: string) => setPodPhase(bed.world, pod, phase, reason);
+const holders = () => poolHolders(bed.world, bed.pool);
 
 const releasedSoon = (ip: string, what: string) =>
   eventually(`${ip} released (${what})`, async () => !(await holders()).has(ip), { timeoutMs: 20_000 });
 
 async function eventsOf(uid: string, reason: string): Promise<CoreV1Event[]> {
-  const list = await world.fixtures.core.listNamespacedEvent({
-    namespace: ns,
+  const list = await bed.world.fixtures.core.listNamespacedEvent({
+    namespace: bed.ns,
     fieldSelector: `involvedObject.uid=${uid}`,
   });
   return list.items.filter((e) => e.reason === reason);
 }
 
-const gcCount = async (reason: string) => (await op.metric('spiderpool_ip_gc_counts', { reason })) ?? 0;
+const gcCount = async (reason: string) => (await bed.op.metric('spiderpool_ip_gc_counts', { reason })) ?? 0;
 
 test('a deleted pod gets its address back; its endpoint goes with it; Events say so', async () => {
   const pod = await createPod(uniqueName('deleted'));
   const uid = pod.metadata?.uid ?? '';
-  const ip = bare(await world.plugin.add(pod, pool));
+  const ip = bare(await bed.world.plugin.add(pod, bed.pool));
   const allocated = await eventually(
     'the allocation Event',
     async () => (await eventsOf(uid, 'AddressAllocated'))[0],
   );
   expect(allocated.message).toBe(
-    `Allocated ${ip}/24 from pool ${pool} for eth0 (pod ${pod.metadata?.name} on node-1)`,
+    `Allocated ${ip}/24 from pool ${bed.pool} for eth0 (pod ${pod.metadata?.name} on node-1)`,
   );
   expect(allocated.type).toBe('Normal');
 
   const before = (await gcCount('pod-gone')) + (await gcCount('pod-terminating'));
-  await world.fixtures.deletePod(ns, pod.metadata?.name ?? '');
+  await bed.world.fixtures.deletePod(bed.ns, pod.metadata?.name ?? '');
   await releasedSoon(ip, 'pod deleted');
   await eventually(
     'the endpoint gone',
-    async () => (await world.fixtures.endpoint(ns, pod.metadata?.name ?? '')) === undefined,
+    async () => (await bed.world.fixtures.endpoint(bed.ns, pod.metadata?.name ?? '')) === undefined,
   );
   const released = await eventually(
     'the release Event',
@@ -79,10 +67,10 @@ test('a deleted pod gets its address back; its endpoint goes with it; Events say
   );
   // A deletion with grace 0 is seen as terminating-and-due first, or straight as gone.
   expect([
-    `Released ${ip} from pool ${pool}: pod ${ns}/${pod.metadata?.name} with UID ${uid} is gone`,
+    `Released ${ip} from pool ${bed.pool}: pod ${bed.ns}/${pod.metadata?.name} with UID ${uid} is gone`,
     expect.stringMatching(
       new RegExp(
-        `^Released ${ip} from pool ${pool}: pod ${ns}/${pod.metadata?.name} is terminating and its grace period ended at `,
+        `^Released ${ip} from pool ${bed.pool}: pod ${bed.ns}/${pod.metadata?.name} is terminating and its grace period ended at `,
       ),
     ),
   ]).toContainEqual(released.message);
@@ -91,20 +79,20 @@ test('a deleted pod gets its address back; its endpoint goes with it; Events say
 
 test('an evicted pod gets its address back while the Pod object stays', async () => {
   const pod = await createPod(uniqueName('evicted'));
-  const ip = bare(await world.plugin.add(pod, pool));
+  const ip = bare(await bed.world.plugin.add(pod, bed.pool));
   await setPhase(pod, 'Failed', 'Evicted');
   await releasedSoon(ip, 'evicted');
   expect(
-    await world.fixtures.core.readNamespacedPod({ name: pod.metadata?.name ?? '', namespace: ns }),
+    await bed.world.fixtures.core.readNamespacedPod({ name: pod.metadata?.name ?? '', namespace: bed.ns }),
   ).toBeDefined();
   expect(await gcCount('pod-evicted')).toBeGreaterThanOrEqual(1);
 }, 60_000);
 
 test('a finished Job pod (restartPolicy Never, Succeeded) gets its address back; a failed pod that restarts keeps it', async () => {
   const job = await createPod(uniqueName('job'), { restartPolicy: 'Never' });
-  const jobIp = bare(await world.plugin.add(job, pool));
+  const jobIp = bare(await bed.world.plugin.add(job, bed.pool));
   const restarting = await createPod(uniqueName('onfailure'), { restartPolicy: 'OnFailure' });
-  const restartingIp = bare(await world.plugin.add(restarting, pool));
+  const restartingIp = bare(await bed.world.plugin.add(restarting, bed.pool));
   await setPhase(restarting, 'Failed');
   await setPhase(job, 'Succeeded');
   await releasedSoon(jobIp, 'finished');
@@ -117,45 +105,45 @@ test('a finished Job pod (restartPolicy Never, Succeeded) gets its address back;
 test('a terminating pod keeps its address until its deletionTimestamp (grace included once), then loses it', async () => {
   const pod = await createPod(uniqueName('terminating'), { grace: 8 });
   const name = pod.metadata?.name ?? '';
-  const ip = bare(await world.plugin.add(pod, pool));
-  await world.fixtures.core.deleteNamespacedPod({ name, namespace: ns, gracePeriodSeconds: 8 });
-  const terminating = await world.fixtures.core.readNamespacedPod({ name, namespace: ns });
+  const ip = bare(await bed.world.plugin.add(pod, bed.pool));
+  await bed.world.fixtures.core.deleteNamespacedPod({ name, namespace: bed.ns, gracePeriodSeconds: 8 });
+  const terminating = await bed.world.fixtures.core.readNamespacedPod({ name, namespace: bed.ns });
   const deadline = new Date(terminating.metadata?.deletionTimestamp ?? 0).getTime();
   expect(deadline).toBeGreaterThan(Date.now());
   // Within the grace period: judged and kept, with a new look due at the deadline.
-  const kept = await op.waitForLog(
+  const kept = await bed.op.waitForLog(
     'kept until the deadline',
-    (l) => l.msg === 'addresses kept until the grace period ends' && l.object === `${ns}/${name}`,
+    (l) => l.msg === 'addresses kept until the grace period ends' && l.object === `${bed.ns}/${name}`,
   );
   expect(Date.parse(kept.time)).toBeLessThan(deadline);
   expect((await holders()).get(ip)).toBe(pod.metadata?.uid);
   await releasedSoon(ip, 'grace period over');
-  const line = await op.waitForLog(
+  const line = await bed.op.waitForLog(
     'the release logged',
-    (l) => l.msg === 'addresses released' && l.object === `${ns}/${name}`,
+    (l) => l.msg === 'addresses released' && l.object === `${bed.ns}/${name}`,
   );
   expect(line.reason).toBe('pod-terminating');
   // Released at the deadline, not at deadline + grace.
   expect(Date.parse(line.time)).toBeGreaterThanOrEqual(deadline);
   expect(Date.parse(line.time)).toBeLessThan(deadline + 8000);
-  await world.fixtures.deletePod(ns, name);
+  await bed.world.fixtures.deletePod(bed.ns, name);
 }, 60_000);
 
 test('a same-name successor with another UID keeps what it holds when its predecessor is collected', async () => {
   const name = uniqueName('same');
   const first = await createPod(name);
-  const firstIp = bare(await world.plugin.add(first, pool));
+  const firstIp = bare(await bed.world.plugin.add(first, bed.pool));
   // The operator sees the deletion only after the successor's ADD has written its record.
-  op.signal('SIGSTOP');
+  bed.op.signal('SIGSTOP');
   let secondIp: string | undefined;
   let second: V1Pod | undefined;
   try {
-    await world.fixtures.deletePod(ns, name);
+    await bed.world.fixtures.deletePod(bed.ns, name);
     second = await createPod(name);
     const successor = second;
     // The plugin writes the pool record first; its endpoint write is refused while the
     // predecessor's endpoint is being deleted (the kubelet retries the ADD).
-    secondIp = await world.plugin.add(successor, pool).then(
+    secondIp = await bed.world.plugin.add(successor, bed.pool).then(
       (a) => bare(a),
       async (err: unknown) => {
         expect(String(err)).toContain('of an earlier pod is being deleted');
@@ -163,27 +151,29 @@ test('a same-name successor with another UID keeps what it holds when its predec
       },
     );
   } finally {
-    op.signal('SIGCONT');
+    bed.op.signal('SIGCONT');
   }
   const successor = second as V1Pod;
   await releasedSoon(firstIp, 'predecessor gone');
   // The retried ADD finds its own record: the same address, now with its endpoint.
   const retried = await eventually('the retried ADD', () =>
-    world.plugin.add(successor, pool).then(bare, () => undefined),
+    bed.world.plugin.add(successor, bed.pool).then(bare, () => undefined),
   );
   if (secondIp) expect(retried).toBe(secondIp);
   expect(retried).not.toBe(firstIp);
   const now = await holders();
   expect(now.get(retried)).toBe(successor.metadata?.uid);
   expect([...now.values()].filter((uid) => uid === successor.metadata?.uid)).toHaveLength(1);
-  expect((await world.fixtures.endpoint(ns, name))?.status?.current.uid).toBe(successor.metadata?.uid);
+  expect((await bed.world.fixtures.endpoint(bed.ns, name))?.status?.current.uid).toBe(
+    successor.metadata?.uid,
+  );
 }, 60_000);
 
 test('a StatefulSet replica keeps its address while its ordinal is valid and loses it when scaled below it', async () => {
-  const apps = world.cluster.kc.makeApiClient(AppsV1Api);
+  const apps = bed.world.cluster.kc.makeApiClient(AppsV1Api);
   const stsName = uniqueName('db');
   const sts = await apps.createNamespacedStatefulSet({
-    namespace: ns,
+    namespace: bed.ns,
     body: {
       metadata: { name: stsName },
       spec: {
@@ -209,27 +199,29 @@ test('a StatefulSet replica keeps its address while its ordinal is valid and los
       },
     ],
   });
-  const ip = bare(await world.plugin.add(pod, pool));
-  await world.fixtures.deletePod(ns, podName);
+  const ip = bare(await bed.world.plugin.add(pod, bed.pool));
+  await bed.world.fixtures.deletePod(bed.ns, podName);
   // The replica's pod is gone but ordinal 2 is within 3 replicas: judged, and the address stays.
-  await op.waitForLog(
+  await bed.op.waitForLog(
     'the deleted replica judged',
     (l) =>
-      l.msg === 'addresses kept' && l.object === `${ns}/${podName}` && String(l.cause).endsWith('DELETED'),
+      l.msg === 'addresses kept' &&
+      l.object === `${bed.ns}/${podName}` &&
+      String(l.cause).endsWith('DELETED'),
   );
   expect((await holders()).get(ip)).toBe(pod.metadata?.uid);
-  expect((await world.fixtures.endpoint(ns, podName))?.metadata.finalizers).toContain(finalizer);
+  expect((await bed.world.fixtures.endpoint(bed.ns, podName))?.metadata.finalizers).toContain(finalizer);
 
-  const fresh = await apps.readNamespacedStatefulSet({ name: stsName, namespace: ns });
+  const fresh = await apps.readNamespacedStatefulSet({ name: stsName, namespace: bed.ns });
   await apps.replaceNamespacedStatefulSet({
     name: stsName,
-    namespace: ns,
+    namespace: bed.ns,
     body: { ...fresh, spec: { ...(fresh.spec as NonNullable<typeof fresh.spec>), replicas: 2 } },
   });
   await releasedSoon(ip, 'scaled below the ordinal');
   await eventually(
     'the replica endpoint deleted',
-    async () => (await world.fixtures.endpoint(ns, podName)) === undefined,
+    async () => (await bed.world.fixtures.endpoint(bed.ns, podName)) === undefined,
   );
   expect(await gcCount('statefulset-replica-gone')).toBeGreaterThanOrEqual(1);
 }, 60_000);
@@ -237,26 +229,29 @@ test('a StatefulSet replica keeps its address while its ordinal is valid and los
 test('an endpoint deleted by hand while its pod lives: the finalizer goes, the live pod keeps its address', async () => {
   const pod = await createPod(uniqueName('handdel'));
   const name = pod.metadata?.name ?? '';
-  const ip = bare(await world.plugin.add(pod, pool));
-  await world.fixtures.spiderpool.deleteEndpoint(ns, name);
-  await eventually('the endpoint gone', async () => (await world.fixtures.endpoint(ns, name)) === undefined);
+  const ip = bare(await bed.world.plugin.add(pod, bed.pool));
+  await bed.world.fixtures.spiderpool.deleteEndpoint(bed.ns, name);
+  await eventually(
+    'the endpoint gone',
+    async () => (await bed.world.fixtures.endpoint(bed.ns, name)) === undefined,
+  );
   expect((await holders()).get(ip)).toBe(pod.metadata?.uid);
-  await op.waitForLog(
+  await bed.op.waitForLog(
     'the kept holder logged',
-    (l) => l.msg === 'endpoint deleted; its holder keeps the addresses' && l.object === `${ns}/${name}`,
+    (l) => l.msg === 'endpoint deleted; its holder keeps the addresses' && l.object === `${bed.ns}/${name}`,
   );
   expect(
-    op.find(
-      (l) => l.msg === 'endpoint deleted; its holder keeps the addresses' && l.object === `${ns}/${name}`,
+    bed.op.find(
+      (l) => l.msg === 'endpoint deleted; its holder keeps the addresses' && l.object === `${bed.ns}/${name}`,
     ),
   ).toHaveLength(1);
   // The pod's own end still gives the address back.
-  await world.fixtures.deletePod(ns, name);
+  await bed.world.fixtures.deletePod(bed.ns, name);
   await releasedSoon(ip, 'pod deleted after its endpoint');
 }, 60_000);
 
 test('a pod bound to a node without addresses gets an Event that says why', async () => {
-  const narrow = await world.fixtures.pool({
+  const narrow = await bed.world.fixtures.pool({
     subnet: '198.18.11.0/24',
     ips: ['198.18.11.10-198.18.11.20'],
     nodeName: ['node-2'],
@@ -273,21 +268,23 @@ test('a pod bound to a node without addresses gets an Event that says why', asyn
   expect(event.message).toBe(
     `no address 3s after creation on node-1: pools from ipam.spidernet.io/ippool: eth0 IPv4: pool ${narrow} skipped: nodeName does not include node-1`,
   );
-  await world.fixtures.deletePod(ns, pod.metadata?.name ?? '');
+  await bed.world.fixtures.deletePod(bed.ns, pod.metadata?.name ?? '');
 }, 60_000);
 
 test('/metrics: pool totals, allocations and free counts, GC reclaims by reason, reconcile errors', async () => {
-  const state = await world.fixtures.poolState(pool);
+  const state = await bed.world.fixtures.poolState(bed.pool);
   await eventually('gauges match the pool', async () => {
-    const total = await op.metric('spiderpool_ippool_total_ip_counts', { pool });
-    const allocated = await op.metric('spiderpool_ippool_allocated_ip_counts', { pool });
-    return total === 241 && allocated === (await world.fixtures.poolState(pool)).records.length;
+    const total = await bed.op.metric('spiderpool_ippool_total_ip_counts', { pool: bed.pool });
+    const allocated = await bed.op.metric('spiderpool_ippool_allocated_ip_counts', { pool: bed.pool });
+    return total === 241 && allocated === (await bed.world.fixtures.poolState(bed.pool)).records.length;
   });
-  expect(await op.metric('spiderpool_ippool_free_ip_counts', { pool })).toBe(241 - state.records.length);
+  expect(await bed.op.metric('spiderpool_ippool_free_ip_counts', { pool: bed.pool })).toBe(
+    241 - state.records.length,
+  );
   // Earlier tests deleted pods; a pod deleted with grace 0 is judged gone or terminating depending on
   // which event the operator sees first, so both reasons count.
   expect((await gcCount('pod-gone')) + (await gcCount('pod-terminating'))).toBeGreaterThanOrEqual(1);
-  const text = await op.metrics();
+  const text = await bed.op.metrics();
   expect(text).toContain('# TYPE spiderpool_operator_reconcile_errors_total counter');
   expect(text).toContain('# TYPE spiderpool_ip_gc_failure_counts counter');
   expect(text).toContain('# TYPE spiderpool_operator_webhook_request_duration_seconds histogram');
