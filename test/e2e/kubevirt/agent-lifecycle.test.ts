@@ -8,26 +8,19 @@ import {
   create,
   deleteVm,
   getVmi,
-  KubeVirtWorld,
   kv,
   launcherPods,
+  useKubeVirtWorld,
   vmManifest,
   waitVmi,
 } from './fixtures.js';
 
-let world: KubeVirtWorld | undefined;
-const w = () => world as KubeVirtWorld;
+const w = () => bed.world;
 
-beforeAll(async () => {
-  world = await KubeVirtWorld.start('kv-life', {
-    subnet: '198.18.85.0/24',
-    ips: ['198.18.85.10-198.18.85.19'],
-  });
-}, 240_000);
-
-afterAll(async () => {
-  await world?.close();
-}, 120_000);
+const bed = useKubeVirtWorld('kv-life', {
+  subnet: '198.18.85.0/24',
+  ips: ['198.18.85.10-198.18.85.19'],
+});
 
 async function running(previousUid?: string) {
   const { fixtures, namespace } = w();

@@ -18,6 +18,7 @@ export { vmManifest } from '../../harness/kubevirt-vm.js';
 
 import { NetworkLab } from '../../harness/netns.js';
 import { NodeAgent, type NodeAgentOptions } from '../../harness/node-agent/index.js';
+import { type OperatorRunOptions, RunningOperator } from '../../harness/operator-executable.js';
 import { type ClusterFixtures, PluginTestbed } from '../../harness/spiderpool-api.js';
 import { eventually } from '../../harness/wait.js';
 
@@ -193,4 +194,42 @@ export class KubeVirtWorld {
     await this.lab.cleanup();
     await this.testbed.close();
   }
+}
+
+/** A test file's KubeVirtWorld, and the compiled operator beside it when the file asked for one. */
+export interface KubeVirtBed {
+  world: KubeVirtWorld;
+  operator?: RunningOperator;
+}
+
+/**
+ * A KubeVirtWorld for the test file (KubeVirtWorld.start's arguments), and with `operator` the compiled
+ * operator as its service account, registered as jest hooks: started before the file's tests,
+ * stopped after them (the operator first). The fields are filled in by the beforeAll hook, so a file
+ * reads them inside its hooks and tests, never at load time.
+ */
+export function useKubeVirtWorld(
+  prefix: string,
+  pool: Parameters<typeof KubeVirtWorld.start>[1],
+  agentOptions: Parameters<typeof KubeVirtWorld.start>[2] = {},
+  operator?: Omit<OperatorRunOptions, 'cp' | 'dir'>,
+): KubeVirtBed {
+  const bed = {} as KubeVirtBed;
+  beforeAll(
+    async () => {
+      bed.world = await KubeVirtWorld.start(prefix, pool, agentOptions);
+      if (operator)
+        bed.operator = await RunningOperator.start({
+          cp: controlPlane(),
+          dir: bed.world.testbed.dir,
+          ...operator,
+        });
+    },
+    operator ? 300_000 : 240_000,
+  );
+  afterAll(async () => {
+    await bed.operator?.stop();
+    await bed.world?.close();
+  }, 120_000);
+  return bed;
 }

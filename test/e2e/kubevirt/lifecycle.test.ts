@@ -16,45 +16,36 @@ import {
 } from '@kubernetes/client-node';
 import { isNotFound } from '../../../kube/errors.js';
 import { controlPlane } from '../../harness/clients.js';
-import { RunningOperator } from '../../harness/operator-executable.js';
 import { eventually } from '../../harness/wait.js';
 import { apply, fixture } from '../../integration/install/kubectl.js';
-import { create, KubeVirtWorld, kv, launcherPods, vmManifest, waitVmi } from './fixtures.js';
+import { create, kv, launcherPods, useKubeVirtWorld, vmManifest, waitVmi } from './fixtures.js';
 import { ipsOf, runningInNewPod } from './running.js';
 
-let world: KubeVirtWorld | undefined;
-let op: RunningOperator | undefined;
-const w = () => world as KubeVirtWorld;
+const w = () => bed.world;
 const objects = () => w().fixtures.admin.makeApiClient(CustomObjectsApi);
 const ns = () => w().namespace;
 /** Pools whose allocated count must be back to its baseline after every test. */
 const baseline = new Map<string, number>();
 
-beforeAll(async () => {
-  world = await KubeVirtWorld.start(
-    'kv-life',
-    { subnet: '198.18.90.0/24', ips: ['198.18.90.10-198.18.90.59'] },
-    {
-      nodeSettings: { enableIPConflictDetection: true },
-      // VMs named hold-* wait in the middle of a migration until the test completes or fails it.
-      migrations: (vmi) => (vmi.metadata.name?.startsWith('hold-') ? 'hold' : 'complete'),
-    },
-  );
-  op = await RunningOperator.start({
-    cp: controlPlane(),
-    dir: w().testbed.dir,
+const bed = useKubeVirtWorld(
+  'kv-life',
+  { subnet: '198.18.90.0/24', ips: ['198.18.90.10-198.18.90.59'] },
+  {
+    nodeSettings: { enableIPConflictDetection: true },
+    // VMs named hold-* wait in the middle of a migration until the test completes or fails it.
+    migrations: (vmi) => (vmi.metadata.name?.startsWith('hold-') ? 'hold' : 'complete'),
+  },
+  {
     identity: 'kv-life-op',
     conf: { enableIPConflictDetection: true, gc: { intervalSeconds: 3600 } },
     // Its "addresses kept" verdicts are debug lines.
     args: ['--log-level=debug'],
-  });
-  baseline.set(w().pool, 0);
-}, 300_000);
+  },
+);
 
-afterAll(async () => {
-  await op?.stop();
-  await world?.close();
-}, 120_000);
+beforeAll(() => {
+  baseline.set(w().pool, 0);
+});
 
 afterEach(async () => {
   // A test that failed half-way leaves its VM: it goes first, so the next test starts clean.
@@ -335,7 +326,7 @@ test('a standalone VMI keeps its address while it exists (its launcher pod gone)
   );
   // The operator judged the identity after the pod went and kept it: the VMI exists.
   await eventually('the operator kept the addresses', () =>
-    op?.lines().some((l) => l.msg === 'addresses kept' && l.object === `${ns()}/vmi-alone`),
+    bed.operator?.lines().some((l) => l.msg === 'addresses kept' && l.object === `${ns()}/vmi-alone`),
   );
   expect((await records('vmi-alone')).map((r) => r.ip)).toEqual(ips);
   const started = Date.now();

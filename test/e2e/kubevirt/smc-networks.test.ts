@@ -11,17 +11,13 @@ import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { apiVersion, group, kinds, type MultusConfigSpec, version } from '../../../api/index.js';
 import { isNotFound } from '../../../kube/errors.js';
 import { nadGroup, nadPlural, nadVersion } from '../../../multus/ownership.js';
-import { controlPlane } from '../../harness/clients.js';
-import { RunningOperator } from '../../harness/operator-executable.js';
 import { eventually } from '../../harness/wait.js';
-import { create, deleteVm, KubeVirtWorld, launcherPods, vmManifest, waitVmi } from './fixtures.js';
+import { create, deleteVm, launcherPods, useKubeVirtWorld, vmManifest, waitVmi } from './fixtures.js';
 
 const exec = promisify(execFile);
 const ip = async (netns: string, ...args: string[]) => (await exec('ip', ['-n', netns, ...args])).stdout;
 
-let world: KubeVirtWorld | undefined;
-let op: RunningOperator | undefined;
-const w = () => world as KubeVirtWorld;
+const w = () => bed.world;
 
 const podIface = (network: string) => `pod${createHash('sha256').update(network).digest('hex').slice(0, 11)}`;
 
@@ -68,24 +64,19 @@ async function runningLauncher(name: string) {
   return { launcher, status };
 }
 
-beforeAll(async () => {
-  world = await KubeVirtWorld.start('kv-smc', {
+const bed = useKubeVirtWorld(
+  'kv-smc',
+  {
     subnet: '198.18.86.0/24',
     ips: ['198.18.86.10-198.18.86.19'],
     gateway: '198.18.86.1',
-  });
-  op = await RunningOperator.start({
-    cp: controlPlane(),
-    dir: w().testbed.dir,
+  },
+  {},
+  {
     identity: 'kv-smc-op',
     conf: { gc: { intervalSeconds: 3600 } },
-  });
-}, 300_000);
-
-afterAll(async () => {
-  await op?.stop();
-  await world?.close();
-}, 120_000);
+  },
+);
 
 test('a VM on a macvlan SpiderMultusConfig (the macvlan-ens192 shape) gets its address from the SMC’s pool', async () => {
   const { agent, fixtures, namespace, pool } = w();

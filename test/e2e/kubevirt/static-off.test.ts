@@ -4,35 +4,22 @@
 // address, and a pod's addresses go with it. Driven through KubeVirt's own controller as in
 // lifecycle.test.ts; the pool's allocated count is back where it was after every test.
 import { CustomObjectsApi, type KubernetesObject, type V1Pod } from '@kubernetes/client-node';
-import { controlPlane } from '../../harness/clients.js';
-import { RunningOperator } from '../../harness/operator-executable.js';
 import { eventually } from '../../harness/wait.js';
-import { create, deleteVm, KubeVirtWorld, kv, vmManifest } from './fixtures.js';
+import { create, deleteVm, kv, useKubeVirtWorld, vmManifest } from './fixtures.js';
 import { ipsOf, runningInNewPod } from './running.js';
 
-let world: KubeVirtWorld | undefined;
-let op: RunningOperator | undefined;
-const w = () => world as KubeVirtWorld;
+const w = () => bed.world;
 const ns = () => w().namespace;
 
-beforeAll(async () => {
-  world = await KubeVirtWorld.start(
-    'kv-off',
-    { subnet: '198.18.91.0/24', ips: ['198.18.91.10-198.18.91.29'] },
-    { nodeSettings: { enableKubevirtStaticIP: false } },
-  );
-  op = await RunningOperator.start({
-    cp: controlPlane(),
-    dir: w().testbed.dir,
+const bed = useKubeVirtWorld(
+  'kv-off',
+  { subnet: '198.18.91.0/24', ips: ['198.18.91.10-198.18.91.29'] },
+  { nodeSettings: { enableKubevirtStaticIP: false } },
+  {
     identity: 'kv-off-op',
     conf: { enableKubevirtStaticIP: false, gc: { intervalSeconds: 3600 } },
-  });
-}, 300_000);
-
-afterAll(async () => {
-  await op?.stop();
-  await world?.close();
-}, 120_000);
+  },
+);
 
 afterEach(async () => {
   const objects = w().fixtures.admin.makeApiClient(CustomObjectsApi);

@@ -5,22 +5,15 @@
 // `v1.multus-cni.io/default-network`; virt-handler's part makes the VMI Running.
 import type { V1Pod } from '@kubernetes/client-node';
 import { controlPlane } from '../../harness/clients.js';
-import { create, deleteVm, KubeVirtWorld, launcherPods, vmManifest, waitVmi } from './fixtures.js';
+import { create, deleteVm, launcherPods, useKubeVirtWorld, vmManifest, waitVmi } from './fixtures.js';
 
-let world: KubeVirtWorld | undefined;
-const w = () => world as KubeVirtWorld;
+const w = () => bed.world;
 
-beforeAll(async () => {
-  world = await KubeVirtWorld.start('kv-vm', {
-    subnet: '198.18.80.0/24',
-    ips: ['198.18.80.10-198.18.80.19'],
-    gateway: '198.18.80.1',
-  });
-}, 240_000);
-
-afterAll(async () => {
-  await world?.close();
-}, 120_000);
+const bed = useKubeVirtWorld('kv-vm', {
+  subnet: '198.18.80.0/24',
+  ips: ['198.18.80.10-198.18.80.19'],
+  gateway: '198.18.80.1',
+});
 
 test('a VM created by a user gets its address through virt-controller, the scheduler, Multus delegation and the compiled plugin', async () => {
   const { fixtures, namespace, nad, pool, agent, lab } = w();
