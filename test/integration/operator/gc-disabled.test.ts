@@ -5,7 +5,14 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { uniqueName } from '../../harness/clients.js';
 import { eventually } from '../../harness/wait.js';
-import { bare, createBoundPod, poolHolders, setPodPhase, useOperatorWorld } from './fixtures/ipam-world.js';
+import {
+  bare,
+  createBoundPod,
+  poolHolders,
+  releaseLogged,
+  setPodPhase,
+  useOperatorWorld,
+} from './fixtures/ipam-world.js';
 
 const bed = useOperatorWorld({
   namespace: 'nogc',
@@ -60,10 +67,7 @@ test("a deleted pod's endpoint, deleted with it by the garbage collector, still 
     },
   );
   expect((await holders()).has(ip)).toBe(false);
-  const line = await bed.op.waitForLog(
-    'the release logged',
-    (l) => l.msg === 'addresses released' && l.object === `${bed.ns}/${name}`,
-  );
+  const line = await releaseLogged(bed, name);
   // Released by the endpoint's finalizer, not by a pod rule.
   expect(line.cause).toBe('endpoint deleted');
 }, 90_000);

@@ -20,13 +20,13 @@ import { applyCrds } from '../../harness/crds.js';
 import { eventually } from '../../harness/wait.js';
 import type { PluginSwitches } from './fixtures/compiled-plugin.js';
 import { ctlRun } from './fixtures/ctl-run.js';
-import { bare, useOperatorWorld } from './fixtures/ipam-world.js';
+import { bare, endpointDeleted, releaseLogged, useOperatorWorld } from './fixtures/ipam-world.js';
 import {
-  controllerRef,
   createVMI as createVMIIn,
   createVM as createVMIn,
   type KubeVirtObject,
   kubevirtResource,
+  launcherPod,
 } from './fixtures/kubevirt-objects.js';
 import { grant } from './fixtures/rbac-grant.js';
 
@@ -96,27 +96,12 @@ async function launcher(vmi: KubeVirtObject, claim: string, migration?: KubeVirt
   const element = { name: 'tenant', namespace: bed.ns, interface: 'net1', 'ipam-claim-reference': claim };
   return bed.world.fixtures.core.createNamespacedPod({
     namespace: bed.ns,
-    body: {
-      metadata: {
-        name: `virt-launcher-${vmi.metadata.name}-${launchers++}`,
-        labels: {
-          'kubevirt.io': 'virt-launcher',
-          'kubevirt.io/created-by': vmi.metadata.uid,
-          ...(migration ? { 'kubevirt.io/migrationJobUID': migration.metadata.uid } : {}),
-        },
-        annotations: {
-          'kubevirt.io/domain': vmi.metadata.name,
-          'k8s.v1.cni.cncf.io/networks': JSON.stringify([element]),
-          ...(migration ? { 'kubevirt.io/migrationJobName': migration.metadata.name } : {}),
-        },
-        ownerReferences: [controllerRef('VirtualMachineInstance', vmi)],
-      },
-      spec: {
-        nodeName: migration ? 'node-b' : 'node-a',
-        restartPolicy: 'Never',
-        containers: [{ name: 'compute', image: 'registry.invalid/virt-launcher' }],
-      },
-    },
+    body: launcherPod(vmi, {
+      name: `virt-launcher-${vmi.metadata.name}-${launchers++}`,
+      node: migration ? 'node-b' : 'node-a',
+      migration,
+      annotations: { 'k8s.v1.cni.cncf.io/networks': JSON.stringify([element]) },
+    }),
   });
 }
 
@@ -258,14 +243,8 @@ test('launcher pods referencing one claim keep its address across pod recreation
   await bed.world.fixtures.deletePod(bed.ns, nameOf(target));
   await bed.world.fixtures.deletePod(bed.ns, nameOf(second));
   await eventually('the address freed', async () => !(await holders()).has(ip), { timeoutMs: 15_000 });
-  await eventually(
-    'the endpoint deleted',
-    async () => (await bed.world.fixtures.endpoint(bed.ns, claim)) === undefined,
-  );
-  const release = await bed.op.waitForLog(
-    'the release logged',
-    (l) => l.msg === 'addresses released' && l.object === `${bed.ns}/${claim}`,
-  );
+  await endpointDeleted(bed, claim);
+  const release = await releaseLogged(bed, claim);
   expect(release.reason).toBe('ipamclaim-gone');
   // The runtime's DEL of the last holder comes after the operator's release: nothing more is freed.
   await bed.world.plugin.del(second, bed.pool, { nic: 'net1', switches: claimsOn });
@@ -372,10 +351,7 @@ test('a claim deleted while no pod holds its address frees it within seconds', a
   await bed.world.fixtures.deletePod(bed.ns, nameOf(pod));
   await objects.deleteNamespacedCustomObject({ ...claimResource(), name: claim });
   await eventually('the address freed', async () => !(await holders()).has(ip), { timeoutMs: 15_000 });
-  await eventually(
-    'the endpoint deleted',
-    async () => (await bed.world.fixtures.endpoint(bed.ns, claim)) === undefined,
-  );
+  await endpointDeleted(bed, claim);
 }, 60_000);
 
 test('a missing claim is "try again later" (11) naming it; a reference with the feature off is a configuration error naming the key', async () => {

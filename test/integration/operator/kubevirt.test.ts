@@ -12,13 +12,19 @@ import { kubevirtApiVersion, type kubevirtKinds } from '../../../api/index.js';
 import { isNotFound } from '../../../kube/errors.js';
 import { uniqueName } from '../../harness/clients.js';
 import { eventually } from '../../harness/wait.js';
-import { bare, startOperator, useOperatorWorld } from './fixtures/ipam-world.js';
 import {
-  controllerRef,
+  bare,
+  endpointDeleted,
+  releaseLogged,
+  startOperator,
+  useOperatorWorld,
+} from './fixtures/ipam-world.js';
+import {
   createVMI as createVMIIn,
   createVM as createVMIn,
   type KubeVirtObject,
   kubevirtResource,
+  launcherPod,
 } from './fixtures/kubevirt-objects.js';
 import type { OperatorProcess } from './operator-process.js';
 
@@ -51,28 +57,13 @@ let launchers = 0;
 async function launcher(vmi: Obj, node: string, migration?: Obj): Promise<V1Pod> {
   return bed.world.fixtures.core.createNamespacedPod({
     namespace: bed.ns,
-    body: {
-      metadata: {
-        name: `virt-launcher-${vmi.metadata.name}-${launchers++}`,
-        labels: {
-          'kubevirt.io': 'virt-launcher',
-          'kubevirt.io/created-by': vmi.metadata.uid,
-          'vm.kubevirt.io/name': vmi.metadata.name,
-          ...(migration ? { 'kubevirt.io/migrationJobUID': migration.metadata.uid } : {}),
-        },
-        annotations: {
-          'kubevirt.io/domain': vmi.metadata.name,
-          ...(migration ? { 'kubevirt.io/migrationJobName': migration.metadata.name } : {}),
-        },
-        ownerReferences: [controllerRef('VirtualMachineInstance', vmi)],
-      },
-      spec: {
-        nodeName: node,
-        restartPolicy: 'Never',
-        terminationGracePeriodSeconds: 60,
-        containers: [{ name: 'compute', image: 'registry.invalid/virt-launcher' }],
-      },
-    },
+    body: launcherPod(vmi, {
+      name: `virt-launcher-${vmi.metadata.name}-${launchers++}`,
+      node,
+      migration,
+      labels: { 'vm.kubevirt.io/name': vmi.metadata.name },
+      spec: { terminationGracePeriodSeconds: 60 },
+    }),
   });
 }
 
@@ -148,15 +139,9 @@ test('a running VM deleted: its address and endpoint are freed within seconds (n
   await stopVMI(name, pod);
   await released(ip, 'VM deleted');
   expect(Date.now() - started).toBeLessThan(15_000);
-  await eventually(
-    'the VM endpoint deleted',
-    async () => (await bed.world.fixtures.endpoint(bed.ns, name)) === undefined,
-  );
+  await endpointDeleted(bed, name, 'the VM endpoint deleted');
   // The operator logs right after its write, so the line may trail the pool the test just read.
-  const line = await bed.op.waitForLog(
-    'the release logged',
-    (l) => l.msg === 'addresses released' && l.object === `${bed.ns}/${name}`,
-  );
+  const line = await releaseLogged(bed, name);
   expect(line.reason).toBe('vm-gone');
   await removeLaunchers(pod);
 }, 60_000);
@@ -173,10 +158,7 @@ test('a stopped VM keeps its address; deleting it frees the address within secon
 
   await deleteObject('vm', name);
   await released(ip, 'stopped VM deleted');
-  await eventually(
-    'the VM endpoint deleted',
-    async () => (await bed.world.fixtures.endpoint(bed.ns, name)) === undefined,
-  );
+  await endpointDeleted(bed, name, 'the VM endpoint deleted');
 }, 60_000);
 
 test('a standalone VMI deleted frees its address', async () => {
@@ -382,10 +364,7 @@ test('the operator SIGKILLed in the middle of a VM deletion and restarted: the a
   const ops = await killAndRestartOperator();
   await deletion;
   await released(ip, 'VM deleted, operator restarted');
-  await eventually(
-    'the VM endpoint deleted',
-    async () => (await bed.world.fixtures.endpoint(bed.ns, name)) === undefined,
-  );
+  await endpointDeleted(bed, name, 'the VM endpoint deleted');
   expect(await vmRecords(name)).toEqual([]);
   // At most one release (none logged when the killed operator wrote it and died before its log line).
   expect(releaseLines(ops, name).length).toBeLessThanOrEqual(1);
@@ -426,9 +405,6 @@ test('with enableKubevirtStaticIP off, launcher pods are ordinary stateless pods
   expect((await holders()).get(ip)?.pod).toBe(`${bed.ns}/${pod.metadata?.name}`);
   await setPodPhase(pod, 'Succeeded');
   await released(ip, 'finished launcher pod, VM still there');
-  const line = await bed.op.waitForLog(
-    'the release logged',
-    (l) => l.msg === 'addresses released' && l.object === `${bed.ns}/${pod.metadata?.name}`,
-  );
+  const line = await releaseLogged(bed, pod.metadata?.name as string);
   expect(line.reason).toBe('pod-finished');
 }, 60_000);
