@@ -129,6 +129,34 @@ export async function macvlanNad(
   return `${namespace}/${name}`;
 }
 
+/**
+ * A bridge NetworkAttachmentDefinition `name` (its config named so too) on a bridge of `lab`'s, which
+ * the bridge plugin creates, whose IPAM is spiderpool with `pool` as default IPv4 pool; `extra` adds
+ * keys to the bridge plugin's configuration.
+ */
+export async function bridgeNad(
+  admin: KubeConfig,
+  lab: NetworkLab,
+  namespace: string,
+  name: string,
+  pool: string,
+  extra: object = {},
+): Promise<void> {
+  const bridge = lab.linkName('spbr');
+  lab.adopt(bridge);
+  await create(
+    admin,
+    nadManifest(namespace, name, {
+      cniVersion: '1.0.0',
+      name,
+      type: 'bridge',
+      bridge,
+      ...extra,
+      ipam: { type: 'spiderpool', default_ipv4_ippool: [pool] },
+    }),
+  );
+}
+
 /** A NetworkAttachmentDefinition whose `spec.config` is `config` (a plugin configuration or a conflist). */
 export function nadManifest(namespace: string, name: string, config: object): KubernetesObject {
   return {

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { CustomObjectsApi, type KubernetesObject, type V1Pod } from '@kubernetes/client-node';
+import { CustomObjectsApi, type V1Pod } from '@kubernetes/client-node';
 import { ipamClaimCrd } from '../../../api/crds.js';
 import { type IPAMClaim, ipamClaimGroup, ipamClaimKind, ipamClaimVersion } from '../../../api/index.js';
 import { ipamClaimCniRules } from '../../../cdk8s/charts/rbac.js';
@@ -20,7 +20,16 @@ import { applyCrds } from '../../harness/crds.js';
 import { ensureServingCert } from '../../harness/pki.js';
 import { grantClusterRules } from '../../harness/spiderpool-api.js';
 import { eventually } from '../../harness/wait.js';
-import { create, deleteVm, KubeVirtWorld, kv, launcherPods, vmManifest, waitVmi } from './fixtures.js';
+import {
+  bridgeNad,
+  create,
+  deleteVm,
+  KubeVirtWorld,
+  kv,
+  launcherPods,
+  vmManifest,
+  waitVmi,
+} from './fixtures.js';
 
 let world: KubeVirtWorld | undefined;
 const w = () => world as KubeVirtWorld;
@@ -153,23 +162,7 @@ beforeAll(async () => {
     ipamClaimCniRules().map((r) => ({ apiGroups: [r.apiGroup], resources: r.resources, verbs: r.verbs })),
   );
   tenantPool = await fixtures.pool({ subnet: '198.18.89.0/24', ips: ['198.18.89.10-198.18.89.19'] });
-  const bridge = lab.linkName('spbr');
-  lab.adopt(bridge);
-  await create(fixtures.admin, {
-    apiVersion: 'k8s.cni.cncf.io/v1',
-    kind: 'NetworkAttachmentDefinition',
-    metadata: { name: nadName, namespace },
-    spec: {
-      config: JSON.stringify({
-        cniVersion: '1.0.0',
-        name: nadName,
-        type: 'bridge',
-        bridge,
-        allowPersistentIPs: true,
-        ipam: { type: 'spiderpool', default_ipv4_ippool: [tenantPool] },
-      }),
-    },
-  } as KubernetesObject);
+  await bridgeNad(fixtures.admin, lab, namespace, nadName, tenantPool, { allowPersistentIPs: true });
   await serveClaimWebhook(namespace);
 }, 240_000);
 

@@ -8,32 +8,24 @@ import { eventually } from '../../harness/wait.js';
 import {
   create,
   deleteVm,
-  KubeVirtWorld,
   kv,
   launcherPods,
+  useKubeVirtWorld,
   type Vmi,
   type Vmim,
   vmManifest,
   waitVmi,
 } from './fixtures.js';
 
-let world: KubeVirtWorld | undefined;
-const w = () => world as KubeVirtWorld;
-const objects = () => w().fixtures.admin.makeApiClient(CustomObjectsApi);
-
 describe('live migration through virt-controller, the node agent answering', () => {
-  beforeAll(async () => {
-    world = await KubeVirtWorld.start(
-      'kv-mig',
-      { subnet: '198.18.81.0/24', ips: ['198.18.81.10-198.18.81.19'] },
-      // VMs named hold-* wait in the middle of their migration until the test decides.
-      { migrations: (vmi) => (vmi.metadata.name?.startsWith('hold-') ? 'hold' : 'complete') },
-    );
-  }, 240_000);
-
-  afterAll(async () => {
-    await world?.close();
-  }, 120_000);
+  const bed = useKubeVirtWorld(
+    'kv-mig',
+    { subnet: '198.18.81.0/24', ips: ['198.18.81.10-198.18.81.19'] },
+    // VMs named hold-* wait in the middle of their migration until the test decides.
+    { migrations: (vmi) => (vmi.metadata.name?.startsWith('hold-') ? 'hold' : 'complete') },
+  );
+  const w = () => bed.world;
+  const objects = () => w().fixtures.admin.makeApiClient(CustomObjectsApi);
 
   async function runningVm(
     name: string,

@@ -5,48 +5,37 @@
 // network-status, from which virt-controller reports the VMI's interfaces; the SpiderEndpoint records
 // every NIC.
 import { createHash } from 'node:crypto';
-import type { KubernetesObject } from '@kubernetes/client-node';
-import { create, deleteVm, KubeVirtWorld, launcherPods, vmManifest, waitVmi } from './fixtures.js';
+import {
+  bridgeNad,
+  create,
+  deleteVm,
+  launcherPods,
+  useKubeVirtWorld,
+  vmManifest,
+  waitVmi,
+} from './fixtures.js';
 
-let world: KubeVirtWorld | undefined;
-const w = () => world as KubeVirtWorld;
+const w = () => bed.world;
 const pools: Record<string, string> = {};
 
 const podIface = (network: string) => `pod${createHash('sha256').update(network).digest('hex').slice(0, 11)}`;
 
+const bed = useKubeVirtWorld('kv-nics', {
+  subnet: '198.18.82.0/24',
+  ips: ['198.18.82.10-198.18.82.19'],
+});
+
 beforeAll(async () => {
-  world = await KubeVirtWorld.start('kv-nics', {
-    subnet: '198.18.82.0/24',
-    ips: ['198.18.82.10-198.18.82.19'],
-  });
   const { fixtures, lab, namespace } = w();
   for (const [network, subnet] of [
     ['blue', '198.18.83'],
     ['red', '198.18.84'],
   ] as const) {
-    pools[network] = await fixtures.pool({ subnet: `${subnet}.0/24`, ips: [`${subnet}.10-${subnet}.19`] });
-    const bridge = lab.linkName('spbr');
-    lab.adopt(bridge);
-    await create(fixtures.admin, {
-      apiVersion: 'k8s.cni.cncf.io/v1',
-      kind: 'NetworkAttachmentDefinition',
-      metadata: { name: `nad-${network}`, namespace },
-      spec: {
-        config: JSON.stringify({
-          cniVersion: '1.0.0',
-          name: `nad-${network}`,
-          type: 'bridge',
-          bridge,
-          ipam: { type: 'spiderpool', default_ipv4_ippool: [pools[network]] },
-        }),
-      },
-    } as KubernetesObject);
+    const pool = await fixtures.pool({ subnet: `${subnet}.0/24`, ips: [`${subnet}.10-${subnet}.19`] });
+    pools[network] = pool;
+    await bridgeNad(fixtures.admin, lab, namespace, `nad-${network}`, pool);
   }
 }, 240_000);
-
-afterAll(async () => {
-  await world?.close();
-}, 120_000);
 
 test('each secondary network is attached as its hashed pod interface and recorded in network-status and the SpiderEndpoint', async () => {
   const { fixtures, namespace, nad, pool } = w();
