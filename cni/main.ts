@@ -13,7 +13,7 @@ import { verbs } from './verbs/index.js';
 
 function readStdin(): string {
   // A CNI runtime always pipes the configuration; a terminal means a person is trying the binary.
-  // Asked of the descriptor, not of process.stdin: making that stream cost every call some 5 ms of
+  // Asked of the descriptor, not of process.stdin: making that stream cost every call ~1.7 ms of
   // CPU under load (docs/cni.md, "The CPU budget of a round at C = 64"). A character device is a
   // terminal or /dev/null, with nothing to read either way.
   try {

@@ -1,6 +1,6 @@
 // SHA-256 for the names of coordination scopes, computed by every plugin call, follower or leader.
 // Under Bun (the compiled plugin) by Bun's native hasher: importing node:crypto costs each process
-// start some 1.6 ms of CPU, 10 % of a follower's (docs/cni.md, "The CPU budget of a round at
+// start some 1.9 ms of CPU, over 10 % of a follower's (docs/cni.md, "The CPU budget of a round at
 // C = 64"). Under Node (tests, tools) node:crypto, taken when first needed rather than imported.
 import type * as NodeCrypto from 'node:crypto';
 
