@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { V1Pod } from '@kubernetes/client-node';
-import { pluginEntry, repoRoot } from '../build/executables.js';
+import { pluginBuildFlags, pluginEntry, repoRoot } from '../build/executables.js';
 import { loadKubeConfig } from '../kube/client.js';
 import { RestClient } from '../kube/rest.js';
 import { SpiderpoolApi } from '../kube/spiderpool.js';
@@ -26,7 +26,8 @@ import { median, pluginBenchCluster, runBench } from './harness.js';
 function buildUnminified(dir: string): string {
   const out = join(dir, 'spiderpool');
   const bun = join(repoRoot, 'node_modules', '.bin', 'bun');
-  const args = ['build', '--compile', '--bytecode', '--format=cjs', pluginEntry, '--outfile', out];
+  const flags = pluginBuildFlags.filter((f) => f !== '--minify');
+  const args = ['build', ...flags, pluginEntry, '--outfile', out];
   const run = spawnSync(bun, args, { cwd: repoRoot, encoding: 'utf8' });
   if (run.status !== 0) throw new Error(`bun build failed: ${run.stderr}${run.stdout}`);
   return out;

@@ -12,16 +12,14 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { ensureBinaries, moduleVersion, repoRoot } from '../test/harness/binaries.js';
 import { pluginBinary } from '../test/harness/cni-plugin.js';
-import { ControlPlane } from '../test/harness/control-plane.js';
 import { NetworkLab } from '../test/harness/netns.js';
-import { runBench } from './harness.js';
+import { privateControlPlane, runBench, stopOnInterrupt } from './harness.js';
 import { type Limits, measureLimits } from './limits.js';
 import { measureOperatorAtScale, type OperatorScale } from './operator-scale.js';
 import { startOurs } from './peers/ours.js';
-import { nodeNames, type RoundResult, runRound } from './peers/round.js';
+import { type RoundResult, runRound, startOnTwoNodes } from './peers/round.js';
 import { startSpiderpool } from './peers/spiderpool.js';
 import type { SystemStarter } from './peers/system.js';
 import { startWhereabouts } from './peers/whereabouts.js';
@@ -120,6 +118,7 @@ async function main(): Promise<void> {
     if (operatorScale) writeOperatorScale(values.out, info, operatorScale);
   };
   const lab = new NetworkLab();
+  const unguardLab = stopOnInterrupt(() => lab.cleanup());
   const rounds: RoundResult[] = [];
   let limits: Limits | undefined;
   let operatorScale: OperatorScale | undefined;
@@ -129,15 +128,9 @@ async function main(): Promise<void> {
     for (const name of systems) {
       const dir = mkdtempSync(join(tmpdir(), `bench-${name}-`));
       log(`${name}: starting a fresh control plane`);
-      const cp = await ControlPlane.start({ dir, scheduler: false, controllerManager: false, log });
+      const { cp, stop } = await privateControlPlane(dir, log);
       try {
-        const admin = new KubeConfig();
-        admin.loadFromFile(cp.kubeconfigPath('admin'));
-        const core = admin.makeApiClient(CoreV1Api);
-        for (const node of nodeNames) await core.createNode({ body: { metadata: { name: node } } });
-        const work = join(dir, 'work');
-        mkdirSync(work, { recursive: true });
-        const system = await starters[name](cp, admin, work, netns, log);
+        const { admin, work, system, close } = await startOnTwoNodes(cp, dir, starters[name], netns, log);
         try {
           for (const concurrency of levels) {
             rounds.push(
@@ -161,10 +154,10 @@ async function main(): Promise<void> {
             });
           }
         } finally {
-          await system.close();
+          await close();
         }
       } finally {
-        await cp.stop();
+        await stop();
         if (values.keep) log(`${name}: kept ${dir}`);
         else rmSync(dir, { recursive: true, force: true });
       }
@@ -181,6 +174,7 @@ async function main(): Promise<void> {
       await save();
     }
   } finally {
+    unguardLab();
     await lab.cleanup();
   }
   await save();

@@ -1,13 +1,14 @@
 // What every benchmark needs: a control plane (the one named by SPIDERPOOL_TS_CLUSTER_DIR, left
-// running, or a private one in a temporary folder, stopped by release()), order statistics, and a
-// main() runner.
+// running, or a private one in a temporary folder, stopped by release() or by SIGINT/SIGTERM), order
+// statistics, and a main() runner.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { pluginExecutable } from '../build/executables.js';
 import { ControlPlane } from '../test/harness/control-plane.js';
+import { registerRun, unregisterRun } from '../test/harness/runs.js';
 import {
   ClusterFixtures,
   cniPolicyRules,
@@ -15,15 +16,75 @@ import {
   grantClusterRules,
 } from '../test/harness/spiderpool-api.js';
 
+/** What runs on SIGINT or SIGTERM before the process exits: stopping what it started. */
+const onInterrupt = new Set<() => Promise<void>>();
+let listening = false;
+
+async function interrupted(signal: NodeJS.Signals): Promise<void> {
+  for (const stop of [...onInterrupt].reverse()) await stop().catch(() => undefined);
+  // The shell's convention for death by a signal.
+  process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
+}
+
+/** Runs `stop` if this process gets SIGINT or SIGTERM before the returned function is called. */
+export function stopOnInterrupt(stop: () => Promise<void>): () => void {
+  if (!listening) {
+    listening = true;
+    process.once('SIGINT', interrupted);
+    process.once('SIGTERM', interrupted);
+  }
+  onInterrupt.add(stop);
+  return () => onInterrupt.delete(stop);
+}
+
+/**
+ * A control plane (etcd and kube-apiserver, no scheduler or controller manager) of its own in `dir`,
+ * run detached: stop() stops it, and so does SIGINT or SIGTERM of this process, even halfway through
+ * its start; a bench killed outright (SIGKILL) leaves it to the next test run, which stops every
+ * registered control plane whose owner is gone (test/harness/runs.ts).
+ */
+export async function privateControlPlane(
+  dir: string,
+  log?: (line: string) => void,
+): Promise<{ cp: ControlPlane; stop: () => Promise<void> }> {
+  registerRun(dir);
+  const stopStarted = async () => {
+    if (existsSync(join(dir, 'state.json'))) await ControlPlane.attach(dir).stop();
+    unregisterRun(dir);
+  };
+  const unguard = stopOnInterrupt(stopStarted);
+  let cp: ControlPlane;
+  try {
+    cp = await ControlPlane.start({
+      dir,
+      scheduler: false,
+      controllerManager: false,
+      ...(log ? { log } : {}),
+    });
+  } catch (err) {
+    unguard();
+    unregisterRun(dir);
+    throw err;
+  }
+  return {
+    cp,
+    stop: async () => {
+      await cp.stop();
+      unguard();
+      unregisterRun(dir);
+    },
+  };
+}
+
 export async function benchControlPlane(): Promise<{ cp: ControlPlane; release: () => Promise<void> }> {
   const dir = process.env.SPIDERPOOL_TS_CLUSTER_DIR;
   if (dir) return { cp: ControlPlane.attach(dir), release: async () => {} };
   const own = mkdtempSync(join(tmpdir(), 'spiderpool-bench-'));
-  const cp = await ControlPlane.start({ dir: own, scheduler: false, controllerManager: false });
+  const { cp, stop } = await privateControlPlane(own);
   return {
     cp,
     release: async () => {
-      await cp.stop();
+      await stop();
       rmSync(own, { recursive: true, force: true });
     },
   };

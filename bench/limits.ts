@@ -12,7 +12,6 @@ import { randomUUID } from 'node:crypto';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { readFileSync } from 'node:fs';
 import type { ClientRequest } from 'node:http';
-import { join } from 'node:path';
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { group, type SpiderIPPool, version } from '../api/index.js';
 import { batchHandler } from '../cni/allocation/batch.js';
@@ -29,6 +28,7 @@ import { poolSpec } from './cni-adds.js';
 import { coldStart, median } from './harness.js';
 import { createPods, nodeNames } from './peers/round.js';
 import type { BenchPod } from './peers/system.js';
+import { processCpu } from './proc-cpu.js';
 
 export interface GrowthPoint {
   records: number;
@@ -346,18 +346,11 @@ export async function inProcessAllocator(cp: ControlPlane, admin: KubeConfig, n:
   };
 }
 
-/** user + system CPU of a process so far, in ms (clock ticks of /proc/<pid>/stat at 100 Hz). */
-function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
+/** user + system CPU of a process so far, in ms. */
+const cpuMs = (pid: number | undefined): number => (pid ? (processCpu(pid) ?? 0) : 0) * 1000;
 
-function controlPlanePids(cp: ControlPlane): { apiserver: number; etcd: number } {
-  const state = JSON.parse(readFileSync(join(cp.dir, 'state.json'), 'utf8')) as {
-    processes: Record<string, { pid: number }>;
-  };
-  return { apiserver: state.processes['kube-apiserver']?.pid ?? 0, etcd: state.processes.etcd?.pid ?? 0 };
+function controlPlanePids(cp: ControlPlane): { apiserver: number | undefined; etcd: number | undefined } {
+  return { apiserver: cp.pid('kube-apiserver'), etcd: cp.pid('etcd') };
 }
 
 /** `calls` serial ADDs of the compiled plugin under /usr/bin/time, split by its own log lines. */

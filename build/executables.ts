@@ -26,8 +26,16 @@ export function linkKubectlPlugin(executable = operatorExecutable): string {
   return link;
 }
 
-/** --bytecode forbids top-level await; --format=cjs is what --bytecode supports. */
+/** --bytecode forbids top-level await; --format=cjs is what --bytecode supports without code splitting. */
 export const bunBuildFlags = ['--compile', '--minify', '--bytecode', '--format=cjs'];
+
+/**
+ * The plugin's: ESM with code splitting, so each `import()` becomes a chunk of its own inside the
+ * executable, evaluated only when imported. A follower then never loads the leader's modules
+ * (@kubernetes/client-node, the batch): in one bundle their mere presence cost each start some 5 ms
+ * of CPU, lazily initialised or not (docs/cni.md, "The CPU budget of a round at C = 64").
+ */
+export const pluginBuildFlags = ['--compile', '--minify', '--bytecode', '--format=esm', '--splitting'];
 
 /**
  * Compiles `entry` to one executable at `outfile`. It is written beside the target and renamed
@@ -41,7 +49,8 @@ export function buildExecutable(entry = pluginEntry, outfile = pluginExecutable)
   mkdirSync(tempDir, { recursive: true });
   const temp = join(tempDir, basename(outfile));
   const bun = join(repoRoot, 'node_modules', '.bin', 'bun');
-  const run = spawnSync(bun, ['build', ...bunBuildFlags, entry, '--outfile', temp], {
+  const flags = entry === pluginEntry ? pluginBuildFlags : bunBuildFlags;
+  const run = spawnSync(bun, ['build', ...flags, entry, '--outfile', temp], {
     cwd: repoRoot,
     encoding: 'utf8',
   });

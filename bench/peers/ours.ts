@@ -31,34 +31,39 @@ export async function poolHolders(admin: KubeConfig, name: string): Promise<Map<
   return holders;
 }
 
-export const startOurs: SystemStarter = async (cp, admin, work, netns) => {
-  const binary = pluginBinary();
-  await ensureSpiderpoolCrds(admin);
-  const revoke = await grantClusterRules(admin, 'cni', cniPolicyRules());
-  const api = new SpiderpoolApi(new RestClient(admin));
-  mkdirSync(work, { recursive: true });
-  const nodes = nodeNames.map((name) => testNode(work, name));
-  let pool = '';
-  let configs: string[] = [];
-  return {
-    label: 'spiderpool-ts',
-    async newPool(size, round) {
-      pool = `bench-${round}-${Date.now().toString(36)}`;
-      await api.createPool({ metadata: { name: pool }, spec: poolSpec(size) });
-      configs = nodes.map((node) =>
-        JSON.stringify(
-          netConf(node, cp.kubeconfigPath('cni'), {
-            name: 'bench',
-            ipam: { log_level: 'info', default_ipv4_ippool: [pool] },
-          }),
-        ),
-      );
-    },
-    call(verb, pod, timeoutMs) {
-      const env = { PATH: process.env.PATH, ...cniEnv(verb, pod, { netns }) };
-      return runProcess(binary, [], env, configs[pod.node], timeoutMs);
-    },
-    recorded: () => poolHolders(admin, pool),
-    close: revoke,
+/** Our plugin as a system under test: this build (dist/bin/spiderpool), or `build` (another executable). */
+export const oursWith =
+  (build?: { binary: string; label: string }): SystemStarter =>
+  async (cp, admin, work, netns) => {
+    const binary = build?.binary ?? pluginBinary();
+    await ensureSpiderpoolCrds(admin);
+    const revoke = await grantClusterRules(admin, 'cni', cniPolicyRules());
+    const api = new SpiderpoolApi(new RestClient(admin));
+    mkdirSync(work, { recursive: true });
+    const nodes = nodeNames.map((name) => testNode(work, name));
+    let pool = '';
+    let configs: string[] = [];
+    return {
+      label: build?.label ?? 'spiderpool-ts',
+      async newPool(size, round) {
+        pool = `bench-${round}-${Date.now().toString(36)}`;
+        await api.createPool({ metadata: { name: pool }, spec: poolSpec(size) });
+        configs = nodes.map((node) =>
+          JSON.stringify(
+            netConf(node, cp.kubeconfigPath('cni'), {
+              name: 'bench',
+              ipam: { log_level: 'info', default_ipv4_ippool: [pool] },
+            }),
+          ),
+        );
+      },
+      call(verb, pod, timeoutMs) {
+        const env = { PATH: process.env.PATH, ...cniEnv(verb, pod, { netns }) };
+        return runProcess(binary, [], env, configs[pod.node], timeoutMs);
+      },
+      recorded: () => poolHolders(admin, pool),
+      close: revoke,
+    };
   };
-};
+
+export const startOurs: SystemStarter = oursWith();

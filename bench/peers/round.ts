@@ -2,13 +2,53 @@
 // exactly N addresses, N ADDs at most C at a time, the API's records read back, the pods deleted,
 // then N DELs (a DEL for a live pod keeps its addresses, so the pods go first). A round that stalls
 // stops starting calls at its deadline; what never started is counted, not waited for.
-import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { uniqueName } from '../../test/harness/clients.js';
+import type { ControlPlane } from '../../test/harness/control-plane.js';
 import { eventually } from '../../test/harness/wait.js';
-import { percentile } from '../harness.js';
-import { type BenchPod, readBack, resultAddress, type SystemUnderTest } from './system.js';
+import { percentile, stopOnInterrupt } from '../harness.js';
+import {
+  type BenchPod,
+  readBack,
+  resultAddress,
+  type SystemStarter,
+  type SystemUnderTest,
+} from './system.js';
 
 export const nodeNames = ['bench-node-a', 'bench-node-b'];
+
+/**
+ * A system started on a fresh control plane (`dir` its folder): the two nodes' Node objects, a work
+ * folder, the system itself. close() stops the system, and so does SIGINT or SIGTERM before that
+ * (Spiderpool's agents run detached).
+ */
+export async function startOnTwoNodes(
+  cp: ControlPlane,
+  dir: string,
+  starter: SystemStarter,
+  netns: string,
+  log: (line: string) => void,
+): Promise<{ admin: KubeConfig; work: string; system: SystemUnderTest; close: () => Promise<void> }> {
+  const admin = new KubeConfig();
+  admin.loadFromFile(cp.kubeconfigPath('admin'));
+  const core = admin.makeApiClient(CoreV1Api);
+  for (const node of nodeNames) await core.createNode({ body: { metadata: { name: node } } });
+  const work = join(dir, 'work');
+  mkdirSync(work, { recursive: true });
+  const system = await starter(cp, admin, work, netns, log);
+  const unguard = stopOnInterrupt(() => system.close());
+  return {
+    admin,
+    work,
+    system,
+    close: async () => {
+      unguard();
+      await system.close();
+    },
+  };
+}
 
 export interface PhaseStats {
   wallMs: number;

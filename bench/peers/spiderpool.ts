@@ -103,6 +103,7 @@ export const startSpiderpool: SystemStarter = async (cp, admin, work, netns, log
   let configs: string[] = [];
   return {
     label: 'Spiderpool v1.2.2',
+    daemons: agents.map((agent, i) => ({ name: `spiderpool-agent ${nodeNames[i]}`, pid: agent.pid })),
     async newPool(size, round) {
       pool = `bench-${round}-${Date.now().toString(36)}`;
       // No webhook runs to default the spec: name the IP version.

@@ -2,10 +2,10 @@
 // so two clusters or credentials never share a leader) and the options of the leader's batch
 // handler, from the node configuration. Shared by a plugin call that leads (verbs/ask.ts) and by a
 // lingering successor (cni/linger/lead.ts), so both serve the same scope the same way.
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { MultusSettings } from '../../ipam/multus/networks.js';
 import { scopeName } from '../coordination/scope.js';
+import { sha256Hex } from '../coordination/sha256.js';
 import type { Logger } from '../log/logger.js';
 import type { NodeConfig } from '../node-config.js';
 import { CniError, ErrorCode } from '../protocol/errors.js';
@@ -30,7 +30,7 @@ export function kubeconfigDigest(path: string): string {
         : `kubernetes.kubeconfig: ${path}: ${(err as Error).message}`,
     );
   }
-  return createHash('sha256').update(content).digest('hex');
+  return sha256Hex(content);
 }
 
 /** The abstract socket name of the leader of `nodeName` for this kubeconfig. */

@@ -4,14 +4,11 @@
 // server (separate test "nodes" and clusters on one machine never share a leader), plus whatever
 // the caller adds (for example a pool). The protocol version keeps binaries of different wire
 // formats apart during an upgrade.
-import { createHash } from 'node:crypto';
+import { sha256Hex } from './sha256.js';
 
 export const protocolVersion = 1;
 
 export function scopeName(nodeName: string, apiServer: string, ...more: string[]): string {
-  const digest = createHash('sha256')
-    .update([nodeName, apiServer, ...more].join('\n'))
-    .digest('hex')
-    .slice(0, 32);
+  const digest = sha256Hex([nodeName, apiServer, ...more].join('\n')).slice(0, 32);
   return `\0spiderpool/v${protocolVersion}/${digest}`;
 }

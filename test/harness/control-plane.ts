@@ -482,6 +482,11 @@ export class ControlPlane {
     writeFileSync(this.adminKubeconfig, readFileSync(this.kubeconfigPath('admin')), { mode: 0o600 });
   }
 
+  /** The process id of a component as last started (undefined if it is not part of this control plane). */
+  pid(component: Component): number | undefined {
+    return this.state.processes[component]?.pid;
+  }
+
   isRunning(component: Component): boolean {
     const rec = this.state.processes[component];
     return rec !== undefined && isRunning(rec);
