@@ -1,7 +1,9 @@
 // Kubernetes Events (core/v1) on Pods, VMs, pools or any object, telling a user what the operator did
 // or why it could not. Repeats of the same event on the same object within a window update the
 // existing Event's count instead of creating new ones, and a per-object spam filter drops the rest.
-// Recording never throws: an Event is a message, not a step a reconcile may fail on.
+// Writes go through a lane of their own with a fixed number in flight and a bounded queue
+// (write-queue.ts): what does not fit is dropped, counted and logged. Recording never throws: an
+// Event is a message, not a step a reconcile may fail on.
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { isNotFound } from '../../kube/errors.js';
 import { resourcePath } from '../../kube/resource.js';
@@ -9,6 +11,7 @@ import { contentTypes, type RestClient } from '../../kube/rest.js';
 import type { Logger } from '../observability/log.js';
 import type { OperatorMetrics } from '../observability/metrics.js';
 import { SpamFilter, type SpamPolicy } from './spam-filter.js';
+import { WriteQueue, type WriteQueuePolicy, type WriteQueueStats } from './write-queue.js';
 
 export type EventType = 'Normal' | 'Warning';
 
@@ -20,6 +23,10 @@ export interface RecorderOptions {
   log: Logger;
   metrics: OperatorMetrics;
   spam?: SpamPolicy;
+  /** Writes open at once and waiting (default 4 and 1,000, the queue length of client-go's broadcaster). */
+  writes?: WriteQueuePolicy;
+  /** At most one log line per this long about dropped Events (default 10 s). */
+  dropLogEveryMs?: number;
   /** How long repeats fold into one Event (default 10 minutes). */
   aggregateWindowMs?: number;
   now?: () => Date;
@@ -42,17 +49,40 @@ export class EventRecorder {
   private readonly aggregates = new Map<string, Aggregate>();
   private readonly chains = new Map<string, Promise<void>>();
   private readonly spam: SpamFilter;
+  private readonly writes: WriteQueue;
+  private overflowSinceLog = 0;
+  private overflowLoggedMs = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly opts: RecorderOptions) {
     this.spam = new SpamFilter(opts.spam ?? { burst: 25, refillEveryMs: 300_000 });
+    this.writes = new WriteQueue(opts.writes ?? { maxInFlight: 4, maxQueued: 1000 }, (n) =>
+      opts.metrics.eventWritesInFlight.set(n),
+    );
+  }
+
+  /** Writes open and waiting, the most ever open at once and the Events dropped for want of room. */
+  get writeStats(): WriteQueueStats {
+    return this.writes.stats;
   }
 
   /** Records an Event; resolves when it is written (or dropped), never rejects. */
   record(object: KubernetesObject, type: EventType, reason: string, message: string): Promise<void> {
     const md = object.metadata ?? {};
+    const what = `${object.kind ?? 'object'} ${md.namespace ? `${md.namespace}/` : ''}${md.name}`;
+    // The spam filter decides on arrival, so a flood from one object never takes room in the queue.
+    if (!this.spam.allow(md.uid ?? what, this.nowMs())) {
+      this.opts.metrics.events.inc({ outcome: 'dropped' });
+      this.opts.log.debug('event dropped by the spam filter', { object: what, reason });
+      return Promise.resolve();
+    }
     const key = [md.uid ?? `${md.namespace}/${md.name}`, type, reason, message].join('\u0000');
+    // Repeats of one Event go one after another, so a repeat patches the Event its predecessor made.
     const previous = this.chains.get(key) ?? Promise.resolve();
-    const next = previous.then(() => this.write(key, object, type, reason, message));
+    const next = previous
+      .then(() => this.writes.submit(() => this.write(key, object, what, type, reason, message)))
+      .then((taken) => {
+        if (!taken) this.overflowed(what, reason);
+      });
     this.chains.set(key, next);
     void next.then(() => {
       if (this.chains.get(key) === next) this.chains.delete(key);
@@ -60,21 +90,37 @@ export class EventRecorder {
     return next;
   }
 
+  private nowMs(): number {
+    return (this.opts.now?.() ?? new Date()).getTime();
+  }
+
+  private overflowed(what: string, reason: string): void {
+    this.opts.metrics.events.inc({ outcome: 'overflow' });
+    this.overflowSinceLog++;
+    const now = this.nowMs();
+    if (now - this.overflowLoggedMs < (this.opts.dropLogEveryMs ?? 10_000)) return;
+    const { inFlight, queued, dropped } = this.writes.stats;
+    this.opts.log.warn('events dropped: the event write queue is full', {
+      dropped: this.overflowSinceLog,
+      droppedSinceStart: dropped,
+      inFlight,
+      queued,
+      last: { object: what, reason },
+    });
+    this.overflowSinceLog = 0;
+    this.overflowLoggedMs = now;
+  }
+
   private async write(
     key: string,
     object: KubernetesObject,
+    what: string,
     type: EventType,
     reason: string,
     message: string,
   ): Promise<void> {
     const now = this.opts.now?.() ?? new Date();
     const md = object.metadata ?? {};
-    const what = `${object.kind ?? 'object'} ${md.namespace ? `${md.namespace}/` : ''}${md.name}`;
-    if (!this.spam.allow(md.uid ?? what, now.getTime())) {
-      this.opts.metrics.events.inc({ outcome: 'dropped' });
-      this.opts.log.debug('event dropped by the spam filter', { object: what, reason });
-      return;
-    }
     const stamp = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
     const windowMs = this.opts.aggregateWindowMs ?? 600_000;
     const agg = this.aggregates.get(key);

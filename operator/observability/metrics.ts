@@ -58,8 +58,14 @@ export class OperatorMetrics {
 
   readonly events = this.counter(
     'spiderpool_operator_events_total',
-    'Kubernetes Events recorded, by outcome (created, aggregated, dropped, failed)',
+    'Kubernetes Events recorded, by outcome (created, aggregated, dropped by the per-object spam filter, overflow when the write queue was full, failed)',
     ['outcome'],
+  );
+
+  readonly eventWritesInFlight = this.gauge(
+    'spiderpool_operator_event_writes_in_flight',
+    'Event writes (POST or PATCH) open against the API server; bounded by the recorder',
+    [],
   );
 
   // IPAM series, fed by the pool and GC controllers (Spiderpool's names where it has one).

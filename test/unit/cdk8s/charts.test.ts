@@ -338,6 +338,7 @@ describe('operator Deployment spiderpool-operator and its Service', () => {
       { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
       { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
       { name: 'BUN_JSC_forceMiniVMMode', value: '1' },
+      { name: 'BUN_JSC_miniVMHeapGrowthFactor', value: '1.1' },
     ]);
     expect(pod.serviceAccountName).toBe('spiderpool-operator');
     expect(pod.automountServiceAccountToken).toBe(true);
