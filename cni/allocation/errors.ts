@@ -1,7 +1,8 @@
 // The CNI error codes of what goes wrong while allocating: the core's IpamError codes, API failures
-// (a transient one asks the runtime to try again later), and anything else as it is.
+// (a transient one, or a conflict that outlasted its retries, asks the runtime to try again later),
+// and anything else as it is.
 import { IpamError } from '../../ipam/errors.js';
-import { apiStatus, describeApiError, isUnavailable } from '../../kube/errors.js';
+import { apiStatus, describeApiError, isConflict, isUnavailable } from '../../kube/errors.js';
 import { CniError, ErrorCode } from '../protocol/errors.js';
 
 /** An IpamError as the CNI error a runtime reads: bad annotations are configuration errors. */
@@ -16,10 +17,14 @@ export function fromIpamError(err: IpamError): CniError {
   }
 }
 
-/** A failed API call; `what` says which (`reading pod ns/name`). */
+/**
+ * A failed API call; `what` says which (`reading pod ns/name`). An unavailable API server, and a 409
+ * that outlasted the call's retries (other writers kept changing the object until its deadline),
+ * ask the runtime to try again: both pass, and every request is idempotent.
+ */
 export function fromApiError(err: unknown, what: string): CniError {
   if (err instanceof CniError) return err;
-  const code = isUnavailable(err) ? ErrorCode.tryAgainLater : ErrorCode.apiFailure;
+  const code = isUnavailable(err) || isConflict(err) ? ErrorCode.tryAgainLater : ErrorCode.apiFailure;
   return new CniError(code, `${what}: ${describeApiError(err)}`);
 }
 

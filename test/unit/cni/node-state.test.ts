@@ -171,6 +171,11 @@ describe('asCniError', () => {
     ['no pool left', new IpamError('NoCandidatePool', 'none'), 103],
     ['an API refusal', new ApiException(403, 'forbidden', '{"message":"no"}', {}), 105],
     ['an unavailable API server', new ApiException(503, 'down', '', {}), 11],
+    [
+      'a conflict that outlasted its retries',
+      new ApiException(409, 'conflict', '{"reason":"Conflict"}', {}),
+      11,
+    ],
     ['a refused connection', Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }), 11],
     ['a bug', new TypeError('x is undefined'), 100],
   ])('%s', (_what, err, code) => {
