@@ -340,7 +340,11 @@ test("a target's ADD retried after its migration failed took the address over; t
   await heldOnlyBy(name, ip, source, 'node-a');
 }, 60_000);
 
-/** SIGKILLs the operator (no lease release, nothing flushed) and starts another in its place. */
+/**
+ * SIGKILLs the operator (no lease release, nothing flushed) and starts another in its place, returned
+ * once it leads: it waits out the dead one's Lease first, which a loaded machine can stretch well past
+ * the 4 s the Lease lasts, so the checks that follow time what the new leader does, not its start.
+ */
 async function killAndRestartOperator(): Promise<OperatorProcess[]> {
   const killed = bed.op;
   killed.signal('SIGKILL');
@@ -350,6 +354,7 @@ async function killAndRestartOperator(): Promise<OperatorProcess[]> {
     conf: { gc: { intervalSeconds: 3600 } },
     args: ['--log-level=debug'],
   });
+  await bed.op.waitForLog('the new operator leads', (l) => l.msg === 'became leader', 60_000);
   return [killed, bed.op];
 }
 
