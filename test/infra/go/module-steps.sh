@@ -37,14 +37,15 @@ copy_go_line() {
 # copy_replaces GOMOD: copies GOMOD's non-local replace directives (one per line or inside a
 # `replace ( ... )` block) and its `go` line. A dependency's replace directives are ignored by Go, so a
 # tools module that builds its commands must repeat them. Local targets (./ or ../) are left out: the
-# caller pins those modules itself.
+# caller pins those modules itself; a go.mod whose replaces are all local copies none (grep -v then
+# selects nothing and exits 1, which pipefail would turn into a failed step).
 copy_replaces() {
   awk '
     /^replace \($/ { inblock = 1; next }
     inblock && /^\)$/ { inblock = 0; next }
     inblock && NF { print; next }
     /^replace / { sub(/^replace /, ""); print }
-  ' "$1" | grep -v '=> \.' | while read -r line; do
+  ' "$1" | { grep -v '=> \.' || true; } | while read -r line; do
     from=$(echo "$line" | awk '{ print $1 ($2 == "=>" ? "" : "@" $2) }')
     to=$(echo "$line" | awk -F'=> ' '{ print $2 }' | awk '{ print $1 ($2 ? "@" $2 : "") }')
     go mod edit -replace="${from}=${to}"
