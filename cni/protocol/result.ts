@@ -1,7 +1,7 @@
 // CNI results. The plugin builds them in the newest shape (1.1.0) and prints them in the version
 // the config asked for: 0.3.x and 0.4.0 carry `version` on every IP; 1.0.0 has no route attributes
 // beyond dst and gw; an IPAM plugin's own result never lists interfaces.
-import { isIP } from 'node:net';
+import type * as NodeNet from 'node:net';
 import { type Static, Type } from '@sinclair/typebox';
 import { CniError, ErrorCode } from './errors.js';
 import { schemaProblems } from './validate.js';
@@ -68,16 +68,33 @@ export interface CniResult {
   dns?: ResultDNS;
 }
 
+/** Whether `prefix` is a prefix length (decimal, in range) for an address of `family`. */
+function isPrefixLength(prefix: string, family: 4 | 6): boolean {
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
 /** The IP family of `address` in CIDR form, or undefined when it is not one. */
 export function cidrFamily(address: string): 4 | 6 | undefined {
   const slash = address.indexOf('/');
   if (slash < 0) return undefined;
-  const ip = address.slice(0, slash);
-  const prefix = address.slice(slash + 1);
-  const family = isIP(ip);
-  if (family === 0 || !/^\d{1,3}$/.test(prefix) || Number(prefix) > (family === 4 ? 32 : 128))
-    return undefined;
+  // Taken here, not imported: only CHECK's prevResult needs a full syntax check, and importing
+  // node:net costs every process start about 2 ms of CPU (docs/cni.md, "What a follower's start costs").
+  const { isIP } = process.getBuiltinModule('node:net') as typeof NodeNet;
+  const family = isIP(address.slice(0, slash));
+  if (family === 0 || !isPrefixLength(address.slice(slash + 1), family as 4 | 6)) return undefined;
   return family as 4 | 6;
+}
+
+/**
+ * The family of an address in CIDR form that this plugin made itself (the leader's answer, from pool
+ * records it parsed): IPv6 addresses, and only they, contain `:`. Only the prefix length is checked;
+ * addresses from outside go through cidrFamily.
+ */
+function ownCidrFamily(address: string): 4 | 6 | undefined {
+  const slash = address.indexOf('/');
+  if (slash < 0) return undefined;
+  const family = address.includes(':') ? 6 : 4;
+  return isPrefixLength(address.slice(slash + 1), family) ? family : undefined;
 }
 
 const routeAttributes = ['mtu', 'advmss', 'priority', 'table', 'scope'] as const;
@@ -90,7 +107,7 @@ export function formatResult(result: CniResult, version: CniVersion): Record<str
   const legacy = compareVersions(version, '1.0.0') < 0;
   const withAttributes = compareVersions(version, '1.1.0') >= 0;
   const ips = result.ips.map((ip) => {
-    const family = cidrFamily(ip.address);
+    const family = ownCidrFamily(ip.address);
     if (family === undefined)
       throw new Error(`result: ${JSON.stringify(ip.address)} is not an address with a prefix`);
     return {
