@@ -4,54 +4,58 @@
 import type * as NodeNet from 'node:net';
 import { type Static, Type } from '@sinclair/typebox';
 import { CniError, ErrorCode } from './errors.js';
-import { schemaProblems } from './validate.js';
+import { lazySchema, schemaProblems } from './validate.js';
 import { type CniVersion, compareVersions } from './versions.js';
 
-const InterfaceSchema = Type.Object({
-  name: Type.String(),
-  mac: Type.Optional(Type.String()),
-  sandbox: Type.Optional(Type.String()),
-  mtu: Type.Optional(Type.Integer()),
-  socketPath: Type.Optional(Type.String()),
-  pciID: Type.Optional(Type.String()),
+/** A result's schema, built only when CHECK reads one back (every other call only writes results). */
+export const resultSchema = lazySchema(() => {
+  const InterfaceSchema = Type.Object({
+    name: Type.String(),
+    mac: Type.Optional(Type.String()),
+    sandbox: Type.Optional(Type.String()),
+    mtu: Type.Optional(Type.Integer()),
+    socketPath: Type.Optional(Type.String()),
+    pciID: Type.Optional(Type.String()),
+  });
+
+  const IPConfigSchema = Type.Object({
+    /** Only in 0.3.x and 0.4.0 results: "4" or "6". */
+    version: Type.Optional(Type.Union([Type.Literal('4'), Type.Literal('6')])),
+    address: Type.String(),
+    gateway: Type.Optional(Type.String()),
+    interface: Type.Optional(Type.Integer({ minimum: 0 })),
+  });
+
+  const RouteSchema = Type.Object({
+    dst: Type.String(),
+    gw: Type.Optional(Type.String()),
+    mtu: Type.Optional(Type.Integer({ minimum: 0 })),
+    advmss: Type.Optional(Type.Integer({ minimum: 0 })),
+    priority: Type.Optional(Type.Integer({ minimum: 0 })),
+    table: Type.Optional(Type.Integer({ minimum: 0 })),
+    scope: Type.Optional(Type.Integer({ minimum: 0 })),
+  });
+
+  const DNSSchema = Type.Object({
+    nameservers: Type.Optional(Type.Array(Type.String())),
+    domain: Type.Optional(Type.String()),
+    search: Type.Optional(Type.Array(Type.String())),
+    options: Type.Optional(Type.Array(Type.String())),
+  });
+
+  return Type.Object({
+    cniVersion: Type.Optional(Type.String()),
+    interfaces: Type.Optional(Type.Array(InterfaceSchema)),
+    ips: Type.Optional(Type.Array(IPConfigSchema)),
+    routes: Type.Optional(Type.Array(RouteSchema)),
+    dns: Type.Optional(DNSSchema),
+  });
 });
 
-const IPConfigSchema = Type.Object({
-  /** Only in 0.3.x and 0.4.0 results: "4" or "6". */
-  version: Type.Optional(Type.Union([Type.Literal('4'), Type.Literal('6')])),
-  address: Type.String(),
-  gateway: Type.Optional(Type.String()),
-  interface: Type.Optional(Type.Integer({ minimum: 0 })),
-});
-
-const RouteSchema = Type.Object({
-  dst: Type.String(),
-  gw: Type.Optional(Type.String()),
-  mtu: Type.Optional(Type.Integer({ minimum: 0 })),
-  advmss: Type.Optional(Type.Integer({ minimum: 0 })),
-  priority: Type.Optional(Type.Integer({ minimum: 0 })),
-  table: Type.Optional(Type.Integer({ minimum: 0 })),
-  scope: Type.Optional(Type.Integer({ minimum: 0 })),
-});
-
-const DNSSchema = Type.Object({
-  nameservers: Type.Optional(Type.Array(Type.String())),
-  domain: Type.Optional(Type.String()),
-  search: Type.Optional(Type.Array(Type.String())),
-  options: Type.Optional(Type.Array(Type.String())),
-});
-
-export const ResultSchema = Type.Object({
-  cniVersion: Type.Optional(Type.String()),
-  interfaces: Type.Optional(Type.Array(InterfaceSchema)),
-  ips: Type.Optional(Type.Array(IPConfigSchema)),
-  routes: Type.Optional(Type.Array(RouteSchema)),
-  dns: Type.Optional(DNSSchema),
-});
-
-export type ResultInterface = Static<typeof InterfaceSchema>;
-export type ResultRoute = Static<typeof RouteSchema>;
-export type ResultDNS = Static<typeof DNSSchema>;
+type ResultShape = Static<ReturnType<typeof resultSchema>>;
+export type ResultInterface = NonNullable<ResultShape['interfaces']>[number];
+export type ResultRoute = NonNullable<ResultShape['routes']>[number];
+export type ResultDNS = NonNullable<ResultShape['dns']>;
 export interface ResultIP {
   /** `<address>/<prefix length>`, e.g. 198.18.0.5/24. */
   address: string;
@@ -135,9 +139,9 @@ export function formatResult(result: CniResult, version: CniVersion): Record<str
  * under `field` (e.g. `prevResult.ips[0].address`).
  */
 export function parseResult(value: unknown, field: string): CniResult {
-  const problems = schemaProblems(ResultSchema, value, field);
+  const problems = schemaProblems(resultSchema(), value, field);
   if (problems) throw new CniError(ErrorCode.decodeFailure, problems);
-  const raw = value as Static<typeof ResultSchema>;
+  const raw = value as ResultShape;
   const ips = (raw.ips ?? []).map((ip, i) => {
     const family = cidrFamily(ip.address);
     if (family === undefined) {
