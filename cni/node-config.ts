@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { type Static, Type } from '@sinclair/typebox';
 import {
-  ChartIpamSchema,
+  chartIpamSchema,
   type ipamClaimKey,
   leaderTimingDefaults,
   pluginDefaults,
@@ -21,7 +21,7 @@ import { checkedProblems, lazySchema } from './protocol/validate.js';
 export const nodeConfigSchema = lazySchema(() =>
   Type.Object({
     /** conf.yml's keys that the plugin uses (switches incl. the auto-pool ones, the pool cap), as conf.yml's schema types them. */
-    ...Type.Partial(Type.Pick(ChartIpamSchema, pluginKeys)).properties,
+    ...Type.Partial(Type.Pick(chartIpamSchema(), pluginKeys)).properties,
     /** The Kubernetes node this file belongs to (the installer's SPIDERPOOL_NODE_NAME). */
     nodeName: Type.Optional(Type.String({ minLength: 1 })),
     /**

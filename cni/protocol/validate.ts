@@ -7,6 +7,8 @@ import type { TSchema } from '@sinclair/typebox';
 import { ValueErrorType } from '@sinclair/typebox/errors';
 import { Value } from '@sinclair/typebox/value';
 
+export { lazySchema } from '../../api/schema/lazy.js';
+
 /** `/ipam/default_ipv4_ippool/0` under `prefix` → `prefix.ipam.default_ipv4_ippool[0]`. */
 export function fieldPath(pointer: string, prefix = ''): string {
   let out = prefix;
@@ -39,15 +41,6 @@ export function schemaProblems(schema: TSchema, value: unknown, prefix = ''): st
     );
   }
   return lines.join('; ');
-}
-
-/** A schema built on its first use, then kept. */
-export function lazySchema<T extends TSchema>(build: () => T): () => T {
-  let schema: T | undefined;
-  return () => {
-    schema ??= build();
-    return schema;
-  };
 }
 
 /**
