@@ -2,7 +2,7 @@
 // JSON next to the plugin's kubeconfig by `spiderpool install` and read by the plugin on every call.
 // A missing file means Spiderpool's defaults.
 import { readFileSync } from 'node:fs';
-import { hostname } from 'node:os';
+import type * as NodeOs from 'node:os';
 import { type Static, Type } from '@sinclair/typebox';
 import {
   chartIpamSchema,
@@ -52,7 +52,12 @@ export const nodeConfigDefaults: Omit<NodeConfig, 'nodeName'> = {
 };
 
 /** Parses the file's text; `source` names the file in errors. */
-export function parseNodeConfig(text: string, source: string, fallbackNodeName = hostname()): NodeConfig {
+/** This host's name, for a file without nodeName: node:os taken only then (importing it costs every call). */
+function hostname(): string {
+  return (process.getBuiltinModule('node:os') as typeof NodeOs).hostname();
+}
+
+export function parseNodeConfig(text: string, source: string, fallbackNodeName?: string): NodeConfig {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -69,7 +74,7 @@ export function parseNodeConfig(text: string, source: string, fallbackNodeName =
   const config: NodeConfig = {
     ...nodeConfigDefaults,
     ...pluginSettings(file),
-    nodeName: file.nodeName ?? fallbackNodeName,
+    nodeName: file.nodeName ?? fallbackNodeName ?? hostname(),
   };
   if (file.multusNamespace) config.multusNamespace = file.multusNamespace;
   if (file.clusterNetwork) config.clusterNetwork = file.clusterNetwork;
