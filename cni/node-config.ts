@@ -2,10 +2,10 @@
 // JSON next to the plugin's kubeconfig by `spiderpool install` and read by the plugin on every call.
 // A missing file means Spiderpool's defaults.
 import { readFileSync } from 'node:fs';
-import { hostname } from 'node:os';
+import type * as NodeOs from 'node:os';
 import { type Static, Type } from '@sinclair/typebox';
 import {
-  ChartIpamSchema,
+  chartIpamSchema,
   type ipamClaimKey,
   leaderTimingDefaults,
   pluginDefaults,
@@ -13,28 +13,32 @@ import {
   pluginSettings,
 } from '../api/install/conf-yml.js';
 import { installDefaults } from '../api/install/names.js';
+import * as checks from './protocol/checks.generated.js';
 import { CniError, ErrorCode } from './protocol/errors.js';
-import { schemaProblems } from './protocol/validate.js';
+import { checkedProblems, lazySchema } from './protocol/validate.js';
 
-export const NodeConfigSchema = Type.Object({
-  /** conf.yml's keys that the plugin uses (switches incl. the auto-pool ones, the pool cap), as conf.yml's schema types them. */
-  ...Type.Partial(Type.Pick(ChartIpamSchema, pluginKeys)).properties,
-  /** The Kubernetes node this file belongs to (the installer's SPIDERPOOL_NODE_NAME). */
-  nodeName: Type.Optional(Type.String({ minLength: 1 })),
-  /**
-   * The namespace of a pool's bare `multusName` entries and of a default network named without one:
-   * Spiderpool's own (the installer's SPIDERPOOL_NAMESPACE, the DaemonSet's namespace).
-   */
-  multusNamespace: Type.Optional(Type.String({ minLength: 1 })),
-  /**
-   * Multus's cluster default network (`[ns/]name`), the network of eth0 for pods without a
-   * `v1.multus-cni.io/default-network` annotation: conf.yml `clusterNetwork`, Spiderpool's
-   * MULTUS_CLUSTER_NETWORK. Without it such pods match no pool that sets `multusName`.
-   */
-  clusterNetwork: Type.Optional(Type.String({ minLength: 1 })),
-});
+/** The node configuration's schema, built only to name what failed (checks.generated.ts decides). */
+export const nodeConfigSchema = lazySchema(() =>
+  Type.Object({
+    /** conf.yml's keys that the plugin uses (switches incl. the auto-pool ones, the pool cap), as conf.yml's schema types them. */
+    ...Type.Partial(Type.Pick(chartIpamSchema(), pluginKeys)).properties,
+    /** The Kubernetes node this file belongs to (the installer's SPIDERPOOL_NODE_NAME). */
+    nodeName: Type.Optional(Type.String({ minLength: 1 })),
+    /**
+     * The namespace of a pool's bare `multusName` entries and of a default network named without one:
+     * Spiderpool's own (the installer's SPIDERPOOL_NAMESPACE, the DaemonSet's namespace).
+     */
+    multusNamespace: Type.Optional(Type.String({ minLength: 1 })),
+    /**
+     * Multus's cluster default network (`[ns/]name`), the network of eth0 for pods without a
+     * `v1.multus-cni.io/default-network` annotation: conf.yml `clusterNetwork`, Spiderpool's
+     * MULTUS_CLUSTER_NETWORK. Without it such pods match no pool that sets `multusName`.
+     */
+    clusterNetwork: Type.Optional(Type.String({ minLength: 1 })),
+  }),
+);
 
-export type NodeConfigFile = Static<typeof NodeConfigSchema>;
+export type NodeConfigFile = Static<ReturnType<typeof nodeConfigSchema>>;
 
 /** `enableIPAMClaim` stays optional: absent means off (conf.yml's default). */
 export type NodeConfig = Required<Omit<NodeConfigFile, 'clusterNetwork' | typeof ipamClaimKey>> &
@@ -48,7 +52,12 @@ export const nodeConfigDefaults: Omit<NodeConfig, 'nodeName'> = {
 };
 
 /** Parses the file's text; `source` names the file in errors. */
-export function parseNodeConfig(text: string, source: string, fallbackNodeName = hostname()): NodeConfig {
+/** This host's name, for a file without nodeName: node:os taken only then (importing it costs every call). */
+function hostname(): string {
+  return (process.getBuiltinModule('node:os') as typeof NodeOs).hostname();
+}
+
+export function parseNodeConfig(text: string, source: string, fallbackNodeName?: string): NodeConfig {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -59,13 +68,13 @@ export function parseNodeConfig(text: string, source: string, fallbackNodeName =
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new CniError(ErrorCode.invalidNodeConfig, `node configuration ${source}: not a JSON object`);
   }
-  const problems = schemaProblems(NodeConfigSchema, value);
+  const problems = checkedProblems(checks.nodeConfig, nodeConfigSchema, value);
   if (problems) throw new CniError(ErrorCode.invalidNodeConfig, `node configuration ${source}: ${problems}`);
   const file = value as NodeConfigFile;
   const config: NodeConfig = {
     ...nodeConfigDefaults,
     ...pluginSettings(file),
-    nodeName: file.nodeName ?? fallbackNodeName,
+    nodeName: file.nodeName ?? fallbackNodeName ?? hostname(),
   };
   if (file.multusNamespace) config.multusNamespace = file.multusNamespace;
   if (file.clusterNetwork) config.clusterNetwork = file.clusterNetwork;

@@ -5,6 +5,7 @@
 // implementation does not use; any other key is refused as a likely typo, by every reader alike.
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { Value, ValueErrorType } from '@sinclair/typebox/value';
+import { lazySchema } from '../schema/lazy.js';
 
 const closed = { additionalProperties: false } as const;
 const Bool = Type.Boolean();
@@ -66,61 +67,68 @@ export const pluginKeys = [
 ] as const;
 
 /** Garbage collection (this implementation): the switch and the period of the operator's full scan. */
-export const GcSchema = Type.Object(
-  {
-    enabled: Bool,
-    /** Seconds between full scans (Spiderpool: ipam.gc.gcAll.intervalInSecond, 600). */
-    intervalSeconds: Type.Integer({ minimum: 1, maximum: 86400 }),
-  },
-  closed,
+export const gcSchema = lazySchema(() =>
+  Type.Object(
+    {
+      enabled: Bool,
+      /** Seconds between full scans (Spiderpool: ipam.gc.gcAll.intervalInSecond, 600). */
+      intervalSeconds: Type.Integer({ minimum: 1, maximum: 86400 }),
+    },
+    closed,
+  ),
 );
 
 /** The part of conf.yml that the chart's `ipam` values write, every key present. */
-export const ChartIpamSchema = Type.Object(
-  {
-    enableIPv4: Bool,
-    enableIPv6: Bool,
-    enableStatefulSet: Bool,
-    enableKubevirtStaticIP: Bool,
-    enableIPConflictDetection: Bool,
-    /** SpiderSubnet: pools take their addresses from it (V10), and with the next key, auto-pools. */
-    enableSpiderSubnet: Bool,
-    enableAutoPoolForApplication: Bool,
-    /** The auto-pool size `+N` of a pod template without ipam.spidernet.io/ippool-ip-number. */
-    clusterSubnetDefaultFlexibleIPNumber: Type.Integer({ minimum: 0 }),
-    [maxAllocatedIPsKey]: Type.Integer({ minimum: 1 }),
-    gc: GcSchema,
-    [ipamClaimKey]: Type.Optional(Bool),
-    [leaderLingerKey]: Type.Optional(Type.Integer({ minimum: 0, maximum: 600_000 })),
-    [leaderMaxLifeKey]: Type.Optional(Type.Integer({ minimum: 1_000, maximum: 3_600_000 })),
-  },
-  closed,
+export const chartIpamSchema = lazySchema(() =>
+  Type.Object(
+    {
+      enableIPv4: Bool,
+      enableIPv6: Bool,
+      enableStatefulSet: Bool,
+      enableKubevirtStaticIP: Bool,
+      enableIPConflictDetection: Bool,
+      /** SpiderSubnet: pools take their addresses from it (V10), and with the next key, auto-pools. */
+      enableSpiderSubnet: Bool,
+      enableAutoPoolForApplication: Bool,
+      /** The auto-pool size `+N` of a pod template without ipam.spidernet.io/ippool-ip-number. */
+      clusterSubnetDefaultFlexibleIPNumber: Type.Integer({ minimum: 0 }),
+      [maxAllocatedIPsKey]: Type.Integer({ minimum: 1 }),
+      gc: gcSchema(),
+      [ipamClaimKey]: Type.Optional(Bool),
+      [leaderLingerKey]: Type.Optional(Type.Integer({ minimum: 0, maximum: 600_000 })),
+      [leaderMaxLifeKey]: Type.Optional(Type.Integer({ minimum: 1_000, maximum: 3_600_000 })),
+    },
+    closed,
+  ),
 );
 
-export const ConfYmlSchema = Type.Object(
-  {
-    ...Type.Partial(Type.Omit(ChartIpamSchema, ['gc'])).properties,
-    gc: Type.Optional(Type.Partial(GcSchema, closed)),
-    enableGatewayDetection: Type.Optional(Bool),
-    enableCleanOutdatedEndpoint: Type.Optional(Bool),
-    enableValidatingResourcesDeletedWebhook: Type.Optional(Bool),
-    tuneSysctlConfig: Type.Optional(Bool),
-    ipamUnixSocketPath: Type.Optional(Type.String()),
-    iaasNetworkProvider: Type.Optional(Type.String()),
-    /** Multus's cluster default network (`[namespace/]name`), eth0's network for pods that name none. */
-    clusterNetwork: Type.Optional(Type.String()),
-    podResourceInject: Type.Optional(Type.Unknown()),
-    agent: Type.Optional(Type.Unknown()),
-    /** A user-provided webhook TLS Secret (this implementation; the flag --webhook-tls-secret wins). */
-    webhook: Type.Optional(
-      Type.Object({ tlsSecretName: Type.Optional(Type.String({ minLength: 1 })) }, closed),
-    ),
-  },
-  closed,
+/** All of conf.yml: the chart's keys, optional, and Spiderpool's own that this implementation accepts. */
+export const confYmlSchema = lazySchema(() =>
+  Type.Object(
+    {
+      ...Type.Partial(Type.Omit(chartIpamSchema(), ['gc'])).properties,
+      gc: Type.Optional(Type.Partial(gcSchema(), closed)),
+      enableGatewayDetection: Type.Optional(Bool),
+      enableCleanOutdatedEndpoint: Type.Optional(Bool),
+      enableValidatingResourcesDeletedWebhook: Type.Optional(Bool),
+      tuneSysctlConfig: Type.Optional(Bool),
+      ipamUnixSocketPath: Type.Optional(Type.String()),
+      iaasNetworkProvider: Type.Optional(Type.String()),
+      /** Multus's cluster default network (`[namespace/]name`), eth0's network for pods that name none. */
+      clusterNetwork: Type.Optional(Type.String()),
+      podResourceInject: Type.Optional(Type.Unknown()),
+      agent: Type.Optional(Type.Unknown()),
+      /** A user-provided webhook TLS Secret (this implementation; the flag --webhook-tls-secret wins). */
+      webhook: Type.Optional(
+        Type.Object({ tlsSecretName: Type.Optional(Type.String({ minLength: 1 })) }, closed),
+      ),
+    },
+    closed,
+  ),
 );
 
-export type ConfYml = Static<typeof ConfYmlSchema>;
-export type ChartIpam = Static<typeof ChartIpamSchema>;
+export type ConfYml = Static<ReturnType<typeof confYmlSchema>>;
+export type ChartIpam = Static<ReturnType<typeof chartIpamSchema>>;
 
 /**
  * Spiderpool's defaults: its chart's (values.yaml) for the switches, its agent's for the pool cap, and
@@ -165,7 +173,7 @@ function expected(schema: TSchema, message: string): string {
 export function checkConfYml(doc: unknown, source: string): ConfYml {
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc))
     throw new Error(`${source}: expected a mapping of settings, got ${JSON.stringify(doc)}`);
-  const first = Value.Errors(ConfYmlSchema, doc).First();
+  const first = Value.Errors(confYmlSchema(), doc).First();
   if (first) {
     const key = first.path.replace(/^\//, '').replaceAll('/', '.');
     if (first.type === ValueErrorType.ObjectAdditionalProperties)

@@ -2,7 +2,7 @@
 // that turns an unknown key or a bad value into an error naming the key. Key names follow
 // Spiderpool's Helm chart where it has one (ipam.*, clusterDefaultPool.*).
 import { type Static, Type } from '@sinclair/typebox';
-import { ChartIpamSchema, confYmlDefaults, pluginDefaults } from '../../api/install/conf-yml.js';
+import { chartIpamSchema, confYmlDefaults, pluginDefaults } from '../../api/install/conf-yml.js';
 import { installDefaults, nodePaths } from '../../api/install/names.js';
 
 const closed = { additionalProperties: false } as const;
@@ -52,7 +52,7 @@ export const ValuesSchema = Type.Object(
       closed,
     ),
     /** Spiderpool's switches and the GC settings, written to conf.yml as they are. */
-    ipam: ChartIpamSchema,
+    ipam: chartIpamSchema(),
     operator: Type.Object(
       {
         replicas: Type.Integer({ minimum: 1, maximum: 10 }),

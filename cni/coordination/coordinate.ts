@@ -2,8 +2,9 @@
 // the same pool instead hand their requests to one of them, the leader, which applies all pending
 // requests in one batch (one pool write) and answers each.
 //
-// - The first process to bind the scope's abstract unix socket leads; the others connect, send
-//   their request and wait. The name vanishes with the process, so a dead leader leaves no lock.
+// - A process connects to the scope's abstract unix socket and, when nobody listens there, binds it
+//   and leads; the others connect, send their request and wait. The name vanishes with the
+//   process, so a dead leader leaves no lock.
 // - The leader serves batches while requests keep coming; requests that arrive while a batch is
 //   being committed join the next one. After `idleMs` without requests (or after `maxLeadMs` of
 //   leading, so no single call waits too long) it stops listening, finishes every request it has
@@ -15,9 +16,11 @@
 // leader may have written a batch without answering it. The batch handler therefore writes with
 // optimistic concurrency (resourceVersion) and every request must be idempotent, so a retried
 // request converges on the answer of its first, unanswered, application.
-import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
+import type * as NodeNet from 'node:net';
+import type { Server, Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type Answer, type AnswerError, encodeLine, isAnswer, LineReader } from './wire.js';
+import { follow } from './follow.js';
+import { type Answer, type AnswerError, encodeLine, LineReader } from './wire.js';
 
 export type { Answer, AnswerError } from './wire.js';
 
@@ -270,7 +273,8 @@ class Leadership<Q, R> {
 
 function listen(name: string): Promise<Server | undefined> {
   return new Promise((resolve, reject) => {
-    const server = createServer();
+    // Taken when a process tries to lead, not imported: a follower never loads node:net (follow.ts).
+    const server = (process.getBuiltinModule('node:net') as typeof NodeNet).createServer();
     const onError = (err: NodeJS.ErrnoException) => {
       server.close();
       if (err.code === 'EADDRINUSE') resolve(undefined);
@@ -284,38 +288,6 @@ function listen(name: string): Promise<Server | undefined> {
       });
       resolve(server);
     });
-  });
-}
-
-type FollowOutcome = { answer: Answer<unknown> } | { retry: string };
-
-function follow(name: string, request: unknown, deadline: number): Promise<FollowOutcome> {
-  return new Promise((resolve) => {
-    let done = false;
-    const finish = (outcome: FollowOutcome) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(outcome);
-    };
-    const timer = setTimeout(() => finish({ retry: 'deadline' }), Math.max(0, deadline - Date.now()));
-    const reader = new LineReader();
-    const socket = netConnect(name);
-    socket.on('connect', () => socket.write(encodeLine({ request })));
-    socket.on('data', (chunk) => {
-      let message: unknown;
-      try {
-        message = reader.push(chunk);
-      } catch {
-        finish({ retry: 'garbled answer' });
-        return;
-      }
-      if (message === undefined) return;
-      finish(isAnswer(message) ? { answer: message } : { retry: 'garbled answer' });
-    });
-    socket.on('error', (err: NodeJS.ErrnoException) => finish({ retry: err.code ?? err.message }));
-    socket.on('close', () => finish({ retry: 'closed without an answer' }));
   });
 }
 
@@ -344,8 +316,17 @@ export async function coordinate<Q, R>(
   const deadline = Date.now() + opts.deadlineMs;
   for (let attempt = 1; ; attempt++) {
     if (Date.now() >= deadline) throw new CoordinationTimeout(opts.name, opts.deadlineMs, attempt - 1);
-    const server = await listen(opts.name);
-    if (server) {
+    // A leader is asked first, and the name bound only when nobody listens on it: most calls follow,
+    // and a follower that never tries to bind never loads node:net (follow.ts). A name bound between
+    // the refusal and the bind is followed on the next turn, without counting an attempt.
+    const outcome = await follow(opts.name, request, deadline, () => emit({ type: 'following', attempt }));
+    if ('answer' in outcome) return { value: unwrap<R>(outcome.answer), role: 'follower', attempts: attempt };
+    if ('refused' in outcome) {
+      const server = await listen(opts.name);
+      if (!server) {
+        attempt--;
+        continue;
+      }
       emit({ type: 'leading', attempt });
       const leadership = new Leadership<Q, R>(server, opts, emit);
       const own = new Promise<Answer<unknown>>((resolve) =>
@@ -358,9 +339,6 @@ export async function coordinate<Q, R>(
       leaderships.add(tracked);
       return { value: unwrap<R>(await own), role: 'leader', attempts: attempt };
     }
-    emit({ type: 'following', attempt });
-    const outcome = await follow(opts.name, request, deadline);
-    if ('answer' in outcome) return { value: unwrap<R>(outcome.answer), role: 'follower', attempts: attempt };
     emit({ type: 'retry', attempt, reason: outcome.retry });
     // Spread the followers of a vanished leader a little before they race for the name again.
     await sleep(Math.random() * 3);

@@ -4,10 +4,11 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { nodePaths } from '../../api/install/names.js';
 import { isLogLevel, type LogLevel, logLevels } from '../../kube/log.js';
+import * as checks from './checks.generated.js';
 import type { Verb } from './env.js';
 import { CniError, ErrorCode } from './errors.js';
 import { type CniResult, parseResult } from './result.js';
-import { schemaProblems } from './validate.js';
+import { checkedProblems, lazySchema } from './validate.js';
 import { type CniVersion, compareVersions, minimumVersionFor, requireSupportedVersion } from './versions.js';
 
 export const defaults = {
@@ -23,50 +24,50 @@ export const defaults = {
   logFileMaxCount: 10,
 } as const;
 
-const KubernetesSchema = Type.Object({
-  kubeconfig: Type.Optional(Type.String({ minLength: 1 })),
+/** The network configuration's schema, built only to name what failed (checks.generated.ts decides). */
+export const netConfSchema = lazySchema(() => {
+  const KubernetesSchema = Type.Object({
+    kubeconfig: Type.Optional(Type.String({ minLength: 1 })),
+  });
+  const PoolNames = Type.Array(Type.String({ minLength: 1 }));
+  const IpamConfigSchema = Type.Object({
+    type: Type.String({ minLength: 1 }),
+    log_level: Type.Optional(Type.String()),
+    log_file_path: Type.Optional(Type.String({ minLength: 1 })),
+    log_file_max_size: Type.Optional(Type.Integer()),
+    log_file_max_age: Type.Optional(Type.Integer()),
+    log_file_max_count: Type.Optional(Type.Integer()),
+    default_ipv4_ippool: Type.Optional(PoolNames),
+    default_ipv6_ippool: Type.Optional(PoolNames),
+    clean_gateway: Type.Optional(Type.Boolean()),
+    match_master_subnet: Type.Optional(Type.Boolean()),
+    /** Spiderpool's agent socket; accepted so Spiderpool configs load, unused (there is no agent). */
+    ipam_unix_socket_path: Type.Optional(Type.String()),
+    kubernetes: Type.Optional(KubernetesSchema),
+    /** This plugin's node configuration file (written by `spiderpool install`). */
+    node_config_path: Type.Optional(Type.String({ minLength: 1 })),
+    /** Where this node's attachment records are kept (a folder per network). */
+    state_dir: Type.Optional(Type.String({ minLength: 1 })),
+  });
+  const AttachmentSchema = Type.Object({
+    containerID: Type.String({ minLength: 1 }),
+    ifname: Type.String({ minLength: 1 }),
+  });
+  return Type.Object({
+    cniVersion: Type.String(),
+    name: Type.String(),
+    type: Type.Optional(Type.String()),
+    ipam: IpamConfigSchema,
+    kubernetes: Type.Optional(KubernetesSchema),
+    prevResult: Type.Optional(Type.Unknown()),
+    'cni.dev/valid-attachments': Type.Optional(Type.Array(AttachmentSchema)),
+    'cni.dev/attachments': Type.Optional(Type.Array(AttachmentSchema)),
+  });
 });
 
-const PoolNames = Type.Array(Type.String({ minLength: 1 }));
-
-export const IpamConfigSchema = Type.Object({
-  type: Type.String({ minLength: 1 }),
-  log_level: Type.Optional(Type.String()),
-  log_file_path: Type.Optional(Type.String({ minLength: 1 })),
-  log_file_max_size: Type.Optional(Type.Integer()),
-  log_file_max_age: Type.Optional(Type.Integer()),
-  log_file_max_count: Type.Optional(Type.Integer()),
-  default_ipv4_ippool: Type.Optional(PoolNames),
-  default_ipv6_ippool: Type.Optional(PoolNames),
-  clean_gateway: Type.Optional(Type.Boolean()),
-  match_master_subnet: Type.Optional(Type.Boolean()),
-  /** Spiderpool's agent socket; accepted so Spiderpool configs load, unused (there is no agent). */
-  ipam_unix_socket_path: Type.Optional(Type.String()),
-  kubernetes: Type.Optional(KubernetesSchema),
-  /** This plugin's node configuration file (written by `spiderpool install`). */
-  node_config_path: Type.Optional(Type.String({ minLength: 1 })),
-  /** Where this node's attachment records are kept (a folder per network). */
-  state_dir: Type.Optional(Type.String({ minLength: 1 })),
-});
-
-const AttachmentSchema = Type.Object({
-  containerID: Type.String({ minLength: 1 }),
-  ifname: Type.String({ minLength: 1 }),
-});
-
-export const NetConfSchema = Type.Object({
-  cniVersion: Type.String(),
-  name: Type.String(),
-  type: Type.Optional(Type.String()),
-  ipam: IpamConfigSchema,
-  kubernetes: Type.Optional(KubernetesSchema),
-  prevResult: Type.Optional(Type.Unknown()),
-  'cni.dev/valid-attachments': Type.Optional(Type.Array(AttachmentSchema)),
-  'cni.dev/attachments': Type.Optional(Type.Array(AttachmentSchema)),
-});
-
-export type IpamConfig = Static<typeof IpamConfigSchema>;
-export type Attachment = Static<typeof AttachmentSchema>;
+type NetConf = Static<ReturnType<typeof netConfSchema>>;
+export type IpamConfig = NetConf['ipam'];
+export type Attachment = NonNullable<NetConf['cni.dev/valid-attachments']>[number];
 
 export interface LogSettings {
   level: LogLevel;
@@ -150,9 +151,9 @@ export function parseNetConf(stdin: string, verb: Verb): PluginConfig {
       `name: ${JSON.stringify(raw.name)} must start with a letter or digit followed by letters, digits, _, . or -`,
     );
   }
-  const problems = schemaProblems(NetConfSchema, raw);
+  const problems = checkedProblems(checks.netConf, netConfSchema, raw);
   if (problems) throw new CniError(ErrorCode.invalidNetworkConfig, problems);
-  const conf = raw as Static<typeof NetConfSchema>;
+  const conf = raw as NetConf;
   const ipam = conf.ipam;
 
   // Spiderpool applies match_master_subnet only to SR-IOV VFs (the PF of the pod's VF must carry an

@@ -1,8 +1,13 @@
 // Schema checks whose messages name the field and the value, e.g.
-// `ipam.log_file_max_size: expected integer, got "100"`.
+// `ipam.log_file_max_size: expected integer, got "100"`. The inputs every plugin call reads (the
+// network and node configurations, attachment records) are checked by functions compiled from their
+// schemas ahead of time (checks.generated.ts); the schema itself is built only to name what failed:
+// building them cost each process start over 1 ms of CPU (docs/cni.md, "What a follower's start costs").
 import type { TSchema } from '@sinclair/typebox';
 import { ValueErrorType } from '@sinclair/typebox/errors';
 import { Value } from '@sinclair/typebox/value';
+
+export { lazySchema } from '../../api/schema/lazy.js';
 
 /** `/ipam/default_ipv4_ippool/0` under `prefix` → `prefix.ipam.default_ipv4_ippool[0]`. */
 export function fieldPath(pointer: string, prefix = ''): string {
@@ -36,4 +41,17 @@ export function schemaProblems(schema: TSchema, value: unknown, prefix = ''): st
     );
   }
   return lines.join('; ');
+}
+
+/**
+ * Like schemaProblems, but decided by `check`, compiled from the same schema: the schema is built only
+ * when the value fails it, to name the fields.
+ */
+export function checkedProblems(
+  check: (value: unknown) => boolean,
+  schema: () => TSchema,
+  value: unknown,
+  prefix = '',
+): string | undefined {
+  return check(value) ? undefined : schemaProblems(schema(), value, prefix);
 }

@@ -7,34 +7,36 @@ import { mkdirSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Static, Type } from '@sinclair/typebox';
 import { writeFileAtomic } from '../install/atomic.js';
+import * as checks from '../protocol/checks.generated.js';
 import { CniError, ErrorCode } from '../protocol/errors.js';
-import { schemaProblems } from '../protocol/validate.js';
+import { checkedProblems, lazySchema } from '../protocol/validate.js';
 
-const PodRefSchema = Type.Object({
-  namespace: Type.String({ minLength: 1 }),
-  name: Type.String({ minLength: 1 }),
-  uid: Type.Optional(Type.String({ minLength: 1 })),
-});
+/** An attachment record's schema, built only to name what failed (checks.generated.ts decides). */
+export const attachmentRecordSchema = lazySchema(() =>
+  Type.Object({
+    containerId: Type.String({ minLength: 1 }),
+    ifname: Type.String({ minLength: 1 }),
+    network: Type.String({ minLength: 1 }),
+    pod: Type.Object({
+      namespace: Type.String({ minLength: 1 }),
+      name: Type.String({ minLength: 1 }),
+      uid: Type.Optional(Type.String({ minLength: 1 })),
+    }),
+    /** `adding` until ADD has its answer, then `added`. */
+    state: Type.Union([Type.Literal('adding'), Type.Literal('added')]),
+    /** Who holds the addresses (from the answer): `<namespace>/<identity name>`, and whether it is static. */
+    identity: Type.Optional(Type.Object({ key: Type.String(), static: Type.Boolean() })),
+    /** Addresses with prefix length, from the answer. */
+    addresses: Type.Optional(Type.Array(Type.String())),
+    /** The pools of the pod's addresses, from the answer: where a release finds its records. */
+    pools: Type.Optional(Type.Array(Type.String())),
+    /** When the record was last written (ISO 8601). */
+    time: Type.String(),
+  }),
+);
 
-export const AttachmentRecordSchema = Type.Object({
-  containerId: Type.String({ minLength: 1 }),
-  ifname: Type.String({ minLength: 1 }),
-  network: Type.String({ minLength: 1 }),
-  pod: PodRefSchema,
-  /** `adding` until ADD has its answer, then `added`. */
-  state: Type.Union([Type.Literal('adding'), Type.Literal('added')]),
-  /** Who holds the addresses (from the answer): `<namespace>/<identity name>`, and whether it is static. */
-  identity: Type.Optional(Type.Object({ key: Type.String(), static: Type.Boolean() })),
-  /** Addresses with prefix length, from the answer. */
-  addresses: Type.Optional(Type.Array(Type.String())),
-  /** The pools of the pod's addresses, from the answer: where a release finds its records. */
-  pools: Type.Optional(Type.Array(Type.String())),
-  /** When the record was last written (ISO 8601). */
-  time: Type.String(),
-});
-
-export type AttachmentRecord = Static<typeof AttachmentRecordSchema>;
-export type PodRef = Static<typeof PodRefSchema>;
+export type AttachmentRecord = Static<ReturnType<typeof attachmentRecordSchema>>;
+export type PodRef = AttachmentRecord['pod'];
 
 /**
  * The file of one attachment. A container ID never contains `:` (CNI allows letters, digits, `_`,
@@ -78,7 +80,7 @@ function parseRecord(text: string, file: string): AttachmentRecord {
   } catch (err) {
     throw new Error(`attachment record ${file}: not valid JSON: ${(err as Error).message}`);
   }
-  const problems = schemaProblems(AttachmentRecordSchema, value);
+  const problems = checkedProblems(checks.attachmentRecord, attachmentRecordSchema, value);
   if (problems) throw new Error(`attachment record ${file}: ${problems}`);
   return value as AttachmentRecord;
 }
