@@ -51,8 +51,11 @@ export interface CoordinateOptions<Q, R> {
    */
   gatherMs?: number;
   /**
-   * A gathering batch waits, in steps of `gatherMs`, for as long as a request came within the last
-   * `gatherQuietMs` (a burst is still arriving), until `maxBatch` requests or `gatherCapMs` in all.
+   * A gathering batch waits, in steps of `gatherMs`, for as long as a request came within the quiet
+   * window (a burst is still arriving), until `maxBatch` requests or `gatherCapMs` in all. The quiet
+   * window is three recent gaps between requests (a moving average), at least `gatherMs` and at most
+   * `gatherQuietMs`: when the calls in flight have all arrived, the next ones come only after their
+   * answers, so a batch stops waiting soon after the requests stop coming as fast as they did.
    */
   gatherQuietMs?: number;
   gatherCapMs?: number;
@@ -124,18 +127,24 @@ interface Pending<Q> {
   deliver: (answer: Answer<unknown>) => void;
 }
 
+/** The quiet window of a gathering batch: three recent gaps between requests, within its bounds. */
+export function quietWindowMs(
+  recentGapMs: number,
+  opts: { gatherMs: number; gatherQuietMs: number },
+): number {
+  return Math.min(opts.gatherQuietMs, Math.max(opts.gatherMs, 3 * recentGapMs));
+}
+
 /**
- * Whether a gathering batch waits another step: a request came less than `gatherQuietMs` ago, the
- * batch is not full, and the gather has lasted less than `gatherCapMs`.
+ * Whether a gathering batch waits another step: a request came within the quiet window, the batch
+ * is not full, and the gather has lasted less than `gatherCapMs`.
  */
 export function keepGathering(
-  state: { queued: number; sinceArrivalMs: number; elapsedMs: number },
-  opts: { gatherQuietMs: number; gatherCapMs: number; maxBatch: number },
+  state: { queued: number; sinceArrivalMs: number; quietMs: number; elapsedMs: number },
+  opts: { gatherCapMs: number; maxBatch: number },
 ): boolean {
   return (
-    state.sinceArrivalMs < opts.gatherQuietMs &&
-    state.queued < opts.maxBatch &&
-    state.elapsedMs < opts.gatherCapMs
+    state.sinceArrivalMs < state.quietMs && state.queued < opts.maxBatch && state.elapsedMs < opts.gatherCapMs
   );
 }
 
@@ -153,12 +162,15 @@ class Leadership<Q, R> {
   private lastAnswered = Number.NEGATIVE_INFINITY;
   /** When the last request was queued. */
   private lastArrival = Number.NEGATIVE_INFINITY;
+  /** A moving average of the gaps between requests, each counted up to gatherQuietMs. */
+  private recentGapMs: number;
 
   constructor(
     private readonly server: Server,
     private readonly opts: CoordinateOptions<Q, R> & typeof coordinationDefaults,
     private readonly emit: (event: CoordinationEvent) => void,
   ) {
+    this.recentGapMs = opts.gatherQuietMs;
     server.on('connection', (socket) => this.accept(socket));
   }
 
@@ -205,7 +217,10 @@ class Leadership<Q, R> {
 
   enqueue(pending: Pending<Q>): void {
     this.queue.push(pending);
-    this.lastArrival = performance.now();
+    const now = performance.now();
+    const gap = Math.min(now - this.lastArrival, this.opts.gatherQuietMs);
+    this.recentGapMs = 0.7 * this.recentGapMs + 0.3 * gap;
+    this.lastArrival = now;
     this.wakeUp();
   }
 
@@ -267,6 +282,7 @@ class Leadership<Q, R> {
       const state = {
         queued: this.queue.length,
         sinceArrivalMs: now - this.lastArrival,
+        quietMs: quietWindowMs(this.recentGapMs, this.opts),
         elapsedMs: now - started,
       };
       if (!keepGathering(state, this.opts)) return;

@@ -12,6 +12,7 @@ import {
   coordinate,
   keepGathering,
   lead,
+  quietWindowMs,
   settled,
 } from '../../../cni/coordination/coordinate.js';
 import { scopeName } from '../../../cni/coordination/scope.js';
@@ -349,11 +350,18 @@ test('gatherMs: a request right after a batch waits for others; one after a paus
 });
 
 test('keepGathering: another step only while requests keep coming, the batch is not full and the cap is not reached', () => {
-  const opts = { gatherQuietMs: 20, gatherCapMs: 50, maxBatch: 10 };
-  expect(keepGathering({ queued: 3, sinceArrivalMs: 5, elapsedMs: 5 }, opts)).toBe(true);
-  expect(keepGathering({ queued: 3, sinceArrivalMs: 20, elapsedMs: 25 }, opts)).toBe(false);
-  expect(keepGathering({ queued: 10, sinceArrivalMs: 1, elapsedMs: 5 }, opts)).toBe(false);
-  expect(keepGathering({ queued: 3, sinceArrivalMs: 1, elapsedMs: 50 }, opts)).toBe(false);
+  const opts = { gatherCapMs: 50, maxBatch: 10 };
+  expect(keepGathering({ queued: 3, sinceArrivalMs: 5, quietMs: 20, elapsedMs: 5 }, opts)).toBe(true);
+  expect(keepGathering({ queued: 3, sinceArrivalMs: 20, quietMs: 20, elapsedMs: 25 }, opts)).toBe(false);
+  expect(keepGathering({ queued: 10, sinceArrivalMs: 1, quietMs: 20, elapsedMs: 5 }, opts)).toBe(false);
+  expect(keepGathering({ queued: 3, sinceArrivalMs: 1, quietMs: 20, elapsedMs: 50 }, opts)).toBe(false);
+});
+
+test('quietWindowMs: three recent gaps between requests, at least one step, at most gatherQuietMs', () => {
+  const opts = { gatherMs: 5, gatherQuietMs: 50 };
+  expect(quietWindowMs(4, opts)).toBe(12);
+  expect(quietWindowMs(1, opts)).toBe(5);
+  expect(quietWindowMs(30, opts)).toBe(50);
 });
 
 /** Sends `count` requests, one every `everyMs`, after a first one that leads (idle long enough to stay). */
