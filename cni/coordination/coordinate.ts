@@ -102,8 +102,8 @@ export const coordinationDefaults = {
   maxLeadMs: 2_000,
   maxBatch: 256,
   gatherMs: 0,
-  // Measured at 1000 ADDs, concurrency 64 (docs/cni.md, "The CPU budget of a round at C = 64"): a
-  // quiet window of one 5 ms step left 245 batches, 50 ms 155, 100 ms (cap 500) 146.
+  // Measured at 1000 ADDs, concurrency 64 (docs/cni.md, "The leader and the API server at C = 64"):
+  // a quiet window of one 5 ms step left 245 batches, a fixed 50 ms 145 to 157, 100 ms (cap 500) 143.
   gatherQuietMs: 50,
   gatherCapMs: 200,
   deadlineMs: 60_000,
