@@ -207,7 +207,10 @@ function batchLine(s: BatchStats, n: number): string {
 }
 
 async function main(): Promise<void> {
+  // `npx tsx bench/cni-cpu.ts -- --n 200` passes the `--` on; npm run would have taken it.
+  const argv = process.argv.slice(2);
   const { values } = parseArgs({
+    args: argv[0] === '--' ? argv.slice(1) : argv,
     options: {
       n: { type: 'string', default: '1000' },
       concurrency: { type: 'string', default: '64' },
