@@ -13,10 +13,10 @@
 // from its own counters) and, for ours, the leaders' batches from their log lines (how many, their
 // sizes, pool writes, 409s, and the leading processes' CPU while they ran).
 // Usage: npx tsx bench/cni-cpu.ts [-- --n 1000 --concurrency 64 --systems ours,spiderpool
-//   --baseline <executable> --call-timeout 60 --apiserver-profile <dir>]
+//   --baseline <executable> --call-timeout 60 --apiserver-profile <dir> --logs <dir>]
 // --apiserver-profile runs the API server with --profiling=true and writes a CPU profile of the first
 // `--profile-seconds` (20) of each round to <dir>/<system>.pprof (`go tool pprof -top <kube-apiserver> <file>`).
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -60,6 +60,8 @@ async function measure(
     callTimeoutMs: number;
     netns: string;
     profile?: { dir: string; seconds: number };
+    /** Copy the plugin's log files here (<dir>/<system>-<node>.log) before the round's folder goes. */
+    logsDir?: string;
   },
 ): Promise<Budget> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-cpu-'));
@@ -114,6 +116,7 @@ async function measure(
       const lingering = leaders?.stop();
       const after = pids.map(([, pid]) => (pid ? (processCpu(pid) ?? 0) : 0));
       const requests = requestsBetween(metricsBefore, await scrapeMetrics(adminKubeconfig));
+      keepLogs(system, opts.logsDir);
       await profiled?.catch(() => undefined);
       if (stats.firstFailure) log(`  first failure: ${stats.firstFailure}`);
       return {
@@ -143,6 +146,15 @@ async function measure(
     await stop();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Copies a system's log files (ours: one per node) into `dir`, if given. */
+function keepLogs(system: { label: string; logFiles?: string[] }, dir: string | undefined): void {
+  if (!dir) return;
+  mkdirSync(dir, { recursive: true });
+  system.logFiles?.forEach((file, i) => {
+    if (existsSync(file)) copyFileSync(file, join(dir, `${system.label.replace(/[^\w.-]+/g, '_')}-${i}.log`));
+  });
 }
 
 /** The budget as a markdown table: CPU seconds, ms per ADD, share of the round's cores. */
@@ -220,6 +232,8 @@ async function main(): Promise<void> {
       'call-timeout': { type: 'string', default: '60' },
       'apiserver-profile': { type: 'string' },
       'profile-seconds': { type: 'string', default: '20' },
+      /** Keep the plugin's log files (its `batch` and `done` lines) in this folder. */
+      logs: { type: 'string' },
     },
   });
   const n = Number(values.n);
@@ -263,6 +277,7 @@ async function main(): Promise<void> {
           callTimeoutMs,
           netns,
           ...(profile ? { profile } : {}),
+          ...(values.logs ? { logsDir: values.logs } : {}),
         }),
       );
   } finally {
