@@ -2,7 +2,7 @@
 // each naming one pool of exactly `adds` addresses, at most `concurrency` calls at a time. What the
 // ADD benchmarks share (bench:cni-alloc, bench:cni-pools): wall time, per-call latencies, failures,
 // duplicate addresses, and the leaders' own counts from their `batch` log lines.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { V1Pod } from '@kubernetes/client-node';
 import { pluginExecutable } from '../build/executables.js';
 import { formatValue, parseIP } from '../ipam/address/ip.js';
@@ -27,16 +27,56 @@ export function poolSpec(size: number) {
   return { subnet: '198.18.0.0/16', ips: [`198.18.0.1-${formatValue(4, first + BigInt(size) - 1n)}`] };
 }
 
-/** Sums the leaders' `batch` log lines of one run. */
-function batchStats(logFile: string): Pick<Level, 'batches' | 'poolWrites' | 'conflicts'> {
-  const out = { batches: 0, poolWrites: 0, conflicts: 0 };
-  for (const line of readFileSync(logFile, 'utf8').split('\n')) {
-    if (!line.includes('"msg":"batch"')) continue;
-    const entry = JSON.parse(line) as { poolWrites: number; conflicts: number };
-    out.batches++;
-    out.poolWrites += entry.poolWrites;
-    out.conflicts += entry.conflicts;
-  }
+/** What the leaders' `batch` log lines of a run add up to. */
+export interface BatchStats {
+  batches: number;
+  poolWrites: number;
+  conflicts: number;
+  endpointWrites: number;
+  /** Requests per batch, in log order. */
+  sizes: number[];
+  /** Each batch's time from its start to its answers. */
+  ms: number[];
+  /** The leading processes' CPU while their batches ran, summed (absent from older builds' lines). */
+  cpuMs: number;
+  /** Each batch's CPU, in log order (empty for older builds). */
+  cpuMsEach: number[];
+}
+
+/** Sums the leaders' `batch` log lines of one run (the log files of its nodes). */
+export function batchStats(...logFiles: string[]): BatchStats {
+  const out: BatchStats = {
+    batches: 0,
+    poolWrites: 0,
+    conflicts: 0,
+    endpointWrites: 0,
+    sizes: [],
+    ms: [],
+    cpuMs: 0,
+    cpuMsEach: [],
+  };
+  for (const file of logFiles.filter((f) => existsSync(f)))
+    for (const line of readFileSync(file, 'utf8').split('\n')) {
+      if (!line.includes('"msg":"batch"')) continue;
+      const entry = JSON.parse(line) as {
+        size: number;
+        poolWrites: number;
+        conflicts: number;
+        endpointWrites?: number;
+        ms: number;
+        cpuMs?: number;
+      };
+      out.batches++;
+      out.poolWrites += entry.poolWrites;
+      out.conflicts += entry.conflicts;
+      out.endpointWrites += entry.endpointWrites ?? 0;
+      out.sizes.push(entry.size);
+      out.ms.push(entry.ms);
+      if (entry.cpuMs !== undefined) {
+        out.cpuMs += entry.cpuMs;
+        out.cpuMsEach.push(entry.cpuMs);
+      }
+    }
   return out;
 }
 
@@ -91,6 +131,7 @@ export async function addRun(
   );
   const wallMs = performance.now() - started;
   const state = await fixtures.poolState(pool);
+  const stats = batchStats(node.logFile);
   return {
     concurrency,
     wallMs,
@@ -98,6 +139,8 @@ export async function addRun(
     failures,
     duplicates: addresses.length - new Set(addresses).size,
     records: state.records.length,
-    ...batchStats(node.logFile),
+    batches: stats.batches,
+    poolWrites: stats.poolWrites,
+    conflicts: stats.conflicts,
   };
 }

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { pluginExecutable } from '../build/executables.js';
-import { ControlPlane } from '../test/harness/control-plane.js';
+import { ControlPlane, type ControlPlaneOptions } from '../test/harness/control-plane.js';
 import { registerRun, unregisterRun } from '../test/harness/runs.js';
 import {
   ClusterFixtures,
@@ -46,6 +46,7 @@ export function stopOnInterrupt(stop: () => Promise<void>): () => void {
 export async function privateControlPlane(
   dir: string,
   log?: (line: string) => void,
+  extraArgs?: ControlPlaneOptions['extraArgs'],
 ): Promise<{ cp: ControlPlane; stop: () => Promise<void> }> {
   registerRun(dir);
   const stopStarted = async () => {
@@ -60,6 +61,7 @@ export async function privateControlPlane(
       scheduler: false,
       controllerManager: false,
       ...(log ? { log } : {}),
+      ...(extraArgs ? { extraArgs } : {}),
     });
   } catch (err) {
     unguard();

@@ -95,3 +95,18 @@ export class ProcessSampler {
     return { processes: this.seen.size, cpu: [...this.seen.values()].reduce((a, b) => a + b, 0) };
   }
 }
+
+/**
+ * TCP connections this machine has opened so far (ActiveOpens of /proc/net/snmp), every process
+ * together: over a round, the plugin's leaders are the only processes that connect anew (the
+ * followers use a unix socket, the API server keeps its etcd connections), so the difference counts
+ * their connections to the API server, each a TLS handshake on both sides, plus other work's.
+ */
+export function tcpActiveOpens(): number {
+  const lines = readFileSync('/proc/net/snmp', 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith('Tcp:'));
+  const names = (lines[0] ?? '').trim().split(/\s+/);
+  const values = (lines[1] ?? '').trim().split(/\s+/);
+  return Number(values[names.indexOf('ActiveOpens')] ?? 0);
+}

@@ -45,6 +45,7 @@ export const oursWith =
     let configs: string[] = [];
     return {
       label: build?.label ?? 'spiderpool-ts',
+      logFiles: nodes.map((node) => node.logFile),
       async newPool(size, round) {
         pool = `bench-${round}-${Date.now().toString(36)}`;
         await api.createPool({ metadata: { name: pool }, spec: poolSpec(size) });

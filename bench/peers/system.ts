@@ -17,6 +17,8 @@ export interface BenchPod {
 export interface SystemUnderTest {
   /** Short name for tables and charts, e.g. `Spiderpool v1.2.2`. */
   readonly label: string;
+  /** The plugin's log files, one per node, when it logs its batches there (ours). */
+  readonly logFiles?: string[];
   /** Its long-running processes beside the control plane (Spiderpool's agents), by name. */
   readonly daemons?: { name: string; pid: number }[];
   /** Makes a fresh pool (or range) of exactly `size` addresses for the next round's calls. */

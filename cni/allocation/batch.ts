@@ -80,6 +80,12 @@ import type {
 } from './requests.js';
 import { type Held, WantTracker } from './wants.js';
 
+/** User + system CPU milliseconds of this process since `start`. */
+function cpuMsSince(start: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(start);
+  return Math.round((used.user + used.system) / 100) / 10;
+}
+
 /** Points of a batch a test may stop a leader at (see observeStages). */
 export type Stage = 'before-pool-write' | 'after-pool-write' | 'after-endpoint-write';
 
@@ -263,6 +269,7 @@ class Batch {
 
   async run(): Promise<Answer<PluginAnswer>[]> {
     const started = performance.now();
+    const cpu = process.cpuUsage();
     this.prefetch();
     await Promise.all(
       this.requests.map(async (request, i) => {
@@ -296,6 +303,8 @@ class Batch {
       poolsRead: [...this.reads.pools().keys()].sort(),
       poolReads: this.reads.poolStats,
       ms: Math.round(performance.now() - started),
+      // The leading process's CPU while the batch ran (its sockets' work for other followers too).
+      cpuMs: cpuMsSince(cpu),
     });
     return this.answers.map(
       (a) => a ?? { ok: false, error: { message: 'no answer', code: ErrorCode.internal } },

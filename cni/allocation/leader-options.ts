@@ -39,10 +39,11 @@ export function leaderScope(nodeName: string, kubeconfigPath: string): string {
 }
 
 /**
- * How long the node's leader lets a request that comes right after its previous batch wait for
- * others (coordination's gatherMs): in a burst every batch writes a whole pool object, so fewer,
- * larger batches leave more of the node's CPU to the plugin processes; one call at a time never
- * comes within 5 ms of the previous answer (a process start alone takes longer), so it never waits.
+ * A request that comes within this long of the node leader's previous answer waits for others, in
+ * steps of this long, for as long as requests keep coming (coordination's gatherMs, gatherQuietMs,
+ * gatherCapMs): in a burst every batch writes a whole pool object, so fewer, larger batches leave
+ * more of the node's CPU to the plugin processes; one call at a time never comes within 5 ms of the
+ * previous answer (a process start alone takes longer), so it never waits.
  */
 export const batchGatherMs = 5;
 

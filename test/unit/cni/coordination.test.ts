@@ -10,7 +10,9 @@ import {
   type CoordinationEvent,
   CoordinationTimeout,
   coordinate,
+  keepGathering,
   lead,
+  quietWindowMs,
   settled,
 } from '../../../cni/coordination/coordinate.js';
 import { scopeName } from '../../../cni/coordination/scope.js';
@@ -345,4 +347,52 @@ test('gatherMs: a request right after a batch waits for others; one after a paus
   await coordinate(4, opts);
   expect(performance.now() - started).toBeLessThan(250);
   expect(r.batches.at(-1)).toEqual([4]);
+});
+
+test('keepGathering: another step only while requests keep coming, the batch is not full and the cap is not reached', () => {
+  const opts = { gatherCapMs: 50, maxBatch: 10 };
+  expect(keepGathering({ queued: 3, sinceArrivalMs: 5, quietMs: 20, elapsedMs: 5 }, opts)).toBe(true);
+  expect(keepGathering({ queued: 3, sinceArrivalMs: 20, quietMs: 20, elapsedMs: 25 }, opts)).toBe(false);
+  expect(keepGathering({ queued: 10, sinceArrivalMs: 1, quietMs: 20, elapsedMs: 5 }, opts)).toBe(false);
+  expect(keepGathering({ queued: 3, sinceArrivalMs: 1, quietMs: 20, elapsedMs: 50 }, opts)).toBe(false);
+});
+
+test('quietWindowMs: three recent gaps between requests, at least one step, at most gatherQuietMs', () => {
+  const opts = { gatherMs: 5, gatherQuietMs: 50 };
+  expect(quietWindowMs(4, opts)).toBe(12);
+  expect(quietWindowMs(1, opts)).toBe(5);
+  expect(quietWindowMs(30, opts)).toBe(50);
+});
+
+/** Sends `count` requests, one every `everyMs`, after a first one that leads (idle long enough to stay). */
+async function stream(
+  opts: { gatherMs: number; gatherQuietMs: number; gatherCapMs: number },
+  count: number,
+  everyMs: number,
+) {
+  const r = recorder();
+  const name = uniqueScope();
+  const options = { name, handleBatch: r.handleBatch, idleMs: 2_000, ...opts };
+  await coordinate(0, options);
+  const outs: Promise<{ value: number }>[] = [];
+  for (let i = 1; i <= count; i++) {
+    outs.push(coordinate(i, options));
+    await sleep(everyMs);
+  }
+  const values = (await Promise.all(outs)).map((o) => o.value);
+  expect(values).toEqual(Array.from({ length: count }, (_, i) => (i + 1) * 10));
+  return r.batches.slice(1);
+}
+
+test('gather: a batch waits as long as requests keep coming, past one step of gatherMs', async () => {
+  // 40 requests 10 ms apart span 400 ms, more than one 300 ms step: all join one batch.
+  const batches = await stream({ gatherMs: 300, gatherQuietMs: 300, gatherCapMs: 5_000 }, 40, 10);
+  expect(batches).toHaveLength(1);
+});
+
+test('gather: gatherCapMs bounds how long a batch waits for more', async () => {
+  // The same stream with steps of 50 ms but at most 100 ms of gathering: several batches.
+  const batches = await stream({ gatherMs: 50, gatherQuietMs: 50, gatherCapMs: 100 }, 40, 10);
+  expect(batches.length).toBeGreaterThanOrEqual(3);
+  expect(batches.flat().sort((a, b) => a - b)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
 });
