@@ -51,12 +51,12 @@ export const nodeConfigDefaults: Omit<NodeConfig, 'nodeName'> = {
   multusNamespace: installDefaults.namespace,
 };
 
-/** Parses the file's text; `source` names the file in errors. */
 /** This host's name, for a file without nodeName: node:os taken only then (importing it costs every call). */
 function hostname(): string {
   return (process.getBuiltinModule('node:os') as typeof NodeOs).hostname();
 }
 
+/** Parses the file's text; `source` names the file in errors. */
 export function parseNodeConfig(text: string, source: string, fallbackNodeName?: string): NodeConfig {
   let value: unknown;
   try {
