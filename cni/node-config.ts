@@ -2,7 +2,6 @@
 // JSON next to the plugin's kubeconfig by `spiderpool install` and read by the plugin on every call.
 // A missing file means Spiderpool's defaults.
 import { readFileSync } from 'node:fs';
-import type * as NodeOs from 'node:os';
 import { type Static, Type } from '@sinclair/typebox';
 import {
   chartIpamSchema,
@@ -53,7 +52,7 @@ export const nodeConfigDefaults: Omit<NodeConfig, 'nodeName'> = {
 
 /** This host's name, for a file without nodeName: node:os taken only then (importing it costs every call). */
 function hostname(): string {
-  return (process.getBuiltinModule('node:os') as typeof NodeOs).hostname();
+  return process.getBuiltinModule('node:os').hostname();
 }
 
 /** Parses the file's text; `source` names the file in errors. */

@@ -16,7 +16,6 @@
 // leader may have written a batch without answering it. The batch handler therefore writes with
 // optimistic concurrency (resourceVersion) and every request must be idempotent, so a retried
 // request converges on the answer of its first, unanswered, application.
-import type * as NodeNet from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { follow } from './follow.js';
@@ -338,7 +337,7 @@ class Leadership<Q, R> {
 function listen(name: string): Promise<Server | undefined> {
   return new Promise((resolve, reject) => {
     // Taken when a process tries to lead, not imported: a follower never loads node:net (follow.ts).
-    const server = (process.getBuiltinModule('node:net') as typeof NodeNet).createServer();
+    const server = process.getBuiltinModule('node:net').createServer();
     const onError = (err: NodeJS.ErrnoException) => {
       server.close();
       if (err.code === 'EADDRINUSE') resolve(undefined);

@@ -3,7 +3,6 @@
 // node:net costs each process start about 2 ms of CPU, a sixth of a follower's (docs/cni.md, "What
 // a follower's start costs"), and a follower needs nothing else of it. Under Node (tests, tools)
 // through node:net, taken when first needed rather than imported.
-import type * as NodeNet from 'node:net';
 import { type Answer, encodeLine, isAnswer, LineReader } from './wire.js';
 
 /**
@@ -85,7 +84,7 @@ const bunTransport: Transport = (name, line, events) => {
 };
 
 const nodeTransport: Transport = (name, line, events) => {
-  const net = process.getBuiltinModule('node:net') as typeof NodeNet;
+  const net = process.getBuiltinModule('node:net');
   const socket = net.connect(name);
   socket.on('connect', () => {
     events.connected();

@@ -2,7 +2,6 @@
 // Under Bun (the compiled plugin) by Bun's native hasher: importing node:crypto costs each process
 // start some 1.9 ms of CPU, over 10 % of a follower's (docs/cni.md, "The CPU budget of a round at
 // C = 64"). Under Node (tests, tools) node:crypto, taken when first needed rather than imported.
-import type * as NodeCrypto from 'node:crypto';
 
 interface BunHasher {
   update(data: string | Uint8Array): unknown;
@@ -18,6 +17,6 @@ export function sha256Hex(data: string | Uint8Array): string {
     hasher.update(data);
     return hasher.digest('hex');
   }
-  const crypto = process.getBuiltinModule('node:crypto') as typeof NodeCrypto;
+  const crypto = process.getBuiltinModule('node:crypto');
   return crypto.createHash('sha256').update(data).digest('hex');
 }

@@ -4,7 +4,6 @@
 // name and serves the next calls with its API connection open and the pools it wrote in memory,
 // until it has had no request for `pluginLeaderLingerMs`. The calls that follow it are followers:
 // a process start and one socket round trip, no Kubernetes client, no kubeconfig.
-import type * as ChildProcess from 'node:child_process';
 import type { LogSettings } from '../protocol/config.js';
 
 /** What a successor needs to find its scope and settings again (it reads both files afresh). */
@@ -45,7 +44,7 @@ export function startSuccessors(): void {
 export function spawnSuccessor(spec: SuccessorSpec, awaitReady = false): Promise<void> {
   // Taken here, not imported: every call loads this module, only the few that led start a successor,
   // and importing node:child_process costs each process start up to 1 ms of CPU.
-  const { spawn } = process.getBuiltinModule('node:child_process') as typeof ChildProcess;
+  const { spawn } = process.getBuiltinModule('node:child_process');
   const child = spawn(process.execPath, [leadSubcommand, JSON.stringify(spec)], {
     detached: true,
     stdio: ['ignore', awaitReady ? 'pipe' : 'ignore', 'ignore'],

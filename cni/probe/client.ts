@@ -1,6 +1,5 @@
 // What ADD calls after allocating (phase 2): run `spiderpool probe` as a child process, so the
 // plugin's own thread never leaves the host's network namespace, and read its verdict.
-import type * as ChildProcess from 'node:child_process';
 import type { ProbeOptions, ProbeResult } from './probe.js';
 
 export interface ConflictProbeRequest {
@@ -28,7 +27,7 @@ export function probeForConflicts(req: ConflictProbeRequest): Promise<ProbeResul
   args.push(...req.addresses);
   // Taken here, not imported: every ADD loads this module, few probe, and importing
   // node:child_process costs each process start up to 1 ms of CPU.
-  const { execFile } = process.getBuiltinModule('node:child_process') as typeof ChildProcess;
+  const { execFile } = process.getBuiltinModule('node:child_process');
   return new Promise((resolve, reject) => {
     execFile(req.executable ?? process.execPath, args, { timeout: 30_000 }, (err, stdout) => {
       let parsed: { results?: ProbeResult[]; error?: string } | undefined;

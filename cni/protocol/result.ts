@@ -1,7 +1,6 @@
 // CNI results. The plugin builds them in the newest shape (1.1.0) and prints them in the version
 // the config asked for: 0.3.x and 0.4.0 carry `version` on every IP; 1.0.0 has no route attributes
 // beyond dst and gw; an IPAM plugin's own result never lists interfaces.
-import type * as NodeNet from 'node:net';
 import { type Static, Type } from '@sinclair/typebox';
 import { CniError, ErrorCode } from './errors.js';
 import { lazySchema, schemaProblems } from './validate.js';
@@ -83,7 +82,7 @@ export function cidrFamily(address: string): 4 | 6 | undefined {
   if (slash < 0) return undefined;
   // Taken here, not imported: only CHECK's prevResult needs a full syntax check, and importing
   // node:net costs every process start about 2 ms of CPU (docs/cni.md, "What a follower's start costs").
-  const { isIP } = process.getBuiltinModule('node:net') as typeof NodeNet;
+  const { isIP } = process.getBuiltinModule('node:net');
   const family = isIP(address.slice(0, slash));
   if (family === 0 || !isPrefixLength(address.slice(slash + 1), family as 4 | 6)) return undefined;
   return family as 4 | 6;
